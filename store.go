@@ -1,0 +1,148 @@
+package hookd
+
+import (
+	"context"
+	"time"
+)
+
+// Page asks for one page of a list: at most Limit items after the item whose
+// id is After (items are ordered by id, ascending, i.e. by creation).
+type Page struct {
+	Limit int
+	After string
+}
+
+// WebhookFilter narrows ListWebhooks. Nil fields do not filter.
+type WebhookFilter struct {
+	Page
+	Name       string // case-insensitive substring
+	URL        string // exact, normalised
+	URLPrefix  string // prefix of the normalised URL
+	Enabled    *bool
+	Suspended  *bool
+	Active     *bool
+	EventTypes []string // any of them, see Webhook.SubscribesToAny
+}
+
+// EventFilter narrows ListEvents.
+type EventFilter struct {
+	Page
+	Type  string
+	Since *time.Time // created_at >= Since
+	Until *time.Time // created_at < Until
+}
+
+// MessageFilter narrows ListMessages.
+type MessageFilter struct {
+	Page
+	WebhookID string
+	EventID   string
+	States    []MessageState // any of them
+	EventType string
+	Since     *time.Time
+	Until     *time.Time
+}
+
+// Store is hookd's only way to its data. Every adapter (sqlite, postgres)
+// implements it and passes storetest.Exercise. Methods return *Error with
+// ENOTFOUND, ECONFLICT or EINVALID where they say so; anything else is an
+// internal error. Tenant-scoped methods never see another tenant's rows: a
+// row of another tenant is ENOTFOUND.
+type Store interface {
+	// Ping checks that the store is reachable (readiness).
+	Ping(ctx context.Context) error
+	Close() error
+
+	// CreateTenant stores t; ECONFLICT if the id exists.
+	CreateTenant(ctx context.Context, t *Tenant) error
+	GetTenant(ctx context.Context, id string) (*Tenant, error)
+	ListTenants(ctx context.Context, p Page) ([]*Tenant, error)
+	// DeleteTenant removes the tenant and everything it owns.
+	DeleteTenant(ctx context.Context, id string) error
+
+	// CreateAPIKey stores k (with TokenHash set); ENOTFOUND without tenant.
+	CreateAPIKey(ctx context.Context, k *APIKey) error
+	ListAPIKeys(ctx context.Context, tenantID string, p Page) ([]*APIKey, error)
+	DeleteAPIKey(ctx context.Context, tenantID, id string) error
+	// FindAPIKey returns the key whose token hashes to hash; ENOTFOUND.
+	FindAPIKey(ctx context.Context, hash string) (*APIKey, error)
+
+	// CreateWebhook stores w, assigning w.ID (NewID inside the write
+	// transaction, so ids sort in commit order), CreatedAt and UpdatedAt.
+	// ECONFLICT with ExistingID when the tenant has a webhook with the same
+	// normalised URL; ENOTFOUND without tenant.
+	CreateWebhook(ctx context.Context, w *Webhook) error
+	GetWebhook(ctx context.Context, tenantID, id string) (*Webhook, error)
+	ListWebhooks(ctx context.Context, f WebhookFilter) ([]*Webhook, error)
+	// UpdateWebhook replaces every writable field of the stored webhook
+	// (w.ID, w.TenantID) and sets UpdatedAt. ECONFLICT on a duplicate URL.
+	// When the webhook stops being active (disabled) its waiting messages
+	// become pending (held); when it becomes active again they are released
+	// in group order.
+	UpdateWebhook(ctx context.Context, w *Webhook) error
+	// DeleteWebhook deletes it; its undelivered messages become aborted.
+	DeleteWebhook(ctx context.Context, tenantID, id string) error
+	// SetSuspended suspends or unsuspends; unsuspending clears the failure
+	// streak and releases held messages in order. Returns the webhook.
+	SetSuspended(ctx context.Context, tenantID, id string, suspended bool, now time.Time) (*Webhook, error)
+	// SetSecrets replaces the webhook's secrets.
+	SetSecrets(ctx context.Context, tenantID, id string, secrets []Secret) error
+
+	// Publish stores the events of one tenant and one message per matching
+	// active or suspended (held as pending) enabled webhook, all in one
+	// transaction, all or nothing. A reused idempotency key within
+	// IdempotencyWindow returns the first event (Duplicate) when the
+	// fingerprint matches, ECONFLICT when it does not. A message of a grouped
+	// webhook whose event has a group is pending while an earlier message of
+	// that (webhook, group) is not finished (see ListMessages' doc).
+	Publish(ctx context.Context, tenantID string, events []EventInput, now time.Time) ([]PublishResult, error)
+	GetEvent(ctx context.Context, tenantID, id string) (*Event, error)
+	ListEvents(ctx context.Context, tenantID string, f EventFilter) ([]*Event, error)
+
+	GetMessage(ctx context.Context, tenantID, id string) (*Message, error)
+	ListMessages(ctx context.Context, tenantID string, f MessageFilter) ([]*Message, error)
+	ListAttempts(ctx context.Context, tenantID, messageID string, p Page) ([]*Attempt, error)
+
+	// Claim leases up to limit messages that are due at now (created or
+	// retrying, next attempt <= now, webhook active), oldest due first, until
+	// now+lease; a claimed message is not claimed again before the lease
+	// ends (after a crash it becomes due again by itself).
+	Claim(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]*Delivery, error)
+	// NextDue returns when the earliest waiting message becomes due (ok
+	// false when none waits).
+	NextDue(ctx context.Context) (t time.Time, ok bool, err error)
+	// Complete applies outcomes in one transaction: records each attempt,
+	// moves the message to its new state (ignored when the lease is stale:
+	// the attempt is still recorded), releases the next message of its group
+	// when the message ended (successful, or failed with
+	// continue_on_failure), and keeps the webhook's failure streak: a
+	// success clears it, a failure starts it, and a failure when the streak
+	// is at least failure_handling.suspend_after old suspends the webhook,
+	// whose waiting messages then become pending.
+	Complete(ctx context.Context, outcomes []Outcome, now time.Time) error
+	// ReleaseLeases makes every leased message due at now (start-up of a
+	// single node: nothing is in flight).
+	ReleaseLeases(ctx context.Context, now time.Time) error
+
+	// RetryMessage schedules an attempt at now with trigger manual and a
+	// fresh retry budget; ECONFLICT for a successful message.
+	RetryMessage(ctx context.Context, tenantID, id string, now time.Time) (*Message, error)
+	// AbortMessage ends a message that is not yet successful, aborted or
+	// resolved; ECONFLICT otherwise. Releases its group.
+	AbortMessage(ctx context.Context, tenantID, id string, now time.Time) (*Message, error)
+	// ResolveMessage marks a failed, retrying, pending or created message
+	// resolved; ECONFLICT otherwise. Releases its group.
+	ResolveMessage(ctx context.Context, tenantID, id string, now time.Time) (*Message, error)
+	// RecoverMessages re-queues the webhook's failed messages created in
+	// [since, until) with a fresh retry budget and returns how many.
+	RecoverMessages(ctx context.Context, tenantID, webhookID string, since, until time.Time, now time.Time) (int, error)
+	// CreateTestMessage stores an event and a message for webhook that is
+	// not claimable (already leased to the caller) and returns it as a
+	// Delivery with TriggerTest; the caller attempts it and calls Complete.
+	CreateTestMessage(ctx context.Context, tenantID, webhookID string, ev EventInput, now time.Time) (*Delivery, error)
+
+	// Sweep deletes at most limit terminal messages (with their attempts)
+	// last updated before cutoff, then events before cutoff that have no
+	// message left, and expired idempotency keys. Returns rows deleted.
+	Sweep(ctx context.Context, cutoff time.Time, limit int, now time.Time) (int, error)
+}
