@@ -15,6 +15,7 @@ type Page struct {
 // WebhookFilter narrows ListWebhooks. Nil fields do not filter.
 type WebhookFilter struct {
 	Page
+	TenantID   string // required: whose webhooks are listed (EINVALID when empty)
 	Name       string // case-insensitive substring
 	URL        string // exact, normalised
 	URLPrefix  string // prefix of the normalised URL
