@@ -1,0 +1,28 @@
+# hookd's commands. The README and .ci/run use these targets.
+GO ?= go
+
+.PHONY: help run test lint fuzz bench build
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+run: ## run hookd on the embedded store in ./hookd-data
+	$(GO) run ./cmd/hookd serve
+
+build: ## build the hookd binary into ./bin
+	$(GO) build -o bin/hookd ./cmd/hookd
+
+test: ## run the whole test suite with the race detector
+	$(GO) test -race -count=1 ./...
+
+lint: ## go vet and gofmt
+	$(GO) vet ./...
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+FUZZTIME ?= 30s
+fuzz: ## run every fuzz target for FUZZTIME each
+	$(GO) test ./httpapi -run '^$$' -fuzz '^FuzzCreateWebhook$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./httpapi -run '^$$' -fuzz '^FuzzPatchWebhook$$' -fuzztime $(FUZZTIME)
+
+bench: ## run the delivery benchmark against the raw HTTP limit
+	$(GO) run ./cmd/hookd-bench

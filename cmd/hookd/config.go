@@ -1,0 +1,148 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/hookd/hookd"
+)
+
+// serveConfig is everything `hookd serve` is told by flags and environment.
+type serveConfig struct {
+	Addr                string
+	DB                  string
+	DataDir             string
+	RootToken           string
+	AllowHTTP           bool
+	AllowPrivateTargets bool
+	Dev                 bool
+	RetrySchedule       []time.Duration
+	MaxPayloadBytes     int
+	Retention           time.Duration
+	Workers             int
+	ShutdownTimeout     time.Duration
+	LogFormat           string
+	LogLevel            string
+}
+
+// envName is the environment variable of a flag: --allow-http → HOOKD_ALLOW_HTTP.
+func envName(flagName string) string {
+	return "HOOKD_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// durationList is a flag value holding comma-separated Go durations.
+type durationList []time.Duration
+
+func (d *durationList) String() string {
+	s := make([]string, len(*d))
+	for i, v := range *d {
+		s[i] = v.String()
+	}
+	return strings.Join(s, ",")
+}
+
+func (d *durationList) Set(v string) error {
+	var out []time.Duration
+	for _, p := range strings.Split(v, ",") {
+		p = strings.TrimSpace(p)
+		if p == "" {
+			continue
+		}
+		x, err := time.ParseDuration(p)
+		if err != nil || x <= 0 {
+			return fmt.Errorf("%q is not a positive duration", p)
+		}
+		out = append(out, x)
+	}
+	if len(out) == 0 {
+		return errors.New("needs at least one duration")
+	}
+	*d = out
+	return nil
+}
+
+// flagHelp is returned when --help was asked for (usage already printed).
+var flagHelp = flag.ErrHelp
+
+// parseServeConfig reads flags, then fills every flag not given on the
+// command line from its HOOKD_* variable (flags win over the environment).
+func parseServeConfig(args []string, getenv func(string) string, out io.Writer) (*serveConfig, error) {
+	c := &serveConfig{RetrySchedule: append([]time.Duration(nil), hookd.DefaultRetrySchedule...)}
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(out)
+	fs.StringVar(&c.Addr, "addr", "127.0.0.1:8080", "address to listen on")
+	fs.StringVar(&c.DB, "db", "", "store URL: sqlite://<path> (default sqlite://<data-dir>/hookd.db)")
+	fs.StringVar(&c.DataDir, "data-dir", "./hookd-data", "directory for the embedded store and the generated root token")
+	fs.StringVar(&c.RootToken, "root-token", "", "root API token; if unset, read from <data-dir>/root-token or generated there on first start and printed once")
+	fs.BoolVar(&c.AllowHTTP, "allow-http", false, "allow http:// webhook targets (https only by default)")
+	fs.BoolVar(&c.AllowPrivateTargets, "allow-private-targets", false, "allow targets on loopback, private, link-local, CGNAT, multicast or metadata addresses")
+	fs.BoolVar(&c.Dev, "dev", false, "development mode: --allow-http and --allow-private-targets, with a warning")
+	rs := (*durationList)(&c.RetrySchedule)
+	fs.Var(rs, "retry-schedule", "default delays before retry 1, 2, … (comma-separated durations; the last repeats)")
+	fs.IntVar(&c.MaxPayloadBytes, "max-payload-bytes", 256<<10, "largest event payload accepted, in bytes")
+	fs.DurationVar(&c.Retention, "retention", 720*time.Hour, "terminal messages, their attempts and events older than this are deleted")
+	fs.IntVar(&c.Workers, "workers", 64, "concurrent delivery attempts")
+	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "how long SIGTERM waits for in-flight requests and attempts")
+	fs.StringVar(&c.LogFormat, "log-format", "text", "log format: text or json")
+	fs.StringVar(&c.LogLevel, "log-level", "info", "log level: debug, info, warn or error")
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), "Usage: hookd serve [flags]\n\nRuns the hookd API and delivery engine. Every flag can also be set with the\nenvironment variable shown beside it; a flag on the command line wins.\n\nFlags:\n")
+		fs.VisitAll(func(f *flag.Flag) {
+			def := ""
+			if f.DefValue != "" && f.DefValue != "false" {
+				def = fmt.Sprintf(" (default %s)", f.DefValue)
+			}
+			fmt.Fprintf(fs.Output(), "  --%s  [%s]\n      %s%s\n", f.Name, envName(f.Name), f.Usage, def)
+		})
+	}
+	if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
+		return nil, flagHelp
+	} else if err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	var errs []error
+	fs.VisitAll(func(f *flag.Flag) {
+		if set[f.Name] {
+			return
+		}
+		if v := getenv(envName(f.Name)); v != "" {
+			if err := fs.Set(f.Name, v); err != nil {
+				errs = append(errs, fmt.Errorf("%s: %v", envName(f.Name), err))
+			}
+		}
+	})
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	if c.Dev {
+		c.AllowHTTP, c.AllowPrivateTargets = true, true
+	}
+	if c.DB == "" {
+		c.DB = "sqlite://" + filepath.Join(c.DataDir, "hookd.db")
+	}
+	if c.MaxPayloadBytes < 1 {
+		return nil, errors.New("--max-payload-bytes must be positive")
+	}
+	if c.Workers < 1 {
+		return nil, errors.New("--workers must be positive")
+	}
+	if c.Retention <= 0 {
+		return nil, errors.New("--retention must be positive")
+	}
+	switch c.LogFormat {
+	case "text", "json":
+	default:
+		return nil, fmt.Errorf("--log-format %q: want text or json", c.LogFormat)
+	}
+	return c, nil
+}

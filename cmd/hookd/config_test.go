@@ -1,0 +1,88 @@
+package main
+
+import (
+	"io"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestParseServeConfig(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name  string
+		args  []string
+		env   map[string]string
+		check func(t *testing.T, c *serveConfig)
+		err   string
+	}{
+		{name: "defaults", check: func(t *testing.T, c *serveConfig) {
+			if c.Addr != "127.0.0.1:8080" || c.DB != "sqlite://hookd-data/hookd.db" || c.AllowHTTP || c.AllowPrivateTargets {
+				t.Errorf("defaults: %+v", c)
+			}
+			if c.Retention != 720*time.Hour || c.MaxPayloadBytes != 256<<10 {
+				t.Errorf("defaults: %+v", c)
+			}
+			want := []time.Duration{5 * time.Minute, 15 * time.Minute, time.Hour, 6 * time.Hour, 12 * time.Hour, 24 * time.Hour}
+			if !reflect.DeepEqual(c.RetrySchedule, want) {
+				t.Errorf("retry schedule %v, want %v", c.RetrySchedule, want)
+			}
+		}},
+		{name: "env fills flags", env: map[string]string{"HOOKD_ADDR": "127.0.0.1:9999", "HOOKD_ALLOW_HTTP": "true",
+			"HOOKD_RETRY_SCHEDULE": "10ms, 20ms", "HOOKD_DATA_DIR": "/tmp/x"}, check: func(t *testing.T, c *serveConfig) {
+			if c.Addr != "127.0.0.1:9999" || !c.AllowHTTP || c.AllowPrivateTargets || c.DB != "sqlite:///tmp/x/hookd.db" {
+				t.Errorf("env: %+v", c)
+			}
+			if !reflect.DeepEqual(c.RetrySchedule, []time.Duration{10 * time.Millisecond, 20 * time.Millisecond}) {
+				t.Errorf("retry schedule %v", c.RetrySchedule)
+			}
+		}},
+		{name: "flag wins over env", args: []string{"--addr", "127.0.0.1:1"}, env: map[string]string{"HOOKD_ADDR": "127.0.0.1:2"},
+			check: func(t *testing.T, c *serveConfig) {
+				if c.Addr != "127.0.0.1:1" {
+					t.Errorf("addr %s", c.Addr)
+				}
+			}},
+		{name: "dev enables both", args: []string{"--dev"}, check: func(t *testing.T, c *serveConfig) {
+			if !c.AllowHTTP || !c.AllowPrivateTargets {
+				t.Errorf("dev: %+v", c)
+			}
+		}},
+		{name: "bad schedule", args: []string{"--retry-schedule", "5m,soon"}, err: "soon"},
+		{name: "bad env bool", env: map[string]string{"HOOKD_ALLOW_HTTP": "maybe"}, err: "HOOKD_ALLOW_HTTP"},
+		{name: "bad retention", args: []string{"--retention", "0s"}, err: "retention"},
+		{name: "stray argument", args: []string{"extra"}, err: "unexpected"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			c, err := parseServeConfig(tt.args, func(k string) string { return tt.env[k] }, io.Discard)
+			if tt.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.err) {
+					t.Fatalf("err = %v, want one mentioning %q", err, tt.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			tt.check(t, c)
+		})
+	}
+}
+
+func TestServeHelpNamesEveryEnvVariable(t *testing.T) {
+	t.Parallel()
+	var b strings.Builder
+	_, err := parseServeConfig([]string{"--help"}, func(string) string { return "" }, &b)
+	if err != flagHelp {
+		t.Fatalf("err = %v, want flagHelp", err)
+	}
+	for _, want := range []string{"--addr", "HOOKD_ADDR", "--db", "HOOKD_DB", "--data-dir", "HOOKD_DATA_DIR",
+		"--root-token", "HOOKD_ROOT_TOKEN", "--allow-http", "--allow-private-targets", "HOOKD_ALLOW_PRIVATE_TARGETS",
+		"--dev", "--retry-schedule", "--max-payload-bytes", "--retention", "HOOKD_RETENTION"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("help lacks %s:\n%s", want, b.String())
+		}
+	}
+}

@@ -1,0 +1,47 @@
+// Command hookd is the webhook delivery service: `hookd serve` runs the API
+// and the delivery engine on one store.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/hookd/hookd"
+)
+
+func main() {
+	os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
+}
+
+const usage = `hookd delivers your platform's events to your customers' webhooks.
+
+Usage:
+  hookd serve [flags]   run the API and the delivery engine (hookd serve --help)
+  hookd version         print the version
+
+Every flag of serve can also be set with an environment variable HOOKD_<NAME>
+(--allow-http: HOOKD_ALLOW_HTTP).
+`
+
+// run is main without os.Exit, so tests can call it.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	switch args[0] {
+	case "serve":
+		return serve(ctx, args[1:], stdout, stderr)
+	case "version", "--version", "-v":
+		fmt.Fprintf(stdout, "hookd %s\n", hookd.Version)
+		return 0
+	case "help", "--help", "-h":
+		fmt.Fprint(stdout, usage)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "hookd: unknown command %q\n\n%s", args[0], usage)
+		return 2
+	}
+}

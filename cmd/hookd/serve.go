@@ -1,0 +1,203 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/hookd/hookd"
+	"github.com/hookd/hookd/delivery"
+	"github.com/hookd/hookd/httpapi"
+	"github.com/hookd/hookd/metrics"
+	"github.com/hookd/hookd/netguard"
+	"github.com/hookd/hookd/sqlite"
+)
+
+func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	cfg, err := parseServeConfig(args, os.Getenv, stderr)
+	if errors.Is(err, flagHelp) {
+		return 0
+	} else if err != nil {
+		fmt.Fprintf(stderr, "hookd serve: %v\n", err)
+		return 2
+	}
+	logger := newLogger(cfg, stderr)
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	if err := runServer(ctx, cfg, logger, stdout, nil); err != nil {
+		logger.Error("hookd stopped", "err", err)
+		return 1
+	}
+	return 0
+}
+
+func newLogger(cfg *serveConfig, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.LogLevel))
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// openStore opens the store named by a --db URL.
+func openStore(ctx context.Context, dbURL string) (hookd.Store, error) {
+	switch {
+	case strings.HasPrefix(dbURL, "sqlite://"):
+		path := strings.TrimPrefix(dbURL, "sqlite://")
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			return nil, fmt.Errorf("create store directory: %w", err)
+		}
+		return sqlite.Open(ctx, path)
+	case strings.HasPrefix(dbURL, "postgres://"), strings.HasPrefix(dbURL, "postgresql://"):
+		return nil, errors.New("the PostgreSQL store is not built yet; use sqlite://")
+	default:
+		return nil, fmt.Errorf("--db %q: want sqlite://<path>", dbURL)
+	}
+}
+
+// rootToken returns the configured root token, or the one kept in
+// <data-dir>/root-token, or generates one there (mode 0600) and reports it
+// as new so that it is printed once.
+func rootToken(cfg *serveConfig) (token string, generated bool, err error) {
+	if cfg.RootToken != "" {
+		return cfg.RootToken, false, nil
+	}
+	path := filepath.Join(cfg.DataDir, "root-token")
+	if b, err := os.ReadFile(path); err == nil {
+		if t := strings.TrimSpace(string(b)); t != "" {
+			return t, false, nil
+		}
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return "", false, fmt.Errorf("read root token: %w", err)
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return "", false, fmt.Errorf("create data dir: %w", err)
+	}
+	token = hookd.NewToken()
+	if err := os.WriteFile(path, []byte(token+"\n"), 0o600); err != nil {
+		return "", false, fmt.Errorf("write root token: %w", err)
+	}
+	return token, true, nil
+}
+
+// runServer runs hookd until ctx ends, then shuts down gracefully: stop
+// accepting requests, finish in-flight requests, stop claiming, drain
+// in-flight attempts, close the store. ready, if non-nil, receives the
+// listening address.
+func runServer(ctx context.Context, cfg *serveConfig, logger *slog.Logger, stdout io.Writer, ready chan<- string) error {
+	if cfg.Dev {
+		logger.Warn("development mode: http:// and private-network targets are allowed; never run --dev in production")
+	}
+	token, generated, err := rootToken(cfg)
+	if err != nil {
+		return err
+	}
+	store, err := openStore(ctx, cfg.DB)
+	if err != nil {
+		return fmt.Errorf("open store: %w", err)
+	}
+	defer store.Close()
+
+	reg := metrics.NewRegistry()
+	policy := &netguard.Policy{AllowHTTP: cfg.AllowHTTP, AllowPrivate: cfg.AllowPrivateTargets}
+	disp := delivery.New(delivery.Config{
+		Store:         store,
+		Policy:        policy,
+		Workers:       cfg.Workers,
+		RetrySchedule: cfg.RetrySchedule,
+		Logger:        logger,
+		Metrics:       reg,
+	})
+	api := &httpapi.Server{
+		Store:           store,
+		Targets:         policy,
+		RootTokenHash:   hookd.HashToken(token),
+		Deliverer:       disp,
+		MaxPayloadBytes: cfg.MaxPayloadBytes,
+		Logger:          logger,
+		Metrics:         reg,
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	srv := &http.Server{Handler: api.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
+
+	// The engine runs on its own context: it stops claiming when ctx ends,
+	// but only after the API has stopped taking new work.
+	engineCtx, stopEngine := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopEngine()
+	engineDone := make(chan error, 1)
+	go func() { engineDone <- disp.Run(engineCtx) }()
+	sweepDone := make(chan struct{})
+	go func() {
+		defer close(sweepDone)
+		delivery.RunSweeper(engineCtx, store, cfg.Retention, time.Minute, logger)
+	}()
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+
+	logger.Info("hookd started", "version", hookd.Version, "addr", ln.Addr().String(), "db", redactDB(cfg.DB),
+		"allow_http", cfg.AllowHTTP, "allow_private_targets", cfg.AllowPrivateTargets, "workers", cfg.Workers)
+	if generated {
+		fmt.Fprintf(stdout, "hookd: generated a root token; it is shown only this once and kept in %s (mode 0600):\n%s\n",
+			filepath.Join(cfg.DataDir, "root-token"), token)
+	}
+	if ready != nil {
+		ready <- ln.Addr().String()
+	}
+
+	select {
+	case <-ctx.Done():
+		logger.Info("shutting down: finishing requests and in-flight attempts", "timeout", cfg.ShutdownTimeout)
+	case err := <-serveErr:
+		stopEngine()
+		<-engineDone
+		return fmt.Errorf("serve: %w", err)
+	case err := <-engineDone:
+		_ = srv.Close()
+		return fmt.Errorf("delivery engine: %w", err)
+	}
+	shutCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(shutCtx); err != nil {
+		logger.Warn("requests still open at shutdown deadline", "err", err)
+	}
+	stopEngine()
+	select {
+	case err := <-engineDone:
+		if err != nil && !errors.Is(err, context.Canceled) {
+			logger.Warn("delivery engine ended with error", "err", err)
+		}
+	case <-shutCtx.Done():
+		logger.Warn("attempts still in flight at shutdown deadline; they will be retried after restart")
+	}
+	<-sweepDone
+	logger.Info("hookd stopped")
+	return nil
+}
+
+// redactDB hides a password in a store URL before it is logged.
+func redactDB(db string) string {
+	if i := strings.Index(db, "://"); i >= 0 {
+		rest := db[i+3:]
+		if at := strings.LastIndex(rest, "@"); at >= 0 {
+			if colon := strings.Index(rest[:at], ":"); colon >= 0 {
+				return db[:i+3] + rest[:colon] + ":xxxxx" + rest[at:]
+			}
+		}
+	}
+	return db
+}

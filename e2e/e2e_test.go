@@ -1,0 +1,309 @@
+// Package e2e drives the real hookd binary as a black box: built once, run
+// as a child process on loopback, killed with SIGKILL or stopped with
+// SIGTERM, and restarted on the same data.
+package e2e_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+var hookdBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "hookd-e2e-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	hookdBin = filepath.Join(dir, "hookd")
+	build := exec.Command("go", "build", "-o", hookdBin, "../cmd/hookd")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "build hookd:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// freeAddr returns a loopback address with a port that was free a moment ago.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// proc is a running hookd.
+type proc struct {
+	cmd  *exec.Cmd
+	base string
+	log  *bytes.Buffer
+	done chan error
+}
+
+// startHookd runs hookd on dataDir and waits until it is ready.
+func startHookd(t *testing.T, dataDir, addr string, extra ...string) *proc {
+	t.Helper()
+	args := append([]string{"serve", "--addr", addr, "--data-dir", dataDir, "--dev", "--retry-schedule", "100ms,200ms",
+		"--log-level", "warn"}, extra...)
+	cmd := exec.Command(hookdBin, args...)
+	var log bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &log, &log
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &proc{cmd: cmd, base: "http://" + addr, log: &log, done: make(chan error, 1)}
+	go func() { p.done <- cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		<-p.done
+	})
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		resp, err := http.Get(p.base + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return p
+			}
+		}
+		select {
+		case err := <-p.done:
+			t.Fatalf("hookd exited early: %v\n%s", err, log.String())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	t.Fatalf("hookd not ready after 20s:\n%s", log.String())
+	return nil
+}
+
+// api calls hookd with the token and decodes the JSON answer into out.
+func api(t *testing.T, base, token, method, path string, body, out any) int {
+	t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequest(method, base+path, rd)
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if out != nil && resp.StatusCode < 300 {
+		if err := json.Unmarshal(b, out); err != nil {
+			t.Fatalf("%s %s: decode %q: %v", method, path, b, err)
+		}
+	}
+	return resp.StatusCode
+}
+
+// receiver records the event ids it was sent and each webhook-id's count.
+type receiver struct {
+	mu     sync.Mutex
+	events map[string]int
+	ids    map[string]int
+	delay  time.Duration
+}
+
+func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	var body struct {
+		EventID string `json:"event_id"`
+	}
+	_ = json.NewDecoder(req.Body).Decode(&body)
+	if r.delay > 0 {
+		time.Sleep(r.delay)
+	}
+	r.mu.Lock()
+	r.events[body.EventID]++
+	r.ids[req.Header.Get("webhook-id")]++
+	r.mu.Unlock()
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (r *receiver) count() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.events)
+}
+
+func newReceiver(t *testing.T, delay time.Duration) (*receiver, string) {
+	t.Helper()
+	r := &receiver{events: map[string]int{}, ids: map[string]int{}, delay: delay}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: r}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	return r, "http://" + ln.Addr().String() + "/hook"
+}
+
+func readToken(t *testing.T, dataDir string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dataDir, "root-token"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSpace(string(b))
+}
+
+func setupTenant(t *testing.T, base, token, url string) {
+	t.Helper()
+	if c := api(t, base, token, "POST", "/v1/tenants", map[string]any{"id": "acme", "name": "Acme"}, nil); c != 201 {
+		t.Fatalf("create tenant: %d", c)
+	}
+	wh := map[string]any{"name": "all", "url": url, "event_types": []string{"*"}}
+	if c := api(t, base, token, "POST", "/v1/tenants/acme/webhooks", wh, nil); c != 201 {
+		t.Fatalf("create webhook: %d", c)
+	}
+}
+
+// TestKill9LosesNothing publishes thousands of events while hookd delivers
+// them, kills it with SIGKILL in the middle, restarts it on the same data and
+// checks that every event answered with 202 reaches the receiver.
+func TestKill9LosesNothing(t *testing.T) {
+	const total = 3000
+	dataDir, addr := t.TempDir(), freeAddr(t)
+	rcv, url := newReceiver(t, time.Millisecond)
+	p := startHookd(t, dataDir, addr)
+	token := readToken(t, dataDir)
+	setupTenant(t, p.base, token, url)
+
+	var mu sync.Mutex
+	accepted := map[string]bool{}
+	publish := func(n, batch int) {
+		for sent := 0; sent < n; sent += batch {
+			events := make([]map[string]any, batch)
+			for i := range events {
+				events[i] = map[string]any{"type": "Unit.Updated", "payload": map[string]int{"n": sent + i}}
+			}
+			var out struct {
+				Data []struct{ ID string } `json:"data"`
+			}
+			if api(t, p.base, token, "POST", "/v1/tenants/acme/events/batch", map[string]any{"events": events}, &out) == 202 {
+				mu.Lock()
+				for _, d := range out.Data {
+					accepted[d.ID] = true
+				}
+				mu.Unlock()
+			}
+		}
+	}
+	publish(total/2, 50)
+	// Publish the rest while delivery runs; kill in the middle of both.
+	pubDone := make(chan struct{})
+	go func() { defer close(pubDone); publish(total/2, 25) }()
+	for deadline := time.Now().Add(30 * time.Second); rcv.count() < total/4; {
+		if time.Now().After(deadline) {
+			t.Fatalf("only %d delivered before the kill\n%s", rcv.count(), p.log.String())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	<-p.done
+	<-pubDone
+	before := rcv.count()
+	mu.Lock()
+	want := len(accepted)
+	mu.Unlock()
+	if want < total/2 {
+		t.Fatalf("only %d events accepted", want)
+	}
+	t.Logf("killed after %d of %d accepted events were delivered", before, want)
+
+	p = startHookd(t, dataDir, addr)
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		missing := 0
+		rcv.mu.Lock()
+		mu.Lock()
+		for id := range accepted {
+			if rcv.events[id] == 0 {
+				missing++
+			}
+		}
+		mu.Unlock()
+		rcv.mu.Unlock()
+		if missing == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d accepted events never delivered after restart\n%s", missing, want, p.log.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestSIGTERMDrains stops hookd with SIGTERM while attempts are in flight to
+// a slow receiver: it must exit cleanly after finishing and recording them,
+// so that a restart delivers nothing twice.
+func TestSIGTERMDrains(t *testing.T) {
+	dataDir, addr := t.TempDir(), freeAddr(t)
+	rcv, url := newReceiver(t, 300*time.Millisecond)
+	p := startHookd(t, dataDir, addr, "--workers", "8")
+	token := readToken(t, dataDir)
+	setupTenant(t, p.base, token, url)
+	events := make([]map[string]any, 40)
+	for i := range events {
+		events[i] = map[string]any{"type": "Unit.Created", "payload": i}
+	}
+	if c := api(t, p.base, token, "POST", "/v1/tenants/acme/events/batch", map[string]any{"events": events}, nil); c != 202 {
+		t.Fatalf("publish: %d", c)
+	}
+	time.Sleep(100 * time.Millisecond) // attempts are now in flight
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-p.done:
+		if err != nil {
+			t.Fatalf("hookd exit after SIGTERM: %v\n%s", err, p.log.String())
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatalf("hookd did not exit 20s after SIGTERM\n%s", p.log.String())
+	}
+	if rcv.count() == 0 {
+		t.Fatal("nothing was delivered before shutdown")
+	}
+	p = startHookd(t, dataDir, addr, "--workers", "8")
+	for deadline := time.Now().Add(30 * time.Second); rcv.count() < len(events); {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d delivered after restart", rcv.count(), len(events))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(300 * time.Millisecond)
+	rcv.mu.Lock()
+	defer rcv.mu.Unlock()
+	for id, n := range rcv.ids {
+		if n > 1 {
+			t.Errorf("message %s delivered %d times: an attempt finished during the drain was not recorded", id, n)
+		}
+	}
+}
