@@ -1,0 +1,412 @@
+package hookd
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"fmt"
+	"maps"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Limits of a webhook's fields beyond those the contract spells out. They are
+// generous for real use and keep one registration small enough to load on
+// every publish.
+const (
+	MaxNameLen           = 255
+	MaxDescriptionLen    = 1000
+	MaxURLLen            = 2048
+	MaxEventTypes        = 100
+	MaxFilterPairs       = 50
+	MaxFilterKeyLen      = 255
+	MaxFilterValueLen    = 1000
+	MaxHeaders           = 50
+	MaxHeaderValues      = 10
+	MaxHeaderNameLen     = 256
+	MaxHeaderValueLen    = 4096
+	MaxAuthFieldLen      = 1024
+	MaxSecrets           = 2
+	MinTimeoutMS         = 1000
+	MaxTimeoutMS         = 30000
+	MaxMaxRetries        = 10
+	MaxRetrySchedule     = 20
+	MaxRetryDelay        = 24 * time.Hour
+	MaxSuspendAfter      = 365 * 24 * time.Hour
+	MaxRateLimit         = 1_000_000
+	MinPlainSecretLen    = 16
+	MaxPlainSecretLen    = 128
+	MinSecretKeyBytes    = 16
+	MaxSecretKeyBytes    = 64
+	MaxGroupLen          = 255
+	MaxIdempotencyKeyLen = 255
+	MaxAttributes        = 50
+	MaxAttributeKeyLen   = 255
+	MaxAttributeValueLen = 1000
+)
+
+// SecretPrefix starts a base64 secret in the Standard Webhooks format.
+const SecretPrefix = "whsec_"
+
+var (
+	headerNamePattern  = regexp.MustCompile("^[a-zA-Z0-9!#$%&'*+\\-.^_`|~]+$")
+	headerValuePattern = regexp.MustCompile(`^[\x09\x20-\x7E]*$`)
+	printablePattern   = regexp.MustCompile(`^[\x20-\x7E]*$`)
+	tokenPattern       = regexp.MustCompile(`^[\x21-\x7E]+$`)
+)
+
+// SystemHeaders are the request headers a webhook may not set (lower-case):
+// hop-by-hop and framing headers, the ones hookd sets itself, and headers a
+// receiver may trust for routing or caching. Every `webhook-*` header is
+// refused as well (see IsSystemHeader).
+var SystemHeaders = []string{
+	"host", "connection", "keep-alive", "transfer-encoding", "upgrade", "via",
+	"te", "trailer", "content-length", "content-type", "authorization", "origin",
+	"permissions-policy", "user-agent", "accept", "accept-encoding",
+	"accept-language", "x-forwarded-for", "x-forwarded-host", "x-forwarded-proto",
+	"x-real-ip", "forwarded", "date", "expires", "last-modified", "cache-control",
+	"etag", "if-match", "if-none-match", "access-control-allow-origin",
+	"access-control-allow-methods", "access-control-allow-headers",
+	"access-control-expose-headers",
+}
+
+// IsSystemHeader reports whether name (any case) may not be set as a custom
+// header: a system header or a `webhook-*` signature header.
+func IsSystemHeader(name string) bool {
+	n := strings.ToLower(name)
+	if strings.HasPrefix(n, "webhook-") {
+		return true
+	}
+	for _, h := range SystemHeaders {
+		if n == h {
+			return true
+		}
+	}
+	return false
+}
+
+// ValidEventTypePattern reports whether p may be one of a webhook's
+// event_types: "*", "all", an exact type or a prefix ending in ".*".
+func ValidEventTypePattern(p string) bool {
+	if p == "*" || p == "all" {
+		return true
+	}
+	if strings.HasSuffix(p, ".*") {
+		return len(p) > 2 && EventTypePattern.MatchString(p[:len(p)-2])
+	}
+	return EventTypePattern.MatchString(p)
+}
+
+// Validate checks a complete webhook (after defaults, PUT or PATCH were
+// applied) against every rule of the contract and returns an EINVALID *Error
+// listing all invalid fields at once, or nil. targets (if not nil) decides
+// whether the URL may be a delivery target.
+func (w *Webhook) Validate(ctx context.Context, targets TargetChecker) error {
+	var f Fields
+	w.validate(ctx, targets, &f)
+	return f.Err()
+}
+
+func (w *Webhook) validate(ctx context.Context, targets TargetChecker, f *Fields) {
+	switch n := utf8.RuneCountInString(w.Name); {
+	case strings.TrimSpace(w.Name) == "":
+		f.Add("name", "is required")
+	case n > MaxNameLen:
+		f.Add("name", "must be at most %d characters", MaxNameLen)
+	}
+	if utf8.RuneCountInString(w.Description) > MaxDescriptionLen {
+		f.Add("description", "must be at most %d characters", MaxDescriptionLen)
+	}
+	if msg := checkURL(ctx, w.URL, targets); msg != "" {
+		f.Add("url", "%s", msg)
+	}
+
+	switch n := len(w.EventTypes); {
+	case n == 0:
+		f.Add("event_types", "must have at least one event type")
+	case n > MaxEventTypes:
+		f.Add("event_types", "must have at most %d event types", MaxEventTypes)
+	}
+	for i, p := range w.EventTypes {
+		if !ValidEventTypePattern(p) {
+			f.Add(fmt.Sprintf("event_types[%d]", i), `must be "*", "all", an event type of [A-Za-z0-9_.:-] (1..255) or a prefix ending in ".*"`)
+		}
+	}
+
+	if len(w.Filter) > MaxFilterPairs {
+		f.Add("filter", "must have at most %d pairs", MaxFilterPairs)
+	}
+	for _, k := range sortedKeys(w.Filter) {
+		v := w.Filter[k]
+		field := "filter." + k
+		switch {
+		case k == "":
+			f.Add("filter", "keys must not be empty")
+		case utf8.RuneCountInString(k) > MaxFilterKeyLen:
+			f.Add(field, "key must be at most %d characters", MaxFilterKeyLen)
+		case v == "":
+			f.Add(field, "must not be empty")
+		case utf8.RuneCountInString(v) > MaxFilterValueLen:
+			f.Add(field, "must be at most %d characters", MaxFilterValueLen)
+		}
+	}
+
+	if len(w.Headers) > MaxHeaders {
+		f.Add("headers", "must have at most %d headers", MaxHeaders)
+	}
+	seen := map[string]string{}
+	for _, name := range sortedKeys(w.Headers) {
+		field := "headers." + name
+		switch {
+		case name == "":
+			f.Add("headers", "header names must not be empty")
+			continue
+		case len(name) > MaxHeaderNameLen:
+			f.Add(field, "name must be at most %d characters", MaxHeaderNameLen)
+			continue
+		case !headerNamePattern.MatchString(name):
+			f.Add(field, "name must match ^[a-zA-Z0-9!#$%%&'*+\\-.^_`|~]+$")
+			continue
+		case IsSystemHeader(name):
+			f.Add(field, "is a system header and cannot be set")
+			continue
+		}
+		if other, ok := seen[strings.ToLower(name)]; ok {
+			f.Add(field, "duplicates header %s (names are case-insensitive)", other)
+			continue
+		}
+		seen[strings.ToLower(name)] = name
+		vals := w.Headers[name]
+		switch {
+		case len(vals) == 0:
+			f.Add(field, "must have at least one value")
+		case len(vals) > MaxHeaderValues:
+			f.Add(field, "must have at most %d values", MaxHeaderValues)
+		}
+		for i, v := range vals {
+			vf := fmt.Sprintf("%s[%d]", field, i)
+			if len(v) > MaxHeaderValueLen {
+				f.Add(vf, "must be at most %d characters", MaxHeaderValueLen)
+			} else if !headerValuePattern.MatchString(v) {
+				f.Add(vf, `must match ^[\x09\x20-\x7E]*$ (printable ASCII and tab)`)
+			}
+		}
+	}
+
+	if a := w.Auth; a != nil {
+		checkAuth(a, f)
+	}
+
+	if len(w.Secrets) > MaxSecrets {
+		f.Add("secrets", "must have at most %d secrets", MaxSecrets)
+	}
+	for i, s := range w.Secrets {
+		if msg := CheckSecret(s.Value); msg != "" {
+			f.Add(fmt.Sprintf("secrets[%d]", i), "%s", msg)
+		}
+	}
+
+	if w.TimeoutMS < MinTimeoutMS || w.TimeoutMS > MaxTimeoutMS {
+		f.Add("timeout_ms", "must be between %d and %d", MinTimeoutMS, MaxTimeoutMS)
+	}
+	if w.MaxRetries < 0 || w.MaxRetries > MaxMaxRetries {
+		f.Add("max_retries", "must be between 0 and %d", MaxMaxRetries)
+	}
+	if len(w.RetrySchedule) > MaxRetrySchedule {
+		f.Add("retry_schedule", "must have at most %d durations", MaxRetrySchedule)
+	}
+	for i, d := range w.RetrySchedule {
+		if d <= 0 || time.Duration(d) > MaxRetryDelay {
+			f.Add(fmt.Sprintf("retry_schedule[%d]", i), "must be greater than 0s and at most %s", durString(MaxRetryDelay))
+		}
+	}
+	if sa := time.Duration(w.FailureHandling.SuspendAfter); sa < 0 || sa > MaxSuspendAfter {
+		f.Add("failure_handling.suspend_after", "must be between 0s and %s", durString(MaxSuspendAfter))
+	}
+	if w.RateLimit < 0 || w.RateLimit > MaxRateLimit {
+		f.Add("rate_limit", "must be between 0 (unlimited) and %d", MaxRateLimit)
+	}
+}
+
+func durString(d time.Duration) string {
+	if d%time.Hour == 0 {
+		return fmt.Sprintf("%dh", d/time.Hour)
+	}
+	return d.String()
+}
+
+func checkURL(ctx context.Context, raw string, targets TargetChecker) string {
+	if raw == "" {
+		return "is required"
+	}
+	if len(raw) > MaxURLLen {
+		return fmt.Sprintf("must be at most %d characters", MaxURLLen)
+	}
+	u, err := url.Parse(raw)
+	if err != nil || !u.IsAbs() || u.Opaque != "" {
+		return "must be an absolute http or https URL"
+	}
+	if s := strings.ToLower(u.Scheme); s != "http" && s != "https" {
+		return "must be an absolute http or https URL"
+	}
+	if u.Hostname() == "" {
+		return "must have a host"
+	}
+	if u.User != nil {
+		return "must not contain credentials; use auth"
+	}
+	if p := u.Port(); p != "" {
+		n := 0
+		for _, c := range p {
+			n = n*10 + int(c-'0')
+			if n > 65535 {
+				break
+			}
+		}
+		if n < 1 || n > 65535 {
+			return "must have a port between 1 and 65535"
+		}
+	}
+	if targets != nil {
+		// CheckTarget compares the scheme as given; hand it the lower-case one.
+		u2 := *u
+		u2.Scheme = strings.ToLower(u.Scheme)
+		if msg := targets.CheckTarget(ctx, &u2); msg != "" {
+			return msg
+		}
+	}
+	return ""
+}
+
+func checkAuth(a *Auth, f *Fields) {
+	switch a.Type {
+	case AuthBasic:
+		switch {
+		case a.Username == "":
+			f.Add("auth.username", "is required for basic auth")
+		case len(a.Username) > MaxAuthFieldLen:
+			f.Add("auth.username", "must be at most %d characters", MaxAuthFieldLen)
+		case strings.Contains(a.Username, ":"):
+			f.Add("auth.username", `must not contain ":"`)
+		case !printablePattern.MatchString(a.Username):
+			f.Add("auth.username", "must be printable ASCII")
+		}
+		switch {
+		case a.Password == "":
+			f.Add("auth.password", "is required for basic auth")
+		case len(a.Password) > MaxAuthFieldLen:
+			f.Add("auth.password", "must be at most %d characters", MaxAuthFieldLen)
+		case !printablePattern.MatchString(a.Password):
+			f.Add("auth.password", "must be printable ASCII")
+		}
+		if a.Token != "" {
+			f.Add("auth.token", "is only allowed with type bearer")
+		}
+	case AuthBearer:
+		switch {
+		case a.Token == "":
+			f.Add("auth.token", "is required for bearer auth")
+		case len(a.Token) > MaxAuthFieldLen:
+			f.Add("auth.token", "must be at most %d characters", MaxAuthFieldLen)
+		case !tokenPattern.MatchString(a.Token):
+			f.Add("auth.token", "must be printable ASCII without spaces")
+		}
+		if a.Username != "" {
+			f.Add("auth.username", "is only allowed with type basic")
+		}
+		if a.Password != "" {
+			f.Add("auth.password", "is only allowed with type basic")
+		}
+	case "":
+		f.Add("auth.type", "is required")
+	default:
+		f.Add("auth.type", `must be "basic" or "bearer"`)
+	}
+}
+
+// CheckSecret returns why s cannot be a signing secret, or "" if it can: a
+// secret is `whsec_` + standard base64 of 16..64 bytes, or a plain string of
+// 16..128 printable ASCII characters.
+func CheckSecret(s string) string {
+	if strings.HasPrefix(s, SecretPrefix) {
+		b, err := base64.StdEncoding.DecodeString(s[len(SecretPrefix):])
+		if err != nil {
+			return "must be whsec_ followed by standard base64"
+		}
+		if len(b) < MinSecretKeyBytes || len(b) > MaxSecretKeyBytes {
+			return fmt.Sprintf("must decode to %d..%d bytes", MinSecretKeyBytes, MaxSecretKeyBytes)
+		}
+		return ""
+	}
+	if n := len(s); n < MinPlainSecretLen || n > MaxPlainSecretLen || !printablePattern.MatchString(s) {
+		return fmt.Sprintf("must be whsec_<base64> or %d..%d printable ASCII characters", MinPlainSecretLen, MaxPlainSecretLen)
+	}
+	return ""
+}
+
+// NewSecret returns a new signing secret: `whsec_` + standard base64 of 32
+// random bytes.
+func NewSecret() string {
+	var b [32]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic("hookd: crypto/rand failed: " + err.Error())
+	}
+	return SecretPrefix + base64.StdEncoding.EncodeToString(b[:])
+}
+
+// SecretKey returns the HMAC key of a secret: the decoded bytes of a
+// `whsec_` secret, the raw bytes of any other (also of a whsec_ secret whose
+// base64 does not decode, which validation refuses).
+func SecretKey(s string) []byte {
+	if strings.HasPrefix(s, SecretPrefix) {
+		if b, err := base64.StdEncoding.DecodeString(s[len(SecretPrefix):]); err == nil {
+			return b
+		}
+	}
+	return []byte(s)
+}
+
+// Check adds to f every rule the event input breaks; prefix starts each
+// field path (`events[3].` in a batch, "" for one event). A payload longer
+// than maxPayload bytes (when maxPayload > 0) is reported on `payload`.
+func (in *EventInput) Check(prefix string, maxPayload int, f *Fields) {
+	switch {
+	case in.Type == "":
+		f.Add(prefix+"type", "is required")
+	case !EventTypePattern.MatchString(in.Type):
+		f.Add(prefix+"type", "must be 1..255 characters of [A-Za-z0-9_.:-]")
+	}
+	if maxPayload > 0 && len(in.Payload) > maxPayload {
+		f.Add(prefix+"payload", "must be at most %d bytes", maxPayload)
+	}
+	if utf8.RuneCountInString(in.Group) > MaxGroupLen {
+		f.Add(prefix+"group", "must be at most %d characters", MaxGroupLen)
+	}
+	switch n := len(in.IdempotencyKey); {
+	case n > MaxIdempotencyKeyLen:
+		f.Add(prefix+"idempotency_key", "must be at most %d characters", MaxIdempotencyKeyLen)
+	case n > 0 && !printablePattern.MatchString(in.IdempotencyKey):
+		f.Add(prefix+"idempotency_key", "must be printable ASCII")
+	}
+	if len(in.Attributes) > MaxAttributes {
+		f.Add(prefix+"attributes", "must have at most %d pairs", MaxAttributes)
+	}
+	for _, k := range sortedKeys(in.Attributes) {
+		switch {
+		case k == "":
+			f.Add(prefix+"attributes", "keys must not be empty")
+		case utf8.RuneCountInString(k) > MaxAttributeKeyLen:
+			f.Add(prefix+"attributes."+k, "key must be at most %d characters", MaxAttributeKeyLen)
+		case utf8.RuneCountInString(in.Attributes[k]) > MaxAttributeValueLen:
+			f.Add(prefix+"attributes."+k, "must be at most %d characters", MaxAttributeValueLen)
+		}
+	}
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	return slices.Sorted(maps.Keys(m))
+}
