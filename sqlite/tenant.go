@@ -1,0 +1,205 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/hookd/hookd"
+)
+
+// CreateTenant stores t, assigning an id when t.ID is empty and CreatedAt
+// when it is zero; ECONFLICT if the id exists.
+func (db *DB) CreateTenant(ctx context.Context, t *hookd.Tenant) error {
+	if t.ID == "" {
+		t.ID = hookd.NewID(hookd.PrefixTenant)
+	}
+	if t.CreatedAt.IsZero() {
+		t.CreatedAt = db.now()
+	}
+	t.CreatedAt = fromMS(ms(t.CreatedAt))
+	_, err := db.write.ExecContext(ctx, "INSERT INTO tenants (id, name, created_at) VALUES (?, ?, ?)",
+		t.ID, t.Name, ms(t.CreatedAt))
+	if isUniqueViolation(err) {
+		return &hookd.Error{Code: hookd.ECONFLICT, Message: fmt.Sprintf("tenant %q exists", t.ID), ExistingID: t.ID}
+	} else if err != nil {
+		return fmt.Errorf("create tenant: %w", err)
+	}
+	return nil
+}
+
+// GetTenant returns the tenant; ENOTFOUND.
+func (db *DB) GetTenant(ctx context.Context, id string) (*hookd.Tenant, error) {
+	var t hookd.Tenant
+	var created int64
+	err := db.read.QueryRowContext(ctx, "SELECT id, name, created_at FROM tenants WHERE id = ?", id).
+		Scan(&t.ID, &t.Name, &created)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, hookd.Errorf(hookd.ENOTFOUND, "tenant not found")
+	} else if err != nil {
+		return nil, fmt.Errorf("get tenant: %w", err)
+	}
+	t.CreatedAt = fromMS(created)
+	return &t, nil
+}
+
+// ListTenants returns one page of tenants in id order.
+func (db *DB) ListTenants(ctx context.Context, p hookd.Page) ([]*hookd.Tenant, error) {
+	rows, err := db.read.QueryContext(ctx,
+		"SELECT id, name, created_at FROM tenants WHERE id > ? ORDER BY id LIMIT ?", p.After, limitOf(p))
+	if err != nil {
+		return nil, fmt.Errorf("list tenants: %w", err)
+	}
+	defer rows.Close()
+	out := []*hookd.Tenant{}
+	for rows.Next() {
+		var t hookd.Tenant
+		var created int64
+		if err := rows.Scan(&t.ID, &t.Name, &created); err != nil {
+			return nil, fmt.Errorf("list tenants: %w", err)
+		}
+		t.CreatedAt = fromMS(created)
+		out = append(out, &t)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list tenants: %w", err)
+	}
+	return out, nil
+}
+
+// DeleteTenant removes the tenant and every row it owns; ENOTFOUND.
+func (db *DB) DeleteTenant(ctx context.Context, id string) error {
+	err := db.tx(ctx, func(tx *sql.Tx) error {
+		for _, table := range []string{"attempts", "messages", "events", "idempotency_keys", "webhooks", "api_keys"} {
+			if _, err := tx.ExecContext(ctx, "DELETE FROM "+table+" WHERE tenant_id = ?", id); err != nil {
+				return fmt.Errorf("delete %s: %w", table, err)
+			}
+		}
+		res, err := tx.ExecContext(ctx, "DELETE FROM tenants WHERE id = ?", id)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return hookd.Errorf(hookd.ENOTFOUND, "tenant not found")
+		}
+		return nil
+	})
+	if err != nil && hookd.ErrorCode(err) == hookd.EINTERNAL {
+		return fmt.Errorf("delete tenant: %w", err)
+	}
+	return err
+}
+
+// tenantExists reports whether the tenant exists, read through q.
+func tenantExists(ctx context.Context, q queryer, id string) (bool, error) {
+	var n int
+	if err := q.QueryRowContext(ctx, "SELECT count(*) FROM tenants WHERE id = ?", id).Scan(&n); err != nil {
+		return false, fmt.Errorf("look up tenant: %w", err)
+	}
+	return n > 0, nil
+}
+
+// CreateAPIKey stores k (TokenHash set by the caller), assigning an id when
+// empty and CreatedAt when zero; ENOTFOUND without tenant.
+func (db *DB) CreateAPIKey(ctx context.Context, k *hookd.APIKey) error {
+	scopes, err := json.Marshal(k.Scopes)
+	if err != nil {
+		return fmt.Errorf("create api key: %w", err)
+	}
+	if k.CreatedAt.IsZero() {
+		k.CreatedAt = db.now()
+	}
+	k.CreatedAt = fromMS(ms(k.CreatedAt))
+	err = db.tx(ctx, func(tx *sql.Tx) error {
+		if ok, err := tenantExists(ctx, tx, k.TenantID); err != nil {
+			return err
+		} else if !ok {
+			return hookd.Errorf(hookd.ENOTFOUND, "tenant not found")
+		}
+		if k.ID == "" {
+			k.ID = hookd.NewID(hookd.PrefixKey)
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO api_keys (id, tenant_id, name, scopes, token_hash, prefix, created_at, last_used_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+			k.ID, k.TenantID, k.Name, string(scopes), k.TokenHash, k.Prefix, ms(k.CreatedAt), msPtr(k.LastUsedAt))
+		if isUniqueViolation(err) {
+			return hookd.Errorf(hookd.ECONFLICT, "api key exists")
+		}
+		return err
+	})
+	if err != nil && hookd.ErrorCode(err) == hookd.EINTERNAL {
+		return fmt.Errorf("create api key: %w", err)
+	}
+	return err
+}
+
+const apiKeyColumns = "id, tenant_id, name, scopes, token_hash, prefix, created_at, last_used_at"
+
+func scanAPIKey(sc interface{ Scan(...any) error }) (*hookd.APIKey, error) {
+	var k hookd.APIKey
+	var scopes string
+	var created int64
+	var used sql.NullInt64
+	if err := sc.Scan(&k.ID, &k.TenantID, &k.Name, &scopes, &k.TokenHash, &k.Prefix, &created, &used); err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal([]byte(scopes), &k.Scopes); err != nil {
+		return nil, fmt.Errorf("decode scopes of key %s: %w", k.ID, err)
+	}
+	k.CreatedAt = fromMS(created)
+	k.LastUsedAt = fromNullMS(used)
+	return &k, nil
+}
+
+// ListAPIKeys returns one page of the tenant's keys; ENOTFOUND without
+// tenant.
+func (db *DB) ListAPIKeys(ctx context.Context, tenantID string, p hookd.Page) ([]*hookd.APIKey, error) {
+	if ok, err := tenantExists(ctx, db.read, tenantID); err != nil {
+		return nil, err
+	} else if !ok {
+		return nil, hookd.Errorf(hookd.ENOTFOUND, "tenant not found")
+	}
+	rows, err := db.read.QueryContext(ctx, "SELECT "+apiKeyColumns+
+		" FROM api_keys WHERE tenant_id = ? AND id > ? ORDER BY id LIMIT ?", tenantID, p.After, limitOf(p))
+	if err != nil {
+		return nil, fmt.Errorf("list api keys: %w", err)
+	}
+	defer rows.Close()
+	out := []*hookd.APIKey{}
+	for rows.Next() {
+		k, err := scanAPIKey(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list api keys: %w", err)
+		}
+		out = append(out, k)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list api keys: %w", err)
+	}
+	return out, nil
+}
+
+// DeleteAPIKey deletes the tenant's key; ENOTFOUND.
+func (db *DB) DeleteAPIKey(ctx context.Context, tenantID, id string) error {
+	res, err := db.write.ExecContext(ctx, "DELETE FROM api_keys WHERE tenant_id = ? AND id = ?", tenantID, id)
+	if err != nil {
+		return fmt.Errorf("delete api key: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return hookd.Errorf(hookd.ENOTFOUND, "api key not found")
+	}
+	return nil
+}
+
+// FindAPIKey returns the key whose token hashes to hash; ENOTFOUND.
+func (db *DB) FindAPIKey(ctx context.Context, hash string) (*hookd.APIKey, error) {
+	k, err := scanAPIKey(db.read.QueryRowContext(ctx, "SELECT "+apiKeyColumns+" FROM api_keys WHERE token_hash = ?", hash))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, hookd.Errorf(hookd.ENOTFOUND, "api key not found")
+	} else if err != nil {
+		return nil, fmt.Errorf("find api key: %w", err)
+	}
+	return k, nil
+}
