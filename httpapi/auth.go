@@ -1,0 +1,123 @@
+package httpapi
+
+import (
+	"crypto/subtle"
+	"net/http"
+	"strings"
+
+	"github.com/hookd/hookd"
+)
+
+// call is what the auth layer learned about a request.
+type call struct {
+	root   bool
+	key    *hookd.APIKey // nil for root
+	tenant string        // the path's tenant, checked to exist and be visible
+}
+
+// authenticate finds the caller from the bearer token: the root token or an
+// API key. A missing or unknown token is EUNAUTHORIZED.
+func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (*call, error) {
+	h := r.Header.Get("Authorization")
+	scheme, token, ok := strings.Cut(h, " ")
+	token = strings.TrimSpace(token)
+	if h == "" || !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="hookd"`)
+		return nil, hookd.Errorf(hookd.EUNAUTHORIZED, "missing bearer token")
+	}
+	hash := hookd.HashToken(token)
+	if s.RootTokenHash != "" && subtle.ConstantTimeCompare([]byte(hash), []byte(s.RootTokenHash)) == 1 {
+		return &call{root: true}, nil
+	}
+	k, err := s.Store.FindAPIKey(r.Context(), hash)
+	if hookd.ErrorCode(err) == hookd.ENOTFOUND {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="hookd", error="invalid_token"`)
+		return nil, hookd.Errorf(hookd.EUNAUTHORIZED, "invalid token")
+	} else if err != nil {
+		return nil, err
+	}
+	return &call{key: k}, nil
+}
+
+// root guards the routes only the root token may use.
+func (s *Server) root(h handlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := s.authenticate(w, r)
+		if err == nil && !c.root {
+			err = hookd.Errorf(hookd.EFORBIDDEN, "only the root token may do this")
+		}
+		if err == nil {
+			err = h(w, r, c)
+		}
+		if err != nil {
+			s.writeError(w, r, err)
+		}
+	})
+}
+
+// rootTenant guards /v1/tenants/{tenant}: root only, but a key of another
+// tenant learns nothing (404) and a key of this tenant gets 403.
+func (s *Server) rootTenant(h handlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := s.authenticate(w, r)
+		if err == nil {
+			c.tenant = r.PathValue("tenant")
+			switch {
+			case c.root:
+			case c.key.TenantID != c.tenant:
+				err = hookd.Errorf(hookd.ENOTFOUND, "tenant not found")
+			default:
+				err = hookd.Errorf(hookd.EFORBIDDEN, "only the root token may do this")
+			}
+		}
+		if err == nil {
+			err = h(w, r, c)
+		}
+		if err != nil {
+			s.writeError(w, r, err)
+		}
+	})
+}
+
+// tenant guards a tenant's routes: root, or a key of that tenant holding
+// any of scopes (admin holds them all). Another tenant's path, or a tenant
+// that does not exist, is ENOTFOUND, checked before the scope so that a key
+// never learns whether another tenant exists.
+func (s *Server) tenant(h handlerFunc, scopes ...hookd.Scope) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		err := func() error {
+			c, err := s.authenticate(w, r)
+			if err != nil {
+				return err
+			}
+			c.tenant = r.PathValue("tenant")
+			if c.root {
+				if _, err := s.Store.GetTenant(r.Context(), c.tenant); err != nil {
+					if hookd.ErrorCode(err) == hookd.ENOTFOUND {
+						return hookd.Errorf(hookd.ENOTFOUND, "tenant not found")
+					}
+					return err
+				}
+			} else {
+				if c.key.TenantID != c.tenant {
+					return hookd.Errorf(hookd.ENOTFOUND, "tenant not found")
+				}
+				allowed := false
+				for _, sc := range scopes {
+					allowed = allowed || c.key.Allows(sc)
+				}
+				if !allowed {
+					names := make([]string, len(scopes))
+					for i, sc := range scopes {
+						names[i] = string(sc)
+					}
+					return hookd.Errorf(hookd.EFORBIDDEN, "the token lacks the scope %s", strings.Join(names, " or "))
+				}
+			}
+			return h(w, r, c)
+		}()
+		if err != nil {
+			s.writeError(w, r, err)
+		}
+	})
+}

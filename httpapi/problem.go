@@ -1,0 +1,93 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+
+	"github.com/hookd/hookd"
+)
+
+// ProblemTypeBase prefixes every problem type URI.
+const ProblemTypeBase = "https://hookd.dev/errors/"
+
+// Problem is an RFC 9457 problem document as hookd writes it.
+type Problem struct {
+	Type       string             `json:"type"`
+	Title      string             `json:"title"`
+	Status     int                `json:"status"`
+	Detail     string             `json:"detail,omitempty"`
+	Errors     []hookd.FieldError `json:"errors"`
+	ExistingID string             `json:"existing_id,omitempty"`
+}
+
+// problemError is an answer the domain has no code for (405, 415).
+type problemError struct {
+	status     int
+	typ, title string
+	detail     string
+}
+
+func (e *problemError) Error() string { return e.detail }
+
+var codeProblems = map[string]struct {
+	status int
+	typ    string
+	title  string
+}{
+	hookd.EINVALID:      {http.StatusBadRequest, "validation", "Validation failed"},
+	hookd.EUNAUTHORIZED: {http.StatusUnauthorized, "unauthorized", "Unauthorized"},
+	hookd.EFORBIDDEN:    {http.StatusForbidden, "forbidden", "Forbidden"},
+	hookd.ENOTFOUND:     {http.StatusNotFound, "not-found", "Not found"},
+	hookd.ECONFLICT:     {http.StatusConflict, "conflict", "Conflict"},
+	hookd.ETOOLARGE:     {http.StatusRequestEntityTooLarge, "too-large", "Payload too large"},
+	hookd.ERATELIMITED:  {http.StatusTooManyRequests, "rate-limited", "Too many requests"},
+	hookd.EUNAVAILABLE:  {http.StatusServiceUnavailable, "unavailable", "Service unavailable"},
+	hookd.EINTERNAL:     {http.StatusInternalServerError, "internal", "Internal server error"},
+}
+
+// writeError answers err as a problem document. Internal errors are logged
+// (method, path and error only: never a body, a token or a secret) and
+// answered without detail.
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	p := Problem{Errors: []hookd.FieldError{}}
+	var pe *problemError
+	var he *hookd.Error
+	switch {
+	case errors.As(err, &pe):
+		p.Status, p.Type, p.Title, p.Detail = pe.status, ProblemTypeBase+pe.typ, pe.title, pe.detail
+	case errors.As(err, &he) && codeProblems[he.Code].status != 0 && he.Code != hookd.EINTERNAL:
+		cp := codeProblems[he.Code]
+		p.Status, p.Type, p.Title, p.Detail = cp.status, ProblemTypeBase+cp.typ, cp.title, he.Message
+		if len(he.Fields) > 0 {
+			p.Errors = he.Fields
+		}
+		p.ExistingID = he.ExistingID
+	default:
+		s.logger().Error("internal error", "method", r.Method, "path", r.URL.Path, "err", err)
+		cp := codeProblems[hookd.EINTERNAL]
+		p.Status, p.Type, p.Title = cp.status, ProblemTypeBase+cp.typ, cp.title
+	}
+	h := w.Header()
+	switch p.Status {
+	case http.StatusUnauthorized:
+		if h.Get("WWW-Authenticate") == "" {
+			h.Set("WWW-Authenticate", `Bearer realm="hookd"`)
+		}
+	case http.StatusTooManyRequests:
+		if h.Get("Retry-After") == "" {
+			h.Set("Retry-After", "1")
+		}
+	}
+	b, _ := json.Marshal(p)
+	h.Set("Content-Type", "application/problem+json")
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(p.Status)
+	w.Write(append(b, '\n'))
+}
+
+// handlerFunc is an API handler: it writes its success answer and returns
+// any error, which the caller turns into a problem document.
+type handlerFunc func(w http.ResponseWriter, r *http.Request, c *call) error
+
+func asError(err error, target **hookd.Error) bool { return errors.As(err, target) }

@@ -1,0 +1,304 @@
+// Package httpapi serves hookd's REST API (version 1): tenants, API keys,
+// webhooks, events, messages and attempts, plus the operational endpoints
+// /healthz, /readyz, /metrics and /openapi.json. Every non-2xx answer is an
+// RFC 9457 problem document; see DECISIONS.md for the choices the contract
+// leaves open.
+package httpapi
+
+import (
+	"context"
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hookd/hookd"
+	"github.com/hookd/hookd/metrics"
+)
+
+// DefaultMaxPayloadBytes is the event payload limit when
+// Server.MaxPayloadBytes is 0 (256 KiB).
+const DefaultMaxPayloadBytes = 256 << 10
+
+//go:embed openapi.json
+var openAPIDocument []byte
+
+// OpenAPIDocument returns the embedded OpenAPI 3.1 document of the API.
+func OpenAPIDocument() []byte { return openAPIDocument }
+
+// Deliverer is the delivery engine as the API sees it.
+type Deliverer interface {
+	// Wake tells the engine that work may have become due (after a publish,
+	// a retry, a recover, an unsuspend or an enable), so it looks now
+	// instead of at its next tick.
+	Wake()
+	// Test sends one test event to w at once, records the attempt like any
+	// other (trigger test) and returns it.
+	Test(ctx context.Context, w *hookd.Webhook, eventType string, payload json.RawMessage) (*hookd.Attempt, error)
+}
+
+// Server is the HTTP API. Fill in the fields, then serve Handler. Store is
+// required; every other field has a usable zero value.
+type Server struct {
+	Store hookd.Store
+	// Targets checks webhook URLs at registration (scheme and address
+	// policy); nil accepts any absolute http(s) URL.
+	Targets hookd.TargetChecker
+	// RootTokenHash is hookd.HashToken of the root token; empty disables
+	// the root token.
+	RootTokenHash string
+	// Deliverer is woken after changes that create due work and sends test
+	// events; nil: nobody is woken and the test endpoint answers 503.
+	Deliverer Deliverer
+	// MaxPayloadBytes limits an event's payload (0: DefaultMaxPayloadBytes).
+	MaxPayloadBytes int
+	// Logger receives internal errors and recovered panics (nil: discard).
+	Logger *slog.Logger
+	// Now is the clock (nil: time.Now).
+	Now func() time.Time
+	// Metrics, if set, gets the request counters and is served at /metrics.
+	Metrics *metrics.Registry
+	// OpenAPI replaces the embedded document served at /openapi.json.
+	OpenAPI []byte
+
+	once      sync.Once
+	mux       *http.ServeMux
+	handler   http.Handler
+	metricsMu sync.Mutex
+	requests  map[string]*metrics.Counter
+	duration  *metrics.Histogram
+}
+
+func (s *Server) now() time.Time {
+	if s.Now != nil {
+		return s.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+func (s *Server) logger() *slog.Logger {
+	if s.Logger != nil {
+		return s.Logger
+	}
+	return slog.New(slog.NewTextHandler(io.Discard, nil))
+}
+
+func (s *Server) maxPayload() int {
+	if s.MaxPayloadBytes > 0 {
+		return s.MaxPayloadBytes
+	}
+	return DefaultMaxPayloadBytes
+}
+
+func (s *Server) wake() {
+	if s.Deliverer != nil {
+		s.Deliverer.Wake()
+	}
+}
+
+// Handler returns the API's handler. It is built once; later changes to the
+// Server's fields other than through the handler are not seen by the routes
+// already built, except the fields read per request (all of them today).
+func (s *Server) Handler() http.Handler {
+	s.once.Do(s.build)
+	return s.handler
+}
+
+func (s *Server) build() {
+	m := http.NewServeMux()
+	s.mux = m
+
+	m.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	m.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		if err := s.Store.Ping(r.Context()); err != nil {
+			s.logger().Error("readiness: store unreachable", "err", err)
+			s.writeError(w, r, hookd.Errorf(hookd.EUNAVAILABLE, "store unreachable"))
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	})
+	m.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
+		if s.Metrics == nil {
+			w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+			return
+		}
+		s.Metrics.ServeHTTP(w, r)
+	})
+	m.HandleFunc("GET /openapi.json", func(w http.ResponseWriter, r *http.Request) {
+		doc := s.OpenAPI
+		if doc == nil {
+			doc = openAPIDocument
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(doc)
+	})
+
+	const t = "/v1/tenants/{tenant}"
+	m.Handle("POST /v1/tenants", s.root(s.createTenant))
+	m.Handle("GET /v1/tenants", s.root(s.listTenants))
+	m.Handle("GET "+t, s.rootTenant(s.getTenant))
+	m.Handle("DELETE "+t, s.rootTenant(s.deleteTenant))
+
+	m.Handle("POST "+t+"/keys", s.tenant(s.createKey, hookd.ScopeAdmin))
+	m.Handle("GET "+t+"/keys", s.tenant(s.listKeys, hookd.ScopeAdmin))
+	m.Handle("DELETE "+t+"/keys/{id}", s.tenant(s.deleteKey, hookd.ScopeAdmin))
+
+	const wh = t + "/webhooks"
+	m.Handle("POST "+wh, s.tenant(s.createWebhook, hookd.ScopeWebhooksWrite))
+	m.Handle("GET "+wh, s.tenant(s.listWebhooks, hookd.ScopeWebhooksList))
+	m.Handle("GET "+wh+"/{id}", s.tenant(s.getWebhook, hookd.ScopeWebhooksRead))
+	m.Handle("PUT "+wh+"/{id}", s.tenant(s.putWebhook, hookd.ScopeWebhooksWrite))
+	m.Handle("PATCH "+wh+"/{id}", s.tenant(s.patchWebhook, hookd.ScopeWebhooksWrite))
+	m.Handle("DELETE "+wh+"/{id}", s.tenant(s.deleteWebhook, hookd.ScopeWebhooksWrite))
+	m.Handle("POST "+wh+"/{id}/unsuspend", s.tenant(s.unsuspendWebhook, hookd.ScopeWebhooksWrite))
+	m.Handle("POST "+wh+"/{id}/test", s.tenant(s.testWebhook, hookd.ScopeWebhooksWrite))
+	m.Handle("GET "+wh+"/{id}/secrets", s.tenant(s.getSecrets, hookd.ScopeWebhooksWrite))
+	m.Handle("POST "+wh+"/{id}/secrets/rotate", s.tenant(s.rotateSecret, hookd.ScopeWebhooksWrite))
+	m.Handle("POST "+wh+"/{id}/recover", s.tenant(s.recoverWebhook, hookd.ScopeWebhooksWrite, hookd.ScopeMessagesWrite))
+
+	const ev = t + "/events"
+	m.Handle("POST "+ev, s.tenant(s.publishEvent, hookd.ScopeEventsWrite))
+	m.Handle("POST "+ev+"/batch", s.tenant(s.publishBatch, hookd.ScopeEventsWrite))
+	m.Handle("GET "+ev, s.tenant(s.listEvents, hookd.ScopeEventsRead))
+	m.Handle("GET "+ev+"/{id}", s.tenant(s.getEvent, hookd.ScopeEventsRead))
+
+	const msg = t + "/messages"
+	m.Handle("GET "+msg, s.tenant(s.listMessages, hookd.ScopeMessagesRead))
+	m.Handle("GET "+msg+"/{id}", s.tenant(s.getMessage, hookd.ScopeMessagesRead))
+	m.Handle("GET "+msg+"/{id}/attempts", s.tenant(s.listAttempts, hookd.ScopeMessagesRead))
+	m.Handle("POST "+msg+"/{id}/retry", s.tenant(s.retryMessage, hookd.ScopeMessagesWrite))
+	m.Handle("POST "+msg+"/{id}/abort", s.tenant(s.abortMessage, hookd.ScopeMessagesWrite))
+	m.Handle("POST "+msg+"/{id}/resolve", s.tenant(s.resolveMessage, hookd.ScopeMessagesWrite))
+
+	if s.Metrics != nil {
+		s.requests = map[string]*metrics.Counter{}
+		s.duration = s.Metrics.Histogram("hookd_http_request_duration_seconds",
+			"Time to answer an API request.", []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10})
+	}
+	s.handler = http.HandlerFunc(s.serve)
+}
+
+// serve routes a request, turning the mux's plain-text 404 and 405 answers
+// into problem documents, recovering panics and counting requests.
+func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	sw := &statusWriter{ResponseWriter: w}
+	h, pattern := s.mux.Handler(r)
+	defer func() {
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			s.logger().Error("panic serving request", "method", r.Method, "path", r.URL.Path, "panic", v)
+			if !sw.wrote {
+				s.writeError(sw, r, errors.New("panic"))
+			}
+		}
+		s.count(r.Method, pattern, sw.status, time.Since(start))
+	}()
+	if pattern == "" {
+		// Not found, or found under another method: ask the mux which.
+		probe := &probeWriter{header: http.Header{}}
+		h.ServeHTTP(probe, r)
+		if probe.status == http.StatusMethodNotAllowed {
+			sw.Header().Set("Allow", probe.header.Get("Allow"))
+			s.writeError(sw, r, &problemError{status: http.StatusMethodNotAllowed, typ: "method-not-allowed",
+				title: "Method not allowed", detail: "method " + r.Method + " is not allowed here"})
+			return
+		}
+		s.writeError(sw, r, hookd.Errorf(hookd.ENOTFOUND, "no such resource"))
+		return
+	}
+	s.mux.ServeHTTP(sw, r) // sets the path values Handler does not
+}
+
+func (s *Server) count(method, pattern string, status int, d time.Duration) {
+	if s.Metrics == nil {
+		return
+	}
+	if status == 0 {
+		status = http.StatusOK
+	}
+	route := pattern
+	if i := strings.IndexByte(route, ' '); i >= 0 {
+		route = route[i+1:]
+	}
+	if route == "" {
+		route = "unmatched"
+	}
+	name := `hookd_http_requests_total{method="` + method + `",route="` + route + `",code="` + strconv.Itoa(status) + `"}`
+	if pattern == "" {
+		name = `hookd_http_requests_total{method="other",route="unmatched",code="` + strconv.Itoa(status) + `"}`
+	}
+	s.metricsMu.Lock()
+	c, ok := s.requests[name]
+	if !ok {
+		c = s.Metrics.Counter(name, "API requests by method, route and status code.")
+		s.requests[name] = c
+	}
+	s.metricsMu.Unlock()
+	c.Inc()
+	s.duration.Observe(d.Seconds())
+}
+
+// statusWriter remembers the status code written.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	wrote  bool
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if !w.wrote {
+		w.status, w.wrote = code, true
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if !w.wrote {
+		w.status, w.wrote = http.StatusOK, true
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// probeWriter captures the mux's answer for an unmatched request.
+type probeWriter struct {
+	header http.Header
+	status int
+}
+
+func (p *probeWriter) Header() http.Header { return p.header }
+func (p *probeWriter) Write(b []byte) (int, error) {
+	if p.status == 0 {
+		p.status = http.StatusOK
+	}
+	return len(b), nil
+}
+func (p *probeWriter) WriteHeader(code int) {
+	if p.status == 0 {
+		p.status = code
+	}
+}
+
+// writeJSON answers status with v as JSON.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		// Every value written is built from plain types; this is a bug.
+		panic("httpapi: encode answer: " + err.Error())
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	w.Write(append(b, '\n'))
+}

@@ -1,0 +1,172 @@
+package httpapi
+
+import (
+	"net/http"
+	"slices"
+	"time"
+	"unicode/utf8"
+
+	"github.com/hookd/hookd"
+)
+
+type tenantView struct {
+	ID        string    `json:"id"`
+	Name      string    `json:"name"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+func viewTenant(t *hookd.Tenant) tenantView {
+	return tenantView{ID: t.ID, Name: t.Name, CreatedAt: t.CreatedAt.UTC()}
+}
+
+func (s *Server) createTenant(w http.ResponseWriter, r *http.Request, c *call) error {
+	o, err := s.readObject(w, r, defaultBodyLimit, false)
+	if err != nil {
+		return err
+	}
+	t := &hookd.Tenant{CreatedAt: s.now()}
+	if o.str("id", &t.ID) && !hookd.TenantIDPattern.MatchString(t.ID) {
+		o.add("id", "must match ^[a-z0-9][a-z0-9_-]{0,63}$")
+	}
+	if o.str("name", &t.Name) && utf8.RuneCountInString(t.Name) > hookd.MaxNameLen {
+		o.add("name", "must be at most %d characters", hookd.MaxNameLen)
+	}
+	o.readOnly("created_at")
+	o.unknown()
+	if err := o.err(); err != nil {
+		return err
+	}
+	if t.ID == "" {
+		t.ID = hookd.NewID(hookd.PrefixTenant)
+	}
+	if err := s.Store.CreateTenant(r.Context(), t); err != nil {
+		var he *hookd.Error
+		if hookd.ErrorCode(err) == hookd.ECONFLICT && asError(err, &he) && he.ExistingID == "" {
+			return &hookd.Error{Code: hookd.ECONFLICT, Message: he.Message, ExistingID: t.ID}
+		}
+		return err
+	}
+	w.Header().Set("Location", "/v1/tenants/"+t.ID)
+	writeJSON(w, http.StatusCreated, viewTenant(t))
+	return nil
+}
+
+func (s *Server) listTenants(w http.ResponseWriter, r *http.Request, c *call) error {
+	var f hookd.Fields
+	p, limit := page(r.URL.Query(), &f)
+	if err := f.Err(); err != nil {
+		return err
+	}
+	items, err := s.Store.ListTenants(r.Context(), p)
+	if err != nil {
+		return err
+	}
+	paginate(w, items, limit, func(t *hookd.Tenant) string { return t.ID }, viewTenant)
+	return nil
+}
+
+func (s *Server) getTenant(w http.ResponseWriter, r *http.Request, c *call) error {
+	t, err := s.Store.GetTenant(r.Context(), c.tenant)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, viewTenant(t))
+	return nil
+}
+
+func (s *Server) deleteTenant(w http.ResponseWriter, r *http.Request, c *call) error {
+	if err := s.Store.DeleteTenant(r.Context(), c.tenant); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// keyView is an API key; Token is set only in create's answer.
+type keyView struct {
+	ID         string        `json:"id"`
+	TenantID   string        `json:"tenant_id"`
+	Name       string        `json:"name"`
+	Scopes     []hookd.Scope `json:"scopes"`
+	Prefix     string        `json:"prefix"`
+	Token      string        `json:"token,omitempty"`
+	CreatedAt  time.Time     `json:"created_at"`
+	LastUsedAt *time.Time    `json:"last_used_at"`
+}
+
+func viewKey(k *hookd.APIKey) keyView {
+	v := keyView{ID: k.ID, TenantID: k.TenantID, Name: k.Name, Scopes: k.Scopes, Prefix: k.Prefix,
+		CreatedAt: k.CreatedAt.UTC(), LastUsedAt: utcPtr(k.LastUsedAt)}
+	if v.Scopes == nil {
+		v.Scopes = []hookd.Scope{}
+	}
+	return v
+}
+
+// keyPrefixLen is how much of a token is kept to recognise it ("hk_" and
+// 8 characters).
+const keyPrefixLen = 11
+
+func (s *Server) createKey(w http.ResponseWriter, r *http.Request, c *call) error {
+	o, err := s.readObject(w, r, defaultBodyLimit, true)
+	if err != nil {
+		return err
+	}
+	k := &hookd.APIKey{ID: hookd.NewID(hookd.PrefixKey), TenantID: c.tenant, CreatedAt: s.now()}
+	if o.str("name", &k.Name) && utf8.RuneCountInString(k.Name) > hookd.MaxNameLen {
+		o.add("name", "must be at most %d characters", hookd.MaxNameLen)
+	}
+	if scopes, ok := o.strList("scopes"); ok {
+		for i, sc := range scopes {
+			if !hookd.ValidScope(sc) {
+				o.add("scopes["+itoa(i)+"]", "is not a scope (webhooks:list, webhooks:read, webhooks:write, events:read, events:write, messages:read, messages:write, admin)")
+			} else if !slices.Contains(k.Scopes, hookd.Scope(sc)) {
+				k.Scopes = append(k.Scopes, hookd.Scope(sc))
+			}
+		}
+		if len(scopes) == 0 {
+			o.add("scopes", "must have at least one scope")
+		}
+	} else if !o.bad["scopes"] {
+		o.add("scopes", "is required")
+	}
+	o.readOnly("id", "tenant_id", "prefix", "token", "created_at", "last_used_at")
+	o.unknown()
+	if err := o.err(); err != nil {
+		return err
+	}
+	token := hookd.NewToken()
+	k.TokenHash = hookd.HashToken(token)
+	k.Prefix = token[:keyPrefixLen]
+	if err := s.Store.CreateAPIKey(r.Context(), k); err != nil {
+		return err
+	}
+	v := viewKey(k)
+	v.Token = token
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Location", r.URL.Path+"/"+k.ID)
+	writeJSON(w, http.StatusCreated, v)
+	return nil
+}
+
+func (s *Server) listKeys(w http.ResponseWriter, r *http.Request, c *call) error {
+	var f hookd.Fields
+	p, limit := page(r.URL.Query(), &f)
+	if err := f.Err(); err != nil {
+		return err
+	}
+	items, err := s.Store.ListAPIKeys(r.Context(), c.tenant, p)
+	if err != nil {
+		return err
+	}
+	paginate(w, items, limit, func(k *hookd.APIKey) string { return k.ID }, viewKey)
+	return nil
+}
+
+func (s *Server) deleteKey(w http.ResponseWriter, r *http.Request, c *call) error {
+	if err := s.Store.DeleteAPIKey(r.Context(), c.tenant, r.PathValue("id")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
