@@ -49,16 +49,14 @@ func holdWebhook(ctx context.Context, tx *sql.Tx, webhookID string, now time.Tim
 }
 
 // releaseSet is the SET clause that makes a pending message waiting again:
-// retrying if it was attempted before, else created; due at its scheduled
-// time, or now if that passed. Arguments: now, now, now, now, now.
+// retrying if it was attempted before, else created; due when it was last
+// scheduled (a held retry keeps its backoff), or since its creation when it
+// never was. A past due time is due at once, and the oldest go first, so
+// released messages resume in order without needing the caller's clock.
+// Argument: updated_at.
 const releaseSet = `state = CASE WHEN attempt_count > 0 THEN 'retrying' ELSE 'created' END,
-	due_at = max(coalesce(next_attempt_at, ?), ?), next_attempt_at = max(coalesce(next_attempt_at, ?), ?),
+	due_at = coalesce(next_attempt_at, created_at), next_attempt_at = coalesce(next_attempt_at, created_at),
 	updated_at = ?`
-
-func releaseArgs(now time.Time) []any {
-	n := ms(now)
-	return []any{n, n, n, n, n}
-}
 
 // releaseWebhook releases an active webhook's held messages: every pending
 // message outside a group, and the head of each group.
@@ -68,7 +66,7 @@ func releaseWebhook(ctx context.Context, tx *sql.Tx, w *hookd.Webhook, now time.
 	}
 	if _, err := tx.ExecContext(ctx, "UPDATE messages SET "+releaseSet+
 		" WHERE webhook_id = ? AND state = 'pending' AND group_key = ''",
-		append(releaseArgs(now), w.ID)...); err != nil {
+		ms(now), w.ID); err != nil {
 		return fmt.Errorf("release messages: %w", err)
 	}
 	rows, err := tx.QueryContext(ctx, "SELECT DISTINCT group_key FROM messages WHERE webhook_id = ? AND "+
@@ -117,7 +115,7 @@ func releaseGroup(ctx context.Context, tx *sql.Tx, w *hookd.Webhook, group strin
 		return nil // the head is waiting, in flight or a blocking failure
 	}
 	if _, err := tx.ExecContext(ctx, "UPDATE messages SET "+releaseSet+" WHERE seq = ?",
-		append(releaseArgs(now), seq)...); err != nil {
+		ms(now), seq); err != nil {
 		return fmt.Errorf("release group head: %w", err)
 	}
 	return nil
