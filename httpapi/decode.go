@@ -271,8 +271,8 @@ func (o *obj) strList(name string) ([]string, bool) {
 	out := []string{}
 	good := true
 	if !o.list(name, func(p string, raw json.RawMessage) {
-		var s string
-		if json.Unmarshal(raw, &s) != nil {
+		s, ok := asString(raw)
+		if !ok {
 			o.add(p, "must be a string")
 			good = false
 			return
@@ -309,8 +309,8 @@ func (o *obj) strMap(name string) (map[string]string, bool) {
 	out := make(map[string]string, len(m))
 	good := true
 	for _, k := range sortedKeys(m) {
-		var s string
-		if json.Unmarshal(m[k], &s) != nil {
+		s, ok := asString(m[k])
+		if !ok {
 			o.add(o.path(name)+"."+k, "must be a string")
 			good = false
 			continue
@@ -341,8 +341,8 @@ func (o *obj) strListMap(name string) (map[string][]string, bool) {
 		}
 		vals := make([]string, 0, len(items))
 		for i, it := range items {
-			var s string
-			if json.Unmarshal(it, &s) != nil {
+			s, ok := asString(it)
+			if !ok {
 				o.add(fmt.Sprintf("%s[%d]", p, i), "must be a string")
 				good = false
 				continue
@@ -355,6 +355,15 @@ func (o *obj) strListMap(name string) (map[string][]string, bool) {
 		o.bad[o.path(name)] = true
 	}
 	return out, good
+}
+
+// asString decodes a JSON string; null and every other value are not.
+func asString(raw json.RawMessage) (string, bool) {
+	var s string
+	if isNull(raw) || json.Unmarshal(raw, &s) != nil {
+		return "", false
+	}
+	return s, true
 }
 
 func sortedKeys[V any](m map[string]V) []string {
@@ -396,6 +405,15 @@ func (o *obj) covered(field string) bool {
 }
 
 // Query parameters.
+
+// query parses the query string; a malformed one is EINVALID.
+func query(r *http.Request) (url.Values, error) {
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return nil, hookd.Errorf(hookd.EINVALID, "malformed query string")
+	}
+	return q, nil
+}
 
 var cursorPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$`)
 

@@ -187,7 +187,10 @@ func (s *Server) getEvent(w http.ResponseWriter, r *http.Request, c *call) error
 }
 
 func (s *Server) listEvents(w http.ResponseWriter, r *http.Request, c *call) error {
-	q := r.URL.Query()
+	q, err := query(r)
+	if err != nil {
+		return err
+	}
 	var f hookd.Fields
 	p, limit := page(q, &f)
 	filter := hookd.EventFilter{Page: p, Type: q.Get("type"), Since: queryTime(q, "since", &f), Until: queryTime(q, "until", &f)}

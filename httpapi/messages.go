@@ -73,7 +73,10 @@ func viewAttempt(a *hookd.Attempt) attemptView {
 }
 
 func (s *Server) listMessages(w http.ResponseWriter, r *http.Request, c *call) error {
-	q := r.URL.Query()
+	q, err := query(r)
+	if err != nil {
+		return err
+	}
 	var f hookd.Fields
 	p, limit := page(q, &f)
 	filter := hookd.MessageFilter{Page: p, WebhookID: q.Get("webhook_id"), EventID: q.Get("event_id"),
@@ -106,8 +109,12 @@ func (s *Server) getMessage(w http.ResponseWriter, r *http.Request, c *call) err
 }
 
 func (s *Server) listAttempts(w http.ResponseWriter, r *http.Request, c *call) error {
+	q, err := query(r)
+	if err != nil {
+		return err
+	}
 	var f hookd.Fields
-	p, limit := page(r.URL.Query(), &f)
+	p, limit := page(q, &f)
 	if err := f.Err(); err != nil {
 		return err
 	}

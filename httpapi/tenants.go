@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"encoding/json"
 	"net/http"
 	"slices"
 	"time"
@@ -52,8 +53,12 @@ func (s *Server) createTenant(w http.ResponseWriter, r *http.Request, c *call) e
 }
 
 func (s *Server) listTenants(w http.ResponseWriter, r *http.Request, c *call) error {
+	q, err := query(r)
+	if err != nil {
+		return err
+	}
 	var f hookd.Fields
-	p, limit := page(r.URL.Query(), &f)
+	p, limit := page(q, &f)
 	if err := f.Err(); err != nil {
 		return err
 	}
@@ -116,15 +121,20 @@ func (s *Server) createKey(w http.ResponseWriter, r *http.Request, c *call) erro
 	if o.str("name", &k.Name) && utf8.RuneCountInString(k.Name) > hookd.MaxNameLen {
 		o.add("name", "must be at most %d characters", hookd.MaxNameLen)
 	}
-	if scopes, ok := o.strList("scopes"); ok {
-		for i, sc := range scopes {
-			if !hookd.ValidScope(sc) {
-				o.add("scopes["+itoa(i)+"]", "is not a scope (webhooks:list, webhooks:read, webhooks:write, events:read, events:write, messages:read, messages:write, admin)")
-			} else if !slices.Contains(k.Scopes, hookd.Scope(sc)) {
-				k.Scopes = append(k.Scopes, hookd.Scope(sc))
-			}
+	n := 0
+	if o.list("scopes", func(p string, raw json.RawMessage) {
+		n++
+		sc, ok := asString(raw)
+		switch {
+		case !ok:
+			o.add(p, "must be a string")
+		case !hookd.ValidScope(sc):
+			o.add(p, "is not a scope (webhooks:list, webhooks:read, webhooks:write, events:read, events:write, messages:read, messages:write, admin)")
+		case !slices.Contains(k.Scopes, hookd.Scope(sc)):
+			k.Scopes = append(k.Scopes, hookd.Scope(sc))
 		}
-		if len(scopes) == 0 {
+	}) {
+		if n == 0 {
 			o.add("scopes", "must have at least one scope")
 		}
 	} else if !o.bad["scopes"] {
@@ -150,8 +160,12 @@ func (s *Server) createKey(w http.ResponseWriter, r *http.Request, c *call) erro
 }
 
 func (s *Server) listKeys(w http.ResponseWriter, r *http.Request, c *call) error {
+	q, err := query(r)
+	if err != nil {
+		return err
+	}
 	var f hookd.Fields
-	p, limit := page(r.URL.Query(), &f)
+	p, limit := page(q, &f)
 	if err := f.Err(); err != nil {
 		return err
 	}

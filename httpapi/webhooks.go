@@ -317,7 +317,10 @@ func (s *Server) createWebhook(w http.ResponseWriter, r *http.Request, c *call) 
 }
 
 func (s *Server) listWebhooks(w http.ResponseWriter, r *http.Request, c *call) error {
-	q := r.URL.Query()
+	q, err := query(r)
+	if err != nil {
+		return err
+	}
 	var f hookd.Fields
 	p, limit := page(q, &f)
 	filter := hookd.WebhookFilter{Page: p, TenantID: c.tenant, Name: q.Get("name"),
@@ -458,15 +461,7 @@ func (s *Server) testWebhook(w http.ResponseWriter, r *http.Request, c *call) er
 		in.Payload = compact(raw)
 	}
 	o.unknown()
-	if err := o.err(); err != nil {
-		return err
-	}
-	if len(in.Payload) > s.maxPayload() {
-		return &hookd.Error{Code: hookd.ETOOLARGE, Message: "the payload is too large",
-			Fields: []hookd.FieldError{{Field: "payload", Message: "must be at most " + itoa(s.maxPayload()) + " bytes"}}}
-	}
-	in.Check("", 0, o.f)
-	if err := o.err(); err != nil {
+	if err := s.checkEvents(o, []hookd.EventInput{in}, func(int) string { return "" }); err != nil {
 		return err
 	}
 	if s.Deliverer == nil {
