@@ -15,6 +15,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hookd/hookd"
@@ -29,6 +30,9 @@ var migrationFS embed.FS
 type DB struct {
 	write *sql.DB // one connection: SQLite has one writer anyway
 	read  *sql.DB // read-only pool; WAL readers do not block on the writer
+
+	mu    sync.Mutex
+	stmts map[string]*sql.Stmt // prepared on write, see wtx
 
 	// Now is the clock for timestamps the Store interface does not pass in
 	// (created_at and updated_at of tenants, keys and webhooks). Tests may
@@ -63,7 +67,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		w.Close()
 		return nil, fmt.Errorf("open sqlite writer %s: %w", path, err)
 	}
-	db := &DB{write: w, Now: time.Now}
+	db := &DB{write: w, Now: time.Now, stmts: map[string]*sql.Stmt{}}
 	if err := db.migrate(ctx); err != nil {
 		w.Close()
 		return nil, err
@@ -87,7 +91,14 @@ func Open(ctx context.Context, path string) (*DB, error) {
 
 // Close closes both pools.
 func (db *DB) Close() error {
-	return errors.Join(db.read.Close(), db.write.Close())
+	db.mu.Lock()
+	errs := make([]error, 0, len(db.stmts)+2)
+	for q, s := range db.stmts {
+		errs = append(errs, s.Close())
+		delete(db.stmts, q)
+	}
+	db.mu.Unlock()
+	return errors.Join(append(errs, db.read.Close(), db.write.Close())...)
 }
 
 // Ping checks that the database answers a query.
@@ -125,7 +136,7 @@ func (db *DB) migrate(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("read migration %s: %w", base, err)
 		}
-		err = db.tx(ctx, func(tx *sql.Tx) error {
+		err = db.tx(ctx, func(tx *wtx) error {
 			var n int
 			if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM schema_version WHERE version = ?", version).Scan(&n); err != nil {
 				return err
@@ -133,7 +144,7 @@ func (db *DB) migrate(ctx context.Context) error {
 			if n > 0 {
 				return nil
 			}
-			if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+			if _, err := tx.Tx.ExecContext(ctx, string(body)); err != nil { // many statements: not prepared
 				return err
 			}
 			_, err := tx.ExecContext(ctx, "INSERT INTO schema_version (version, name, applied_at) VALUES (?, ?, ?)",
@@ -149,16 +160,107 @@ func (db *DB) migrate(ctx context.Context) error {
 
 // tx runs fn in a write transaction (BEGIN IMMEDIATE on the single writer
 // connection) and commits when fn returns nil.
-func (db *DB) tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	tx, err := db.write.BeginTx(ctx, nil)
+func (db *DB) tx(ctx context.Context, fn func(tx *wtx) error) error {
+	t, err := db.write.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
-	if err := fn(tx); err != nil {
-		tx.Rollback()
+	w := &wtx{Tx: t, db: db}
+	defer w.cacheMissed(ctx)
+	if err := fn(w); err != nil {
+		t.Rollback()
 		return err
 	}
-	return tx.Commit()
+	return t.Commit()
+}
+
+// wtx is a write transaction whose statements are prepared once per
+// process (parsing SQL costs more than running most of ours): the writer
+// has one connection, so a statement prepared on the pool stays prepared on
+// it. A statement not cached yet is prepared in the transaction and cached
+// after it, when the connection is free again (preparing on the pool while
+// the transaction holds its only connection would wait forever).
+type wtx struct {
+	*sql.Tx
+	db    *DB
+	local map[string]*sql.Stmt // prepared in this transaction
+}
+
+// maxCachedStmts bounds the cache; statements with a variable number of
+// placeholders beyond it are prepared each time.
+const maxCachedStmts = 200
+
+func (t *wtx) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
+	t.db.mu.Lock()
+	s, ok := t.db.stmts[query]
+	t.db.mu.Unlock()
+	if ok {
+		return t.Tx.StmtContext(ctx, s), nil
+	}
+	if s, ok := t.local[query]; ok {
+		return s, nil
+	}
+	s, err := t.Tx.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if t.local == nil {
+		t.local = map[string]*sql.Stmt{}
+	}
+	t.local[query] = s
+	return s, nil
+}
+
+// cacheMissed prepares the statements the transaction had to prepare for
+// itself on the pool, for the next transactions.
+func (t *wtx) cacheMissed(ctx context.Context) {
+	for query := range t.local {
+		t.db.mu.Lock()
+		_, ok := t.db.stmts[query]
+		full := len(t.db.stmts) >= maxCachedStmts
+		t.db.mu.Unlock()
+		if ok || full {
+			continue
+		}
+		s, err := t.db.write.PrepareContext(ctx, query)
+		if err != nil {
+			continue // prepared again next time
+		}
+		t.db.mu.Lock()
+		if _, ok := t.db.stmts[query]; ok {
+			s.Close()
+		} else {
+			t.db.stmts[query] = s
+		}
+		t.db.mu.Unlock()
+	}
+}
+
+// ExecContext runs query as a cached prepared statement.
+func (t *wtx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	s, err := t.stmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return s.ExecContext(ctx, args...)
+}
+
+// QueryContext runs query as a cached prepared statement.
+func (t *wtx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	s, err := t.stmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return s.QueryContext(ctx, args...)
+}
+
+// QueryRowContext runs query as a cached prepared statement.
+func (t *wtx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	s, err := t.stmt(ctx, query)
+	if err != nil {
+		return t.Tx.QueryRowContext(ctx, query, args...) // reports the same error
+	}
+	return s.QueryRowContext(ctx, args...)
 }
 
 // queryer is what the read helpers need: the read pool or a write tx.

@@ -39,7 +39,7 @@ func newLease() int64 {
 // holdWebhook makes the webhook's waiting (created, retrying) messages
 // pending. A message in flight keeps its lease, so its outcome still
 // applies.
-func holdWebhook(ctx context.Context, tx *sql.Tx, webhookID string, now time.Time) error {
+func holdWebhook(ctx context.Context, tx *wtx, webhookID string, now time.Time) error {
 	_, err := tx.ExecContext(ctx, `UPDATE messages SET state = 'pending', due_at = NULL, updated_at = ?
 		WHERE webhook_id = ? AND state IN ('created', 'retrying')`, ms(now), webhookID)
 	if err != nil {
@@ -60,7 +60,7 @@ const releaseSet = `state = CASE WHEN attempt_count > 0 THEN 'retrying' ELSE 'cr
 
 // releaseWebhook releases an active webhook's held messages: every pending
 // message outside a group, and the head of each group.
-func releaseWebhook(ctx context.Context, tx *sql.Tx, w *hookd.Webhook, now time.Time) error {
+func releaseWebhook(ctx context.Context, tx *wtx, w *hookd.Webhook, now time.Time) error {
 	if !w.Active() {
 		return nil
 	}
@@ -97,7 +97,7 @@ func releaseWebhook(ctx context.Context, tx *sql.Tx, w *hookd.Webhook, now time.
 
 // releaseGroup releases the first unfinished message of the group if it is
 // pending, nothing blocks it and the webhook is active.
-func releaseGroup(ctx context.Context, tx *sql.Tx, w *hookd.Webhook, group string, now time.Time) error {
+func releaseGroup(ctx context.Context, tx *wtx, w *hookd.Webhook, group string, now time.Time) error {
 	if w == nil || !w.Active() || group == "" {
 		return nil
 	}
@@ -123,7 +123,7 @@ func releaseGroup(ctx context.Context, tx *sql.Tx, w *hookd.Webhook, group strin
 
 // blocked reports whether a message of w's group at seq (math.MaxInt64 for
 // one not inserted yet) has an earlier message that blocks it.
-func blocked(ctx context.Context, tx *sql.Tx, w *hookd.Webhook, group string, seq int64) (bool, error) {
+func blocked(ctx context.Context, tx *wtx, w *hookd.Webhook, group string, seq int64) (bool, error) {
 	if group == "" {
 		return false, nil
 	}
@@ -166,7 +166,7 @@ func (db *DB) Claim(ctx context.Context, now time.Time, limit int, lease time.Du
 	}
 	token := newLease()
 	var out []*hookd.Delivery
-	err := db.tx(ctx, func(tx *sql.Tx) error {
+	err := db.tx(ctx, func(tx *wtx) error {
 		rows, err := tx.QueryContext(ctx, `UPDATE messages SET due_at = ?, lease = ?
 			WHERE seq IN (SELECT seq FROM messages WHERE due_at <= ? ORDER BY due_at LIMIT ?)
 			RETURNING `+messageColumns+`, manual, seq`, ms(now.Add(lease)), token, ms(now), limit)
@@ -321,7 +321,7 @@ func (db *DB) Complete(ctx context.Context, outcomes []hookd.Outcome, now time.T
 			return hookd.Errorf(hookd.EINVALID, "outcome state %q is not successful, retrying or failed", o.State)
 		}
 	}
-	err := db.tx(ctx, func(tx *sql.Tx) error {
+	err := db.tx(ctx, func(tx *wtx) error {
 		hooks := map[string]*hookd.Webhook{} // nil: deleted
 		webhook := func(tenantID, id string) (*hookd.Webhook, error) {
 			if w, ok := hooks[id]; ok {
@@ -337,13 +337,6 @@ func (db *DB) Complete(ctx context.Context, outcomes []hookd.Outcome, now time.T
 			hooks[id] = w
 			return w, nil
 		}
-		insAttempt, err := tx.PrepareContext(ctx, `INSERT INTO attempts (id, tenant_id, message_id, webhook_id, number,
-			trigger, started_at, duration_ms, status_code, error, response_body, success)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-		if err != nil {
-			return err
-		}
-		defer insAttempt.Close()
 		for _, o := range outcomes {
 			var seq, lease int64
 			var tenantID, webhookID, group string
@@ -362,7 +355,7 @@ func (db *DB) Complete(ctx context.Context, outcomes []hookd.Outcome, now time.T
 			if a.Trigger == "" {
 				a.Trigger = hookd.TriggerScheduled
 			}
-			if _, err := insAttempt.ExecContext(ctx, hookd.NewID(hookd.PrefixAttempt), tenantID, o.MessageID, webhookID,
+			if _, err := tx.ExecContext(ctx, insAttemptSQL, hookd.NewID(hookd.PrefixAttempt), tenantID, o.MessageID, webhookID,
 				count+1, string(a.Trigger), ms(a.StartedAt), a.DurationMS, a.StatusCode, a.Error, a.ResponseBody,
 				a.Success); err != nil {
 				return fmt.Errorf("insert attempt: %w", err)
@@ -415,7 +408,7 @@ func (db *DB) Complete(ctx context.Context, outcomes []hookd.Outcome, now time.T
 
 // keepStreak updates w's failure streak after attempt a and suspends w when
 // the streak has lasted failure_handling.suspend_after.
-func keepStreak(ctx context.Context, tx *sql.Tx, w *hookd.Webhook, a hookd.Attempt, now time.Time) error {
+func keepStreak(ctx context.Context, tx *wtx, w *hookd.Webhook, a hookd.Attempt, now time.Time) error {
 	if w == nil {
 		return nil
 	}
@@ -440,3 +433,7 @@ func keepStreak(ctx context.Context, tx *sql.Tx, w *hookd.Webhook, a hookd.Attem
 	}
 	return nil
 }
+
+const insAttemptSQL = `INSERT INTO attempts (id, tenant_id, message_id, webhook_id, number,
+			trigger, started_at, duration_ms, status_code, error, response_body, success)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`

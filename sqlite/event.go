@@ -31,7 +31,7 @@ func scanEvent(sc interface{ Scan(...any) error }) (*hookd.Event, error) {
 }
 
 // insertEvent stores one event with a new id.
-func insertEvent(ctx context.Context, tx *sql.Tx, tenantID string, in *hookd.EventInput, now time.Time) (*hookd.Event, error) {
+func insertEvent(ctx context.Context, tx *wtx, tenantID string, in *hookd.EventInput, now time.Time) (*hookd.Event, error) {
 	attrs, err := json.Marshal(in.Attributes)
 	if err != nil {
 		return nil, fmt.Errorf("encode attributes: %w", err)
@@ -54,7 +54,7 @@ func insertEvent(ctx context.Context, tx *sql.Tx, tenantID string, in *hookd.Eve
 // first event) for an idempotency key reused with another body.
 func (db *DB) Publish(ctx context.Context, tenantID string, events []hookd.EventInput, now time.Time) ([]hookd.PublishResult, error) {
 	out := make([]hookd.PublishResult, 0, len(events))
-	err := db.tx(ctx, func(tx *sql.Tx) error {
+	err := db.tx(ctx, func(tx *wtx) error {
 		if ok, err := tenantExists(ctx, tx, tenantID); err != nil {
 			return err
 		} else if !ok {
@@ -77,13 +77,6 @@ func (db *DB) Publish(ctx context.Context, tenantID string, events []hookd.Event
 		if err := rows.Err(); err != nil {
 			return fmt.Errorf("load webhooks: %w", err)
 		}
-		insMsg, err := tx.PrepareContext(ctx, `INSERT INTO messages (id, tenant_id, webhook_id, event_id, event_type,
-			event_group, group_key, state, next_attempt_at, due_at, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-		if err != nil {
-			return err
-		}
-		defer insMsg.Close()
 		// (webhook, group) pairs that got a message in this call: a later
 		// one is blocked by it without asking the database.
 		busy := map[[2]string]bool{}
@@ -142,7 +135,7 @@ func (db *DB) Publish(ctx context.Context, tenantID string, events []hookd.Event
 				if state == hookd.StateCreated {
 					due = ms(now)
 				}
-				if _, err := insMsg.ExecContext(ctx, hookd.NewID(hookd.PrefixMessage), tenantID, w.ID, ev.ID, ev.Type,
+				if _, err := tx.ExecContext(ctx, insMsgSQL, hookd.NewID(hookd.PrefixMessage), tenantID, w.ID, ev.ID, ev.Type,
 					ev.Group, group, string(state), due, due, ms(now), ms(now)); err != nil {
 					return fmt.Errorf("insert message: %w", err)
 				}
@@ -161,7 +154,7 @@ func (db *DB) Publish(ctx context.Context, tenantID string, events []hookd.Event
 // checkIdempotency looks up in's key: a live key with the same fingerprint
 // is a duplicate (dup true, the first event's result), with another
 // fingerprint ECONFLICT. An expired or unknown key is neither.
-func checkIdempotency(ctx context.Context, tx *sql.Tx, tenantID string, in *hookd.EventInput, now time.Time) (hookd.PublishResult, bool, error) {
+func checkIdempotency(ctx context.Context, tx *wtx, tenantID string, in *hookd.EventInput, now time.Time) (hookd.PublishResult, bool, error) {
 	var fp, eventID string
 	var created int64
 	err := tx.QueryRowContext(ctx, "SELECT fingerprint, event_id, created_at FROM idempotency_keys WHERE tenant_id = ? AND key = ?",
@@ -231,3 +224,7 @@ func (db *DB) ListEvents(ctx context.Context, tenantID string, f hookd.EventFilt
 	}
 	return out, nil
 }
+
+const insMsgSQL = `INSERT INTO messages (id, tenant_id, webhook_id, event_id, event_type,
+			event_group, group_key, state, next_attempt_at, due_at, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`

@@ -115,7 +115,7 @@ type msgRow struct {
 	attemptCount int
 }
 
-func lockMessage(ctx context.Context, tx *sql.Tx, tenantID, id string) (msgRow, error) {
+func lockMessage(ctx context.Context, tx *wtx, tenantID, id string) (msgRow, error) {
 	var r msgRow
 	err := tx.QueryRowContext(ctx, "SELECT seq, webhook_id, group_key, state, attempt_count FROM messages WHERE id = ? AND tenant_id = ?",
 		id, tenantID).Scan(&r.seq, &r.webhookID, &r.group, &r.state, &r.attemptCount)
@@ -128,7 +128,7 @@ func lockMessage(ctx context.Context, tx *sql.Tx, tenantID, id string) (msgRow, 
 // requeue starts a new attempt cycle for the message: a fresh retry budget,
 // the next attempt manual and due at now, unless its webhook is inactive or
 // an earlier message of its group blocks it (then it is pending).
-func requeue(ctx context.Context, tx *sql.Tx, w *hookd.Webhook, r msgRow, now time.Time) error {
+func requeue(ctx context.Context, tx *wtx, w *hookd.Webhook, r msgRow, now time.Time) error {
 	state := hookd.StateCreated
 	if r.attemptCount > 0 {
 		state = hookd.StateRetrying
@@ -152,7 +152,7 @@ func requeue(ctx context.Context, tx *sql.Tx, w *hookd.Webhook, r msgRow, now ti
 // one whose webhook was deleted.
 func (db *DB) RetryMessage(ctx context.Context, tenantID, id string, now time.Time) (*hookd.Message, error) {
 	var out *hookd.Message
-	err := db.tx(ctx, func(tx *sql.Tx) error {
+	err := db.tx(ctx, func(tx *wtx) error {
 		r, err := lockMessage(ctx, tx, tenantID, id)
 		if err != nil {
 			return err
@@ -183,7 +183,7 @@ func (db *DB) RetryMessage(ctx context.Context, tenantID, id string, now time.Ti
 // state.
 func (db *DB) endMessage(ctx context.Context, tenantID, id string, state hookd.MessageState, now time.Time) (*hookd.Message, error) {
 	var out *hookd.Message
-	err := db.tx(ctx, func(tx *sql.Tx) error {
+	err := db.tx(ctx, func(tx *wtx) error {
 		r, err := lockMessage(ctx, tx, tenantID, id)
 		if err != nil {
 			return err
@@ -234,7 +234,7 @@ func (db *DB) ResolveMessage(ctx context.Context, tenantID, id string, now time.
 // no upper bound) and returns how many. ENOTFOUND.
 func (db *DB) RecoverMessages(ctx context.Context, tenantID, webhookID string, since, until time.Time, now time.Time) (int, error) {
 	n := 0
-	err := db.tx(ctx, func(tx *sql.Tx) error {
+	err := db.tx(ctx, func(tx *wtx) error {
 		w, err := getWebhook(ctx, tx, tenantID, webhookID)
 		if err != nil {
 			return err
@@ -282,7 +282,7 @@ func (db *DB) RecoverMessages(ctx context.Context, tenantID, webhookID string, s
 // ENOTFOUND.
 func (db *DB) CreateTestMessage(ctx context.Context, tenantID, webhookID string, in hookd.EventInput, now time.Time) (*hookd.Delivery, error) {
 	var d *hookd.Delivery
-	err := db.tx(ctx, func(tx *sql.Tx) error {
+	err := db.tx(ctx, func(tx *wtx) error {
 		w, err := getWebhook(ctx, tx, tenantID, webhookID)
 		if err != nil {
 			return err

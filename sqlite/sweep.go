@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"time"
 
@@ -20,7 +19,7 @@ func (db *DB) Sweep(ctx context.Context, cutoff time.Time, limit int, now time.T
 		return 0, nil
 	}
 	total := 0
-	err := db.tx(ctx, func(tx *sql.Tx) error {
+	err := db.tx(ctx, func(tx *wtx) error {
 		rows, err := tx.QueryContext(ctx, `SELECT seq, id, tenant_id, webhook_id, group_key, state FROM messages
 			WHERE state IN ('successful', 'failed', 'aborted', 'resolved') AND updated_at < ? LIMIT ?`, ms(cutoff), limit)
 		if err != nil {

@@ -71,7 +71,7 @@ func (db *DB) ListTenants(ctx context.Context, p hookd.Page) ([]*hookd.Tenant, e
 
 // DeleteTenant removes the tenant and every row it owns; ENOTFOUND.
 func (db *DB) DeleteTenant(ctx context.Context, id string) error {
-	err := db.tx(ctx, func(tx *sql.Tx) error {
+	err := db.tx(ctx, func(tx *wtx) error {
 		for _, table := range []string{"attempts", "messages", "events", "idempotency_keys", "webhooks", "api_keys"} {
 			if _, err := tx.ExecContext(ctx, "DELETE FROM "+table+" WHERE tenant_id = ?", id); err != nil {
 				return fmt.Errorf("delete %s: %w", table, err)
@@ -112,7 +112,7 @@ func (db *DB) CreateAPIKey(ctx context.Context, k *hookd.APIKey) error {
 		k.CreatedAt = db.now()
 	}
 	k.CreatedAt = fromMS(ms(k.CreatedAt))
-	err = db.tx(ctx, func(tx *sql.Tx) error {
+	err = db.tx(ctx, func(tx *wtx) error {
 		if ok, err := tenantExists(ctx, tx, k.TenantID); err != nil {
 			return err
 		} else if !ok {

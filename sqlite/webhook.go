@@ -89,7 +89,7 @@ func getWebhook(ctx context.Context, q queryer, tenantID, id string) (*hookd.Web
 
 // urlConflict returns ECONFLICT with the id of another webhook of the tenant
 // with the same normalised URL, or nil.
-func urlConflict(ctx context.Context, tx *sql.Tx, tenantID, norm, self string) error {
+func urlConflict(ctx context.Context, tx *wtx, tenantID, norm, self string) error {
 	var other string
 	err := tx.QueryRowContext(ctx, "SELECT id FROM webhooks WHERE tenant_id = ? AND url_norm = ? AND id != ?",
 		tenantID, norm, self).Scan(&other)
@@ -119,7 +119,7 @@ func (db *DB) CreateWebhook(ctx context.Context, w *hookd.Webhook) error {
 	}
 	now := fromMS(ms(db.now()))
 	norm := normURL(w.URL)
-	err = db.tx(ctx, func(tx *sql.Tx) error {
+	err = db.tx(ctx, func(tx *wtx) error {
 		if ok, err := tenantExists(ctx, tx, w.TenantID); err != nil {
 			return err
 		} else if !ok {
@@ -263,7 +263,7 @@ func (db *DB) UpdateWebhook(ctx context.Context, w *hookd.Webhook) error {
 	now := db.now()
 	norm := normURL(w.URL)
 	var stored *hookd.Webhook
-	err = db.tx(ctx, func(tx *sql.Tx) error {
+	err = db.tx(ctx, func(tx *wtx) error {
 		old, err := getWebhook(ctx, tx, w.TenantID, w.ID)
 		if err != nil {
 			return err
@@ -310,7 +310,7 @@ func (db *DB) UpdateWebhook(ctx context.Context, w *hookd.Webhook) error {
 // ENOTFOUND.
 func (db *DB) DeleteWebhook(ctx context.Context, tenantID, id string) error {
 	now := ms(db.now())
-	err := db.tx(ctx, func(tx *sql.Tx) error {
+	err := db.tx(ctx, func(tx *wtx) error {
 		res, err := tx.ExecContext(ctx, "DELETE FROM webhooks WHERE id = ? AND tenant_id = ?", id, tenantID)
 		if err != nil {
 			return err
@@ -332,7 +332,7 @@ func (db *DB) DeleteWebhook(ctx context.Context, tenantID, id string) error {
 // its SuspendedAt. ENOTFOUND.
 func (db *DB) SetSuspended(ctx context.Context, tenantID, id string, suspended bool, now time.Time) (*hookd.Webhook, error) {
 	var out *hookd.Webhook
-	err := db.tx(ctx, func(tx *sql.Tx) error {
+	err := db.tx(ctx, func(tx *wtx) error {
 		w, err := getWebhook(ctx, tx, tenantID, id)
 		if err != nil {
 			return err
@@ -366,7 +366,7 @@ func (db *DB) SetSuspended(ctx context.Context, tenantID, id string, suspended b
 }
 
 // suspendWebhook marks w suspended at now and holds its waiting messages.
-func suspendWebhook(ctx context.Context, tx *sql.Tx, w *hookd.Webhook, now time.Time) error {
+func suspendWebhook(ctx context.Context, tx *wtx, w *hookd.Webhook, now time.Time) error {
 	if _, err := tx.ExecContext(ctx, "UPDATE webhooks SET suspended = 1, suspended_at = ?, updated_at = ? WHERE id = ?",
 		ms(now), ms(now), w.ID); err != nil {
 		return fmt.Errorf("suspend webhook: %w", err)
