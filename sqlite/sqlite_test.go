@@ -2,8 +2,10 @@ package sqlite_test
 
 import (
 	"context"
+	"database/sql"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/hookd/hookd"
 	"github.com/hookd/hookd/sqlite"
@@ -14,7 +16,90 @@ import (
 // tb ends.
 func MustOpenDB(tb testing.TB) *sqlite.DB {
 	tb.Helper()
-	db, err := sqlite.Open(context.Background(), filepath.Join(tb.TempDir(), "hookd.db"))
+	return MustOpenPath(tb, filepath.Join(tb.TempDir(), "hookd.db"))
+}
+
+func TestStore(t *testing.T) {
+	t.Parallel()
+	storetest.Exercise(t, func(t *testing.T) hookd.Store { return MustOpenDB(t) })
+}
+
+// Reopening a database applies no migration twice and keeps the data.
+func TestReopen(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "hookd.db")
+	db, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.CreateTenant(ctx, &hookd.Tenant{ID: "acme", Name: "Acme"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db = MustOpenPath(t, path)
+	if got, err := db.GetTenant(ctx, "acme"); err != nil || got.Name != "Acme" {
+		t.Fatalf("tenant after reopen = %+v, %v", got, err)
+	}
+	raw := rawDB(t, path)
+	var n, max int
+	if err := raw.QueryRow("SELECT count(*), max(version) FROM schema_version").Scan(&n, &max); err != nil {
+		t.Fatal(err)
+	}
+	if n != max || n == 0 {
+		t.Fatalf("schema_version has %d rows up to version %d", n, max)
+	}
+	var mode string
+	if err := raw.QueryRow("PRAGMA journal_mode").Scan(&mode); err != nil || mode != "wal" {
+		t.Fatalf("journal_mode = %q, %v; want wal", mode, err)
+	}
+}
+
+// Reads go through their own pool: while the Store's writer waits for a
+// lock (here another process's BEGIN IMMEDIATE), reads still answer.
+func TestReadsDoNotWaitForTheWriter(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "hookd.db")
+	db := MustOpenPath(t, path)
+	if err := db.CreateTenant(ctx, &hookd.Tenant{ID: "acme"}); err != nil {
+		t.Fatal(err)
+	}
+	raw := rawDB(t, path)
+	conn, err := raw.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		t.Fatal(err)
+	}
+	// The Store's only writer connection now waits in busy_timeout.
+	done := make(chan error, 1)
+	go func() { done <- db.CreateTenant(ctx, &hookd.Tenant{ID: "blocked"}) }()
+	time.Sleep(50 * time.Millisecond) // let it take the connection; the test holds either way
+	readCtx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	if _, err := db.GetTenant(readCtx, "acme"); err != nil {
+		t.Fatalf("read while the writer waits: %v", err)
+	}
+	if _, _, err := db.NextDue(readCtx); err != nil {
+		t.Fatalf("NextDue while the writer waits: %v", err)
+	}
+	if _, err := conn.ExecContext(ctx, "ROLLBACK"); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("write after the lock was released: %v", err)
+	}
+}
+
+// MustOpenPath opens the database at path, closed when tb ends.
+func MustOpenPath(tb testing.TB, path string) *sqlite.DB {
+	tb.Helper()
+	db, err := sqlite.Open(context.Background(), path)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -26,7 +111,13 @@ func MustOpenDB(tb testing.TB) *sqlite.DB {
 	return db
 }
 
-func TestStore(t *testing.T) {
-	t.Parallel()
-	storetest.Exercise(t, func(t *testing.T) hookd.Store { return MustOpenDB(t) })
+// rawDB opens path with the driver directly, to look beneath the Store.
+func rawDB(tb testing.TB, path string) *sql.DB {
+	tb.Helper()
+	raw, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { raw.Close() })
+	return raw
 }

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -187,4 +188,66 @@ func testReleaseLeases(t *testing.T, s hookd.Store) {
 	wantState(t, s, "a", id0, hookd.StateCreated)
 	wantState(t, s, "a", id1, hookd.StateSuccessful)
 	wantState(t, s, "a", id2, hookd.StateRetrying)
+}
+
+func testConcurrentClaims(t *testing.T, s hookd.Store) {
+	mustTenant(t, s, "a")
+	w := mustWebhook(t, s, "a", url(1))
+	evs := make([]hookd.EventInput, 300)
+	for i := range evs {
+		evs[i] = ev("x", "")
+	}
+	mustPublish(t, s, "a", T0, evs...)
+	// Four workers claim and complete until nothing is due: every message
+	// is claimed exactly once.
+	var mu sync.Mutex
+	seen := map[string]int{}
+	var wg sync.WaitGroup
+	errs := make(chan error, 4)
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				ds, err := s.Claim(ctx, T0, 7, Lease)
+				if err != nil {
+					errs <- err
+					return
+				}
+				if len(ds) == 0 {
+					return
+				}
+				outs := make([]hookd.Outcome, len(ds))
+				mu.Lock()
+				for i, d := range ds {
+					seen[d.Message.ID]++
+					outs[i] = success(d, T0)
+				}
+				mu.Unlock()
+				if err := s.Complete(ctx, outs, T0); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	if len(seen) != len(evs) {
+		t.Fatalf("claimed %d distinct messages, want %d", len(seen), len(evs))
+	}
+	for id, n := range seen {
+		if n != 1 {
+			t.Fatalf("message %s claimed %d times", id, n)
+		}
+	}
+	ms, err := s.ListMessages(ctx, "a", hookd.MessageFilter{WebhookID: w.ID, States: []hookd.MessageState{successful},
+		Page: hookd.Page{Limit: 1000}})
+	must(t, err)
+	if len(ms) != len(evs) {
+		t.Fatalf("%d successful messages, want %d", len(ms), len(evs))
+	}
 }

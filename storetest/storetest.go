@@ -48,6 +48,7 @@ func Exercise(t *testing.T, open func(t *testing.T) hookd.Store) {
 		{"RetrySchedule", testRetrySchedule},
 		{"LeaseExpiryAndStaleLease", testLeaseExpiryAndStaleLease},
 		{"ReleaseLeases", testReleaseLeases},
+		{"ConcurrentClaims", testConcurrentClaims},
 		{"GroupOrder", testGroupOrder},
 		{"GroupContinueOnFailure", testGroupContinueOnFailure},
 		{"GroupFailureResolve", groupFailureUnblock(unlockResolve, hookd.StateResolved)},
