@@ -1,0 +1,342 @@
+// Command hookd-bench measures hookd's delivery against the raw HTTP limit
+// of the machine it runs on, in one run:
+//
+//  1. the limit: a plain Go client posting hookd-shaped signed requests to
+//     an in-process loopback receiver, with hookd's concurrency;
+//  2. hookd itself, built from ./cmd/hookd and run as a child process on a
+//     fresh data directory per scenario, publishing through its API and
+//     receiving its deliveries on the same receiver.
+//
+// It prints a table with each figure, its ratio to the limit and the
+// targets of issue 4, and exits non-zero when an event was lost, a group
+// was delivered out of order, a publish failed or a scenario timed out.
+//
+//	go run ./cmd/hookd-bench                 # everything (~15–30 min)
+//	go run ./cmd/hookd-bench --quick         # small versions, about a minute
+//	go run ./cmd/hookd-bench --scenario a,c --json out.json
+//
+// Run it from the module root (it builds ./cmd/hookd), or give --hookd.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// config is every knob of a run.
+type config struct {
+	scenarios       []string
+	scale           float64
+	quick           bool
+	backlog         int
+	workers         int
+	db              string
+	timeout         time.Duration
+	scenarioTimeout time.Duration
+	stall           time.Duration
+	jsonPath        string
+	hookdBin        string
+	keep            bool
+	strict          bool
+	limitDur        time.Duration
+	steadyDur       time.Duration
+	latencyDur      time.Duration
+	latencyRate     int
+	singleClients   int
+	batchClients    int
+	batchSize       int
+	padBytes        int
+	retrySchedule   string
+	hookdLogLevel   string
+	hookdArgs       []string
+	cpuProfile      string
+	profileSeconds  int
+
+	// derived sizes
+	aEvents, singleEvents, bEvents, cEvents, dEvents, eLive int
+}
+
+// deadline is how long scenario name may take (within --timeout).
+func (c *config) deadline(name string) time.Duration {
+	if c.scenarioTimeout > 0 {
+		return c.scenarioTimeout
+	}
+	switch {
+	case c.quick:
+		return 3 * time.Minute
+	case name == "e":
+		return 25 * time.Minute
+	default:
+		return 10 * time.Minute
+	}
+}
+
+type stringList []string
+
+func (s *stringList) String() string     { return strings.Join(*s, " ") }
+func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
+
+func parseConfig(args []string, stderr io.Writer) (*config, error) {
+	c := &config{}
+	fs := flag.NewFlagSet("hookd-bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	scen := fs.String("scenario", "all", "scenarios to run: all, or a comma-separated subset of a,b,c,d,e")
+	fs.Float64Var(&c.scale, "scale", 1, "multiply every event count by this factor")
+	fs.BoolVar(&c.quick, "quick", false, "small versions of everything (scale 0.05, short phases, --backlog 20000): a smoke test of about a minute")
+	fs.IntVar(&c.backlog, "backlog", 0, "scheduled retries to build up in scenario e (default 1,000,000; 20,000 with --quick)")
+	fs.IntVar(&c.workers, "workers", 64, "hookd --workers, and the concurrency of the limit client")
+	fs.StringVar(&c.db, "db", "", "hookd --db (default: embedded SQLite in the temporary data dir); a postgres:// URL is passed through")
+	fs.DurationVar(&c.timeout, "timeout", 30*time.Minute, "limit of the whole run")
+	fs.DurationVar(&c.scenarioTimeout, "scenario-timeout", 0, "limit of each scenario (default 10m, e 25m, 3m with --quick)")
+	fs.DurationVar(&c.stall, "stall", 2*time.Minute, "give up waiting for deliveries after this long without progress (30s with --quick)")
+	fs.StringVar(&c.jsonPath, "json", "", "also write the results as JSON to this file")
+	fs.StringVar(&c.hookdBin, "hookd", "", "use this hookd binary instead of building ./cmd/hookd")
+	fs.BoolVar(&c.keep, "keep", false, "keep the temporary directory (hookd logs and data)")
+	fs.BoolVar(&c.strict, "strict", false, "also exit non-zero when a performance target is missed")
+	fs.DurationVar(&c.limitDur, "limit-duration", 10*time.Second, "how long the limit is measured")
+	fs.DurationVar(&c.steadyDur, "steady-duration", 20*time.Second, "how long the steady flow of scenario a publishes")
+	fs.DurationVar(&c.latencyDur, "latency-duration", 20*time.Second, "how long the fixed load of scenario a is offered")
+	fs.IntVar(&c.latencyRate, "latency-rate", 1000, "offered load of the latency measurement, events/s")
+	fs.IntVar(&c.singleClients, "single-clients", 32, "concurrent clients publishing single events")
+	fs.IntVar(&c.batchClients, "batch-clients", 4, "concurrent clients publishing batches")
+	fs.IntVar(&c.batchSize, "batch-size", 1000, "events per /events/batch request")
+	fs.IntVar(&c.padBytes, "pad", 120, "padding in each payload, bytes (sets the delivered body size)")
+	fs.StringVar(&c.retrySchedule, "retry-schedule", "10ms,20ms", "hookd --retry-schedule (the server default)")
+	fs.StringVar(&c.hookdLogLevel, "hookd-log-level", "warn", "hookd --log-level")
+	fs.Var((*stringList)(&c.hookdArgs), "hookd-arg", "extra argument for hookd serve (repeatable)")
+	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile of hookd during scenario a's backlog to this file (needs /debug/pprof in hookd)")
+	fs.IntVar(&c.profileSeconds, "profile-seconds", 15, "length of the CPU profile")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if c.quick {
+		if !set["scale"] {
+			c.scale = 0.05
+		}
+		for name, d := range map[string]*time.Duration{"limit-duration": &c.limitDur, "steady-duration": &c.steadyDur, "latency-duration": &c.latencyDur} {
+			if !set[name] {
+				*d = min(*d, 3*time.Second)
+			}
+		}
+		if !set["latency-duration"] {
+			c.latencyDur = 5 * time.Second
+		}
+		if !set["stall"] {
+			c.stall = 30 * time.Second
+		}
+		if !set["profile-seconds"] {
+			c.profileSeconds = 3
+		}
+	}
+	if c.backlog == 0 {
+		c.backlog = 1_000_000
+		if c.quick {
+			c.backlog = 20_000
+		}
+	}
+	if *scen == "all" || *scen == "" {
+		for _, s := range scenarios {
+			c.scenarios = append(c.scenarios, s.name)
+		}
+	} else {
+		for _, s := range strings.Split(*scen, ",") {
+			s = strings.TrimSpace(s)
+			if !slices.ContainsFunc(scenarios, func(x scenario) bool { return x.name == s }) {
+				return nil, fmt.Errorf("--scenario: unknown scenario %q (want a, b, c, d or e)", s)
+			}
+			c.scenarios = append(c.scenarios, s)
+		}
+	}
+	switch {
+	case c.scale <= 0:
+		return nil, errors.New("--scale must be positive")
+	case c.workers < 1, c.singleClients < 1, c.batchClients < 1:
+		return nil, errors.New("--workers, --single-clients and --batch-clients must be positive")
+	case c.batchSize < 1 || c.batchSize > 1000:
+		return nil, errors.New("--batch-size must be 1..1000")
+	case c.latencyRate < 1 || c.latencyDur < time.Second:
+		return nil, errors.New("--latency-rate must be positive and --latency-duration at least 1s")
+	case c.backlog < 1:
+		return nil, errors.New("--backlog must be positive")
+	case c.db != "" && !strings.HasPrefix(c.db, "postgres://") && !strings.HasPrefix(c.db, "postgresql://") && !strings.HasPrefix(c.db, "sqlite://"):
+		return nil, fmt.Errorf("--db %q: want a postgres:// or sqlite:// URL", c.db)
+	}
+	c.aEvents = scaled(100_000, c.scale, 100)
+	c.singleEvents = scaled(20_000, c.scale, 100)
+	c.bEvents = scaled(1_000, c.scale, 10)
+	c.cEvents = scaled(100_000, c.scale, 1000)
+	c.dEvents = scaled(20_000, c.scale, 100)
+	c.eLive = scaled(50_000, c.scale, 1000)
+	return c, nil
+}
+
+// bench is the state of one run.
+type bench struct {
+	cfg   *config
+	rcv   *receiver
+	bin   string
+	tmp   string
+	pad   string
+	seq   atomic.Int64 // every published event has its own number
+	limit limitResult
+	log   io.Writer
+	start time.Time
+
+	mu    sync.Mutex
+	procs []*hookdProc
+}
+
+func (b *bench) logf(format string, args ...any) {
+	fmt.Fprintf(b.log, "[%6.1fs] %s\n", time.Since(b.start).Seconds(), fmt.Sprintf(format, args...))
+}
+
+// track remembers a hookd process so that it is stopped on every exit path.
+func (b *bench) track(h *hookdProc) {
+	b.mu.Lock()
+	b.procs = append(b.procs, h)
+	b.mu.Unlock()
+}
+
+func (b *bench) stopAll() {
+	b.mu.Lock()
+	procs := b.procs
+	b.procs = nil
+	b.mu.Unlock()
+	for _, p := range procs {
+		p.stop()
+	}
+}
+
+// startProfile fetches a CPU profile from hookd's /debug/pprof while the
+// caller works; the returned func waits for it. Without --cpuprofile, or
+// when hookd serves no pprof, it only notes that.
+func (b *bench) startProfile(ctx context.Context, e *env, r *scenarioResult) (wait func()) {
+	if b.cfg.cpuProfile == "" {
+		return func() {}
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		url := fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", e.h.base, b.cfg.profileSeconds)
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		req.Header.Set("Authorization", "Bearer "+e.h.token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			r.note("CPU profile: %v", err)
+			return
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			r.note("CPU profile: hookd answered %d to /debug/pprof/profile: it does not expose pprof", resp.StatusCode)
+			return
+		}
+		f, err := os.Create(b.cfg.cpuProfile)
+		if err == nil {
+			_, err = io.Copy(f, resp.Body)
+			if cerr := f.Close(); err == nil {
+				err = cerr
+			}
+		}
+		if err != nil {
+			r.note("CPU profile: %v", err)
+			return
+		}
+		r.note("CPU profile of hookd (%ds during the backlog) written to %s", b.cfg.profileSeconds, b.cfg.cpuProfile)
+	}()
+	return func() { <-done }
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	cfg, err := parseConfig(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	} else if err != nil {
+		fmt.Fprintf(stderr, "hookd-bench: %v\n", err)
+		return 2
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), cfg.timeout)
+	defer cancel()
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+
+	b := &bench{cfg: cfg, log: stderr, start: time.Now(), pad: strings.Repeat("x", cfg.padBytes)}
+	res := newResults(cfg, args)
+	b.tmp, err = os.MkdirTemp("", "hookd-bench-")
+	if err != nil {
+		fmt.Fprintf(stderr, "hookd-bench: %v\n", err)
+		return 1
+	}
+	defer func() {
+		b.stopAll()
+		if cfg.keep {
+			fmt.Fprintf(stderr, "hookd-bench: kept %s\n", b.tmp)
+		} else {
+			os.RemoveAll(b.tmp)
+		}
+	}()
+	b.rcv, err = startReceiver()
+	if err != nil {
+		fmt.Fprintf(stderr, "hookd-bench: receiver: %v\n", err)
+		return 1
+	}
+	defer b.rcv.close()
+
+	// Build first, so the build's CPU does not disturb the limit.
+	b.bin = cfg.hookdBin
+	if b.bin == "" {
+		b.logf("building hookd")
+		b.bin, err = buildHookd(ctx, b.tmp)
+		if err != nil {
+			res.Fatal = err.Error()
+			return b.report(res, stdout, stderr)
+		}
+	} else if abs, err := filepath.Abs(b.bin); err == nil {
+		b.bin = abs
+	}
+
+	b.logf("measuring the limit: %d clients for %s", cfg.workers, cfg.limitDur)
+	b.limit, err = b.measureLimit(ctx, cfg.workers, cfg.limitDur, 50_000_000)
+	if err != nil {
+		res.Fatal = "limit: " + err.Error()
+		return b.report(res, stdout, stderr)
+	}
+	res.Limit = b.limit
+	b.logf("limit: %.0f requests/s (%d requests, %.0f-byte bodies)", b.limit.Rate, b.limit.Requests, b.limit.BodyBytes)
+
+	for _, s := range scenarios {
+		if !slices.Contains(cfg.scenarios, s.name) {
+			continue
+		}
+		if ctx.Err() != nil {
+			res.Scenarios = append(res.Scenarios, scenarioResult{Name: s.name, Title: s.title, Error: "not run: " + context.Cause(ctx).Error()})
+			continue
+		}
+		res.Scenarios = append(res.Scenarios, b.runScenario(ctx, s))
+	}
+	if ctx.Err() != nil && res.Fatal == "" {
+		res.Fatal = "run ended early: " + ctx.Err().Error()
+	}
+	return b.report(res, stdout, stderr)
+}
