@@ -330,6 +330,9 @@ func TestListWebhooksPagination(t *testing.T) {
 	}
 	e.do("GET", "/v1/tenants/acme/webhooks?cursor=!!!", rootToken, nil).wantFields(t, 400, "cursor")
 	e.do("GET", "/v1/tenants/acme/webhooks?cursor=IT8_", rootToken, nil).wantFields(t, 400, "cursor")
+	if r := e.do("GET", "/v1/tenants/acme/webhooks?cursor=%zz", rootToken, nil).want(t, 400); !strings.Contains(r.str("detail"), "query") {
+		t.Fatalf("malformed query: %s", r.Body)
+	}
 	e.do("GET", "/v1/tenants/acme/webhooks?limit=1000", rootToken, nil).want(t, 200)
 }
 
