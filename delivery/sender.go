@@ -1,0 +1,306 @@
+package delivery
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+	"unicode/utf8"
+
+	"github.com/hookd/hookd"
+	"github.com/hookd/hookd/netguard"
+)
+
+// MaxResponseBody is how much of a receiver's answer is kept with the
+// attempt.
+const MaxResponseBody = 4 << 10
+
+// maxDrain is how much more of an answer is read and thrown away so the
+// connection can carry the next request; a longer answer closes it.
+const maxDrain = 64 << 10
+
+// MaxRetryAfter caps how long a receiver's Retry-After may postpone a retry.
+const MaxRetryAfter = 24 * time.Hour
+
+// Result is the outcome of one HTTP attempt.
+type Result struct {
+	// Attempt is filled in except Number (the store assigns it): ID,
+	// tenant, message, webhook, trigger, start, duration, status code,
+	// error code (hookd.AttemptErr*), the first MaxResponseBody bytes of
+	// the answer, success.
+	Attempt hookd.Attempt
+	// RetryAfter is the receiver's Retry-After of a 429 or 503 answer
+	// (capped at MaxRetryAfter), 0 when absent.
+	RetryAfter time.Duration
+	// Err is the underlying error of a failed attempt, for logs; nil on
+	// success and for a plain non-2xx answer.
+	Err error
+}
+
+// Sender makes delivery attempts: one signed POST per attempt, on an HTTP
+// client that dials only addresses the target policy allows (checked on the
+// very address dialled, so DNS rebinding is refused), keeps connections to
+// each target alive, never follows redirects and never uses a proxy.
+type Sender struct {
+	client *http.Client
+	policy *netguard.Policy
+	now    func() time.Time
+}
+
+// NewSender returns a sender that enforces policy (nil: the strictest, no
+// http and no private targets) and keeps up to connsPerHost idle
+// connections per target (size it to the number of workers). now is the
+// clock of signatures and attempt start times (nil: time.Now).
+func NewSender(policy *netguard.Policy, connsPerHost int, now func() time.Time) *Sender {
+	if policy == nil {
+		policy = &netguard.Policy{}
+	}
+	if now == nil {
+		now = time.Now
+	}
+	if connsPerHost < 2 {
+		connsPerHost = 2
+	}
+	dialer := &net.Dialer{
+		Timeout:   30 * time.Second, // the attempt's context is shorter
+		KeepAlive: 30 * time.Second,
+		Control:   policy.Control,
+	}
+	tr := &http.Transport{
+		Proxy:                 nil, // a proxy would dial on our behalf and bypass Control
+		DialContext:           dialer.DialContext,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          max(100, 4*connsPerHost),
+		MaxIdleConnsPerHost:   connsPerHost,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ExpectContinueTimeout: time.Second,
+		DisableCompression:    true, // keep the receiver's answer as sent; no gzip bombs
+		TLSClientConfig:       &tls.Config{MinVersion: tls.VersionTLS12},
+	}
+	return &Sender{
+		client: &http.Client{
+			Transport: tr,
+			CheckRedirect: func(*http.Request, []*http.Request) error {
+				return http.ErrUseLastResponse
+			},
+		},
+		policy: policy,
+		now:    now,
+	}
+}
+
+// CloseIdleConnections closes the kept-alive connections.
+func (s *Sender) CloseIdleConnections() { s.client.CloseIdleConnections() }
+
+// Send makes one attempt of d within the webhook's timeout_ms (connect,
+// write and read; default hookd.DefaultTimeoutMS) and reports it. Success is
+// a 2xx; a 3xx is the error redirect, any other status http_status; network
+// failures are timeout, connection_refused, connection_reset, tls, dns,
+// blocked_target or network. When ctx itself ends, Err wraps ctx.Err().
+func (s *Sender) Send(ctx context.Context, d *hookd.Delivery) (r Result) {
+	started := s.now()
+	mono := time.Now()
+	r = Result{Attempt: hookd.Attempt{
+		ID:        hookd.NewID(hookd.PrefixAttempt),
+		TenantID:  d.Message.TenantID,
+		MessageID: d.Message.ID,
+		WebhookID: d.Message.WebhookID,
+		Trigger:   d.Trigger,
+		StartedAt: started,
+	}}
+	if r.Attempt.WebhookID == "" {
+		r.Attempt.WebhookID = d.Webhook.ID
+	}
+	if r.Attempt.Trigger == "" {
+		r.Attempt.Trigger = hookd.TriggerScheduled
+	}
+	defer func() { r.Attempt.DurationMS = time.Since(mono).Milliseconds() }()
+
+	timeout := time.Duration(d.Webhook.TimeoutMS) * time.Millisecond
+	if timeout <= 0 {
+		timeout = hookd.DefaultTimeoutMS * time.Millisecond
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+
+	req, err := s.request(ctx, d, started)
+	if err != nil {
+		r.Attempt.Error, r.Err = classify(ctx, err), err
+		return r
+	}
+	resp, err := s.client.Do(req)
+	if err != nil {
+		r.Attempt.Error, r.Err = classify(ctx, err), err
+		return r
+	}
+	r.Attempt.StatusCode = resp.StatusCode
+	b, err := io.ReadAll(io.LimitReader(resp.Body, MaxResponseBody))
+	if err == nil {
+		// Read what is left of a modest answer so the connection is
+		// reused; a longer one is cut off by Close.
+		_, err = io.CopyN(io.Discard, resp.Body, maxDrain)
+		if err == io.EOF {
+			err = nil
+		}
+	}
+	resp.Body.Close()
+	r.Attempt.ResponseBody = trimRune(b)
+	switch {
+	case resp.StatusCode >= 300 && resp.StatusCode < 400:
+		r.Attempt.Error = hookd.AttemptErrRedirect
+	case resp.StatusCode < 200 || resp.StatusCode >= 300:
+		r.Attempt.Error = hookd.AttemptErrStatus
+		if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable {
+			r.RetryAfter, _ = ParseRetryAfter(resp.Header.Get("Retry-After"), s.now())
+		}
+	case err != nil && len(b) < MaxResponseBody:
+		// A 2xx whose body broke off before MaxResponseBody: the receiver
+		// answered but the exchange did not finish within the timeout.
+		r.Attempt.Error, r.Err = classify(ctx, err), err
+	default:
+		r.Attempt.Success = true
+	}
+	return r
+}
+
+// request builds the signed POST of d at time now.
+func (s *Sender) request(ctx context.Context, d *hookd.Delivery, now time.Time) (*http.Request, error) {
+	u, err := url.Parse(d.Webhook.URL)
+	if err != nil {
+		return nil, fmt.Errorf("parse webhook url: %w", err)
+	}
+	switch u.Scheme {
+	case "https":
+	case "http":
+		if !s.policy.AllowHTTP {
+			return nil, fmt.Errorf("%w: http is not allowed", netguard.ErrBlocked)
+		}
+	default:
+		return nil, fmt.Errorf("%w: scheme %q", netguard.ErrBlocked, u.Scheme)
+	}
+	payload, err := Body(d)
+	if err != nil {
+		return nil, err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), strings.NewReader(string(payload)))
+	if err != nil {
+		return nil, fmt.Errorf("new request: %w", err)
+	}
+	h := req.Header
+	for name, values := range d.Webhook.Headers {
+		for _, v := range values {
+			h.Add(name, v)
+		}
+	}
+	// System headers last, so no custom header can replace them.
+	h.Set("Content-Type", "application/json")
+	h.Set("User-Agent", "hookd/"+hookd.Version)
+	h.Set("Webhook-Id", d.Message.ID)
+	h.Set("Webhook-Timestamp", strconv.FormatInt(now.Unix(), 10))
+	if sig := NewSigner(d.Webhook.Secrets, now).Sign(d.Message.ID, now, payload); sig != "" {
+		h.Set("Webhook-Signature", sig)
+	} else {
+		h.Del("Webhook-Signature")
+	}
+	h.Del("Authorization")
+	if a := d.Webhook.Auth; a != nil {
+		switch a.Type {
+		case hookd.AuthBasic:
+			req.SetBasicAuth(a.Username, a.Password)
+		case hookd.AuthBearer:
+			h.Set("Authorization", "Bearer "+a.Token)
+		}
+	}
+	return req, nil
+}
+
+// classify maps an attempt's error to a hookd.AttemptErr* code. ctx is the
+// attempt's context, whose deadline is the webhook's timeout.
+func classify(ctx context.Context, err error) string {
+	var (
+		dnsErr  *net.DNSError
+		certErr *tls.CertificateVerificationError
+		recErr  tls.RecordHeaderError
+		alert   tls.AlertError
+		uaErr   x509.UnknownAuthorityError
+		hostErr x509.HostnameError
+		invErr  x509.CertificateInvalidError
+		netErr  net.Error
+	)
+	switch {
+	case errors.Is(err, netguard.ErrBlocked):
+		return hookd.AttemptErrBlockedTarget
+	case errors.As(err, &dnsErr):
+		if dnsErr.IsTimeout && !dnsErr.IsNotFound {
+			return hookd.AttemptErrTimeout
+		}
+		return hookd.AttemptErrDNS
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(ctx.Err(), context.DeadlineExceeded),
+		errors.As(err, &netErr) && netErr.Timeout():
+		return hookd.AttemptErrTimeout
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return hookd.AttemptErrRefused
+	case errors.As(err, &certErr), errors.As(err, &recErr), errors.As(err, &alert),
+		errors.As(err, &uaErr), errors.As(err, &hostErr), errors.As(err, &invErr),
+		strings.Contains(err.Error(), "tls: "):
+		return hookd.AttemptErrTLS
+	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE),
+		errors.Is(err, syscall.ECONNABORTED), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return hookd.AttemptErrReset
+	}
+	return hookd.AttemptErrNetwork
+}
+
+// trimRune returns b as a string without a multi-byte character that the
+// size limit cut in two.
+func trimRune(b []byte) string {
+	for i := 1; i < utf8.UTFMax && i <= len(b); i++ {
+		c := b[len(b)-i]
+		if c < utf8.RuneSelf { // ASCII: nothing cut
+			break
+		}
+		if utf8.RuneStart(c) {
+			if !utf8.FullRune(b[len(b)-i:]) {
+				b = b[:len(b)-i]
+			}
+			break
+		}
+	}
+	return string(b)
+}
+
+// ParseRetryAfter reads a Retry-After header value: delay seconds or an HTTP
+// date (relative to now). It reports false for an absent or malformed
+// value; a date in the past is 0, anything longer than MaxRetryAfter is
+// MaxRetryAfter.
+func ParseRetryAfter(v string, now time.Time) (time.Duration, bool) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0, false
+	}
+	var d time.Duration
+	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if n < 0 {
+			return 0, false
+		}
+		if n > int64(MaxRetryAfter/time.Second) {
+			return MaxRetryAfter, true
+		}
+		d = time.Duration(n) * time.Second
+	} else if t, err := http.ParseTime(v); err == nil {
+		d = t.Sub(now)
+	} else {
+		return 0, false
+	}
+	return min(max(d, 0), MaxRetryAfter), true
+}
