@@ -102,9 +102,9 @@ func (s *Server) wake() {
 	}
 }
 
-// Handler returns the API's handler. It is built once; later changes to the
-// Server's fields other than through the handler are not seen by the routes
-// already built, except the fields read per request (all of them today).
+// Handler returns the API's handler, built on the first call. Every field
+// is read per request except Metrics, whose series are registered then: set
+// the fields before calling Handler.
 func (s *Server) Handler() http.Handler {
 	s.once.Do(s.build)
 	return s.handler
