@@ -13,25 +13,6 @@ import (
 	"github.com/hookd/hookd"
 )
 
-// secretPrefix marks a secret whose key is the base64 after it.
-const secretPrefix = "whsec_"
-
-// SecretKey returns the HMAC key of a signing secret: the decoded bytes of a
-// `whsec_<base64>` secret, or the bytes of a plain secret. A `whsec_` secret
-// whose rest is not base64 is used as a plain string (validation refuses
-// such secrets, so this only keeps old data usable).
-func SecretKey(secret string) []byte {
-	if rest, ok := strings.CutPrefix(secret, secretPrefix); ok {
-		if b, err := base64.StdEncoding.DecodeString(rest); err == nil {
-			return b
-		}
-		if b, err := base64.RawStdEncoding.DecodeString(rest); err == nil {
-			return b
-		}
-	}
-	return []byte(secret)
-}
-
 // Signer computes Standard Webhooks signatures (version v1: base64 of
 // HMAC-SHA256(key, "<webhook-id>.<webhook-timestamp>.<body>")) with every
 // key it holds, so a receiver that knows either secret of a rotation can
@@ -46,7 +27,7 @@ func NewSigner(s []hookd.Secret, now time.Time) *Signer {
 	active := hookd.ActiveSecrets(s, now)
 	keys := make([][]byte, len(active))
 	for i, v := range active {
-		keys[i] = SecretKey(v.Value)
+		keys[i] = hookd.SecretKey(v.Value)
 	}
 	return &Signer{keys: keys}
 }

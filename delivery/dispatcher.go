@@ -1,0 +1,469 @@
+// Package delivery is hookd's delivery engine: it claims due messages from
+// the store, signs and POSTs them to their webhooks (Sender, Signer),
+// decides what follows a failed attempt (RetryPolicy), records every
+// outcome in group commits, paces webhooks with a rate limit, and sweeps
+// old data (Sweeper). Every business rule of ordering, holding and
+// suspension that needs the data lives in the store's Claim and Complete;
+// the engine only decides outcomes and keeps time.
+package delivery
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hookd/hookd"
+	"github.com/hookd/hookd/metrics"
+	"github.com/hookd/hookd/netguard"
+)
+
+// Defaults of Config.
+const (
+	DefaultWorkers      = 32
+	DefaultLeaseMargin  = 30 * time.Second
+	DefaultPollInterval = 5 * time.Second
+)
+
+// maxTimeout is the longest webhook timeout (timeout_ms ≤ 30000): every
+// claim's lease covers it plus the margin.
+const maxTimeout = 30 * time.Second
+
+// Config configures a Dispatcher. Store is required.
+type Config struct {
+	Store hookd.Store
+	// Policy is enforced on every dial (nil: no http, no private targets).
+	Policy *netguard.Policy
+	// Workers is how many attempts run at once (default DefaultWorkers).
+	Workers int
+	// RetrySchedule is the server's default retry schedule
+	// (--retry-schedule; nil: hookd.DefaultRetrySchedule).
+	RetrySchedule []time.Duration
+	// Lease is the margin added to the longest webhook timeout (30 s) to
+	// lease a claimed message: it covers waiting for a rate limit slot and
+	// recording the outcome (default DefaultLeaseMargin).
+	Lease time.Duration
+	// PollInterval is the longest the dispatcher sleeps without asking the
+	// store for due work, a safety net for wakes it could not be told
+	// about (default DefaultPollInterval). Normally it sleeps until
+	// NextDue or a Wake.
+	PollInterval time.Duration
+	// Now is the clock of claims, outcomes and signatures (default
+	// time.Now). Pacing and timeouts use the real clock.
+	Now func() time.Time
+	// Logger receives store errors and given-back deliveries (default
+	// slog.Default()).
+	Logger *slog.Logger
+	// Metrics, if set, gets the engine's series (hookd_delivery_*).
+	Metrics *metrics.Registry
+}
+
+// Deferrer is implemented by a store that can hand a claimed message back
+// without an attempt. The dispatcher uses it for a message that a webhook's
+// rate limit would keep waiting longer than its lease allows; without it
+// such a message is dropped from memory and becomes due again when its
+// lease ends.
+type Deferrer interface {
+	// DeferMessage makes the message leased with lease due again at due,
+	// without recording an attempt; a stale lease is ignored.
+	DeferMessage(ctx context.Context, messageID string, lease int64, due time.Time) error
+}
+
+// Dispatcher is the delivery engine: Run claims due messages, attempts them
+// on a bounded pool of workers and completes their outcomes in batches.
+type Dispatcher struct {
+	store        hookd.Store
+	sender       *Sender
+	retry        RetryPolicy
+	workers      int
+	lease        time.Duration
+	margin       time.Duration
+	pollInterval time.Duration
+	now          func() time.Time
+	log          *slog.Logger
+	m            *engineMetrics
+
+	wake     chan struct{} // a Wake happened (capacity 1)
+	freed    chan struct{} // outcomes were completed, workers are free (capacity 1)
+	inflight atomic.Int64  // dispatched and not yet completed
+
+	started  atomic.Bool
+	stop     chan struct{} // closed by Drain: stop claiming
+	stopOnce sync.Once
+	done     chan struct{} // closed when Run returns
+	// attemptCtx is the context of attempts and of recording them;
+	// cancelled when a Drain's deadline passes.
+	attemptCtx context.Context
+	abort      context.CancelFunc
+}
+
+// New returns a dispatcher for cfg; call Run to start it.
+func New(cfg Config) *Dispatcher {
+	d := &Dispatcher{
+		store:        cfg.Store,
+		retry:        RetryPolicy{Schedule: cfg.RetrySchedule},
+		workers:      cfg.Workers,
+		margin:       cfg.Lease,
+		pollInterval: cfg.PollInterval,
+		now:          cfg.Now,
+		log:          cfg.Logger,
+		wake:         make(chan struct{}, 1),
+		freed:        make(chan struct{}, 1),
+		stop:         make(chan struct{}),
+		done:         make(chan struct{}),
+	}
+	if d.workers <= 0 {
+		d.workers = DefaultWorkers
+	}
+	if d.margin <= 0 {
+		d.margin = DefaultLeaseMargin
+	}
+	d.lease = maxTimeout + d.margin
+	if d.pollInterval <= 0 {
+		d.pollInterval = DefaultPollInterval
+	}
+	if d.now == nil {
+		d.now = time.Now
+	}
+	if d.log == nil {
+		d.log = slog.Default()
+	}
+	d.sender = NewSender(cfg.Policy, d.workers, d.now)
+	d.attemptCtx, d.abort = context.WithCancel(context.Background())
+	d.m = newEngineMetrics(cfg.Metrics, func() float64 { return float64(d.inflight.Load()) })
+	return d
+}
+
+// Wake tells the dispatcher that work may have become due (a publish, a
+// retry, a recover, an unsuspend), so it asks the store now rather than at
+// its next planned time. It never blocks.
+func (d *Dispatcher) Wake() {
+	select {
+	case d.wake <- struct{}{}:
+	default:
+	}
+}
+
+// job is a claimed delivery on its way to a worker.
+type job struct {
+	d *hookd.Delivery
+	// deadline is the latest real time at which the attempt may start and
+	// still be recorded within its lease.
+	deadline time.Time
+}
+
+// Run delivers until ctx ends or Drain is called, then stops claiming,
+// lets the attempts in flight finish, records their outcomes and returns
+// nil. Store errors are logged and retried, never returned. Run may be
+// called once.
+func (d *Dispatcher) Run(ctx context.Context) error {
+	if !d.started.CompareAndSwap(false, true) {
+		return errors.New("delivery: Run called more than once")
+	}
+	defer close(d.done)
+	defer d.abort()
+
+	jobs := make(chan job)
+	results := make(chan *hookd.Outcome, d.workers)
+	var wg sync.WaitGroup
+	for range d.workers {
+		wg.Go(func() {
+			for j := range jobs {
+				results <- d.attempt(j)
+			}
+		})
+	}
+	completed := make(chan struct{})
+	go func() {
+		defer close(completed)
+		d.completeLoop(results)
+	}()
+
+	d.loop(ctx, jobs)
+
+	close(jobs)
+	wg.Wait()
+	close(results)
+	<-completed
+	d.sender.CloseIdleConnections()
+	return nil
+}
+
+// Drain stops claiming and waits until Run has finished the attempts in
+// flight and recorded them. When ctx ends first, the attempts still running
+// are cancelled and not recorded (their messages become due again when
+// their leases end) and Drain returns ctx.Err() once Run has returned.
+// Calling Drain without Run, or twice, is harmless.
+func (d *Dispatcher) Drain(ctx context.Context) error {
+	d.stopOnce.Do(func() { close(d.stop) })
+	if !d.started.Load() {
+		return nil
+	}
+	select {
+	case <-d.done:
+		return nil
+	case <-ctx.Done():
+		d.abort()
+		<-d.done
+		return ctx.Err()
+	}
+}
+
+// loop claims and dispatches until ctx ends or Drain is called.
+func (d *Dispatcher) loop(ctx context.Context, jobs chan<- job) {
+	p := &pacer{queues: map[string]*paceQueue{}}
+	defer p.giveBackAll(d)
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	var idle, errDelay time.Duration
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-d.stop:
+			return
+		default:
+		}
+		free := d.workers - int(d.inflight.Load())
+		if free > 0 {
+			free -= p.dispatchReady(d, jobs, free)
+		}
+		wait := d.pollInterval
+		if free > 0 {
+			ds, err := d.store.Claim(ctx, d.now(), free, d.lease)
+			if err != nil {
+				if ctx.Err() != nil {
+					return
+				}
+				errDelay = backoff(errDelay)
+				wait = errDelay
+				d.log.Error("delivery: claim due messages", "err", err, "retry_in", errDelay)
+			} else {
+				errDelay = 0
+				d.m.claimed(len(ds))
+				asked := free
+				claimedAt := time.Now()
+				for _, dl := range ds {
+					j := job{d: dl, deadline: d.holdDeadline(dl, claimedAt)}
+					if p.admit(d, jobs, j) {
+						free--
+					}
+				}
+				if len(ds) == asked {
+					continue // more may be due
+				}
+				next, ok, err := d.store.NextDue(ctx)
+				switch {
+				case err != nil:
+					if ctx.Err() != nil {
+						return
+					}
+					errDelay = backoff(errDelay)
+					wait = errDelay
+					d.log.Error("delivery: find next due message", "err", err, "retry_in", errDelay)
+				case ok:
+					if wait = next.Sub(d.now()); wait <= 0 {
+						if len(ds) > 0 {
+							continue
+						}
+						// Due by the store's word, yet nothing to claim:
+						// back off instead of spinning.
+						idle = min(max(2*idle, time.Millisecond), time.Second)
+						wait = idle
+					} else {
+						idle = 0
+					}
+				}
+			}
+		}
+		if t, ok := p.nextReady(); ok && free > 0 {
+			wait = min(wait, time.Until(t))
+		}
+		timer.Reset(max(min(wait, d.pollInterval), 0))
+		select {
+		case <-ctx.Done():
+			return
+		case <-d.stop:
+			return
+		case <-d.wake:
+			idle = 0
+		case <-d.freed:
+		case <-timer.C:
+		}
+	}
+}
+
+// holdDeadline is the latest time a delivery claimed at claimedAt may start
+// its attempt: the attempt and its recording must end within the lease,
+// with half the margin to spare.
+func (d *Dispatcher) holdDeadline(dl *hookd.Delivery, claimedAt time.Time) time.Time {
+	timeout := time.Duration(dl.Webhook.TimeoutMS) * time.Millisecond
+	if timeout <= 0 {
+		timeout = hookd.DefaultTimeoutMS * time.Millisecond
+	}
+	return claimedAt.Add(d.lease - timeout - d.margin/2)
+}
+
+// dispatch hands j to a worker. The caller has counted a free worker, so
+// the send waits at most for a worker to pass on its previous outcome.
+func (d *Dispatcher) dispatch(jobs chan<- job, j job) {
+	d.inflight.Add(1)
+	jobs <- j
+}
+
+// giveBack returns a claimed delivery unattempted: due at due if the store
+// is a Deferrer, else when its lease ends.
+func (d *Dispatcher) giveBack(j job, due time.Time) {
+	d.m.deferred()
+	if s, ok := d.store.(Deferrer); ok {
+		if err := s.DeferMessage(d.attemptCtx, j.d.Message.ID, j.d.Lease, due); err != nil {
+			d.log.Warn("delivery: defer message", "message_id", j.d.Message.ID, "err", err)
+		}
+		return
+	}
+	d.log.Debug("delivery: rate limit: message left to its lease", "message_id", j.d.Message.ID,
+		"webhook_id", j.d.Webhook.ID)
+}
+
+// attempt runs one delivery and returns its outcome, nil when the attempt
+// was cut short by an aborted drain.
+func (d *Dispatcher) attempt(j job) *hookd.Outcome {
+	res := d.sender.Send(d.attemptCtx, j.d)
+	if d.attemptCtx.Err() != nil && errors.Is(res.Err, context.Canceled) {
+		return nil
+	}
+	d.m.attempt(res)
+	return d.outcome(j.d, res)
+}
+
+// outcome decides the message's next state after an attempt.
+func (d *Dispatcher) outcome(dl *hookd.Delivery, res Result) *hookd.Outcome {
+	o := &hookd.Outcome{MessageID: dl.Message.ID, Lease: dl.Lease, Attempt: res.Attempt}
+	if res.Attempt.Success {
+		o.State = hookd.StateSuccessful
+	} else {
+		o.State, o.NextAttemptAt = d.retry.Next(&dl.Webhook, dl.Message.Tries+1, res.RetryAfter, d.now())
+	}
+	return o
+}
+
+// completeLoop records outcomes as they arrive: each Complete takes every
+// outcome that finished while the previous one ran (group commit), so an
+// outcome waits at most for one store write.
+func (d *Dispatcher) completeLoop(results <-chan *hookd.Outcome) {
+	var batch []hookd.Outcome
+	for {
+		o, ok := <-results
+		if !ok {
+			return
+		}
+		n, closed := 1, false
+		batch = batch[:0]
+		if o != nil {
+			batch = append(batch, *o)
+		}
+	more:
+		for {
+			select {
+			case o, ok := <-results:
+				if !ok {
+					closed = true
+					break more
+				}
+				n++
+				if o != nil {
+					batch = append(batch, *o)
+				}
+			default:
+				break more
+			}
+		}
+		d.commit(batch)
+		d.inflight.Add(-int64(n))
+		select {
+		case d.freed <- struct{}{}:
+		default:
+		}
+		if closed {
+			return
+		}
+	}
+}
+
+// commit applies outcomes, retrying a failed store write a few times; if
+// it still fails the outcomes are lost and their messages are attempted
+// again when their leases end (delivery is at least once).
+func (d *Dispatcher) commit(outs []hookd.Outcome) {
+	if len(outs) == 0 {
+		return
+	}
+	delay := 20 * time.Millisecond
+	for try := 1; ; try++ {
+		err := d.store.Complete(d.attemptCtx, outs, d.now())
+		if err == nil {
+			d.m.completed(len(outs))
+			return
+		}
+		if try == 5 || d.attemptCtx.Err() != nil {
+			d.log.Error("delivery: record attempts; their messages will be attempted again when their leases end",
+				"err", err, "outcomes", len(outs))
+			return
+		}
+		d.log.Warn("delivery: record attempts", "err", err, "outcomes", len(outs), "retry_in", delay)
+		select {
+		case <-time.After(delay):
+		case <-d.attemptCtx.Done():
+		}
+		delay *= 3
+	}
+}
+
+// backoff returns the next wait after a store error: 100 ms doubling up
+// to 5 s.
+func backoff(prev time.Duration) time.Duration {
+	return min(max(2*prev, 100*time.Millisecond), 5*time.Second)
+}
+
+// TestEventType is the event type of a test message when none is given.
+const TestEventType = "webhook.test"
+
+// Test sends one test event to w at once: it stores a test message
+// (Store.CreateTestMessage), makes one attempt with trigger test, records
+// it with the message successful or failed (never retried) and returns
+// the attempt. eventType defaults to TestEventType, payload to {}. Errors
+// are the store's (ENOTFOUND for an unknown webhook); a failed attempt is
+// not an error.
+func (d *Dispatcher) Test(ctx context.Context, w *hookd.Webhook, eventType string, payload json.RawMessage) (*hookd.Attempt, error) {
+	if eventType == "" {
+		eventType = TestEventType
+	}
+	if len(payload) == 0 {
+		payload = json.RawMessage(`{}`)
+	}
+	dl, err := d.store.CreateTestMessage(ctx, w.TenantID, w.ID,
+		hookd.EventInput{Type: eventType, Payload: payload}, d.now())
+	if err != nil {
+		return nil, fmt.Errorf("create test message: %w", err)
+	}
+	dl.Trigger = hookd.TriggerTest
+	if dl.Webhook.ID == "" {
+		dl.Webhook = *w
+	}
+	res := d.sender.Send(ctx, dl)
+	d.m.attempt(res)
+	a := res.Attempt
+	a.Number = 1
+	o := hookd.Outcome{MessageID: dl.Message.ID, Lease: dl.Lease, Attempt: a, State: hookd.StateFailed}
+	if a.Success {
+		o.State = hookd.StateSuccessful
+	}
+	// Record it even if the caller went away meanwhile: it was sent.
+	if err := d.store.Complete(context.WithoutCancel(ctx), []hookd.Outcome{o}, d.now()); err != nil {
+		return nil, fmt.Errorf("record test attempt: %w", err)
+	}
+	return &a, nil
+}

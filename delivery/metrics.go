@@ -1,0 +1,71 @@
+package delivery
+
+import (
+	"github.com/hookd/hookd"
+	"github.com/hookd/hookd/metrics"
+)
+
+// engineMetrics are the dispatcher's series; a nil *engineMetrics records
+// nothing.
+type engineMetrics struct {
+	results  map[string]*metrics.Counter // by result: success or an attempt error code
+	duration *metrics.Histogram
+	claimedN, completedN, deferredN *metrics.Counter
+}
+
+// attemptResults are the values of the result label.
+var attemptResults = []string{"success", hookd.AttemptErrTimeout, hookd.AttemptErrRefused,
+	hookd.AttemptErrReset, hookd.AttemptErrTLS, hookd.AttemptErrDNS, hookd.AttemptErrBlockedTarget,
+	hookd.AttemptErrRedirect, hookd.AttemptErrStatus, hookd.AttemptErrNetwork}
+
+func newEngineMetrics(r *metrics.Registry, inflight func() float64) *engineMetrics {
+	if r == nil {
+		return nil
+	}
+	m := &engineMetrics{results: map[string]*metrics.Counter{}}
+	for _, res := range attemptResults {
+		m.results[res] = r.Counter(`hookd_delivery_attempts_total{result="`+res+`"}`,
+			"Delivery attempts by result: success or the attempt's error code.")
+	}
+	m.duration = r.Histogram("hookd_delivery_attempt_duration_seconds",
+		"Duration of delivery attempts, from the first byte sent to the last read.",
+		[]float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30})
+	r.Gauge("hookd_delivery_in_flight", "Claimed messages being attempted or recorded.", inflight)
+	m.claimedN = r.Counter("hookd_delivery_claimed_total", "Messages claimed for delivery.")
+	m.completedN = r.Counter("hookd_delivery_completed_total", "Attempt outcomes recorded in the store.")
+	m.deferredN = r.Counter("hookd_delivery_deferred_total",
+		"Claimed messages given back unattempted because a rate limit would keep them past their lease.")
+	return m
+}
+
+func (m *engineMetrics) attempt(res Result) {
+	if m == nil {
+		return
+	}
+	key := res.Attempt.Error
+	if res.Attempt.Success {
+		key = "success"
+	}
+	if c := m.results[key]; c != nil {
+		c.Inc()
+	}
+	m.duration.Observe(float64(res.Attempt.DurationMS) / 1000)
+}
+
+func (m *engineMetrics) claimed(n int) {
+	if m != nil && n > 0 {
+		m.claimedN.Add(uint64(n))
+	}
+}
+
+func (m *engineMetrics) completed(n int) {
+	if m != nil {
+		m.completedN.Add(uint64(n))
+	}
+}
+
+func (m *engineMetrics) deferred() {
+	if m != nil {
+		m.deferredN.Inc()
+	}
+}

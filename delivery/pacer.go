@@ -1,0 +1,110 @@
+package delivery
+
+import "time"
+
+// pacer spaces the attempts of webhooks with a rate limit evenly: at least
+// paceInterval(rate) apart, so no one-second window holds more than rate
+// attempts. A delivery that must wait is queued in memory, in claim order
+// per webhook, without holding a worker. It is used by the dispatch loop
+// alone and needs no lock.
+type pacer struct {
+	queues map[string]*paceQueue
+}
+
+// paceQueue is one rate-limited webhook's state.
+type paceQueue struct {
+	next     time.Time // earliest start of the next attempt
+	interval time.Duration
+	items    []job
+}
+
+// paceInterval is the spacing of attempts under a rate limit of rate per
+// second, 2 % wider than 1/rate so that a receiver's own clock, jittered by
+// the network, still never sees rate+1 in a second.
+func paceInterval(rate int) time.Duration {
+	return time.Second * 102 / time.Duration(100*rate)
+}
+
+// admit dispatches j at once when its webhook has no rate limit or is free
+// to send now, and reports whether it did; otherwise it queues j, or gives
+// it back when its turn would come after j.deadline.
+func (p *pacer) admit(d *Dispatcher, jobs chan<- job, j job) bool {
+	rate := j.d.Webhook.RateLimit
+	if rate <= 0 {
+		d.dispatch(jobs, j)
+		return true
+	}
+	q := p.queues[j.d.Webhook.ID]
+	if q == nil {
+		q = &paceQueue{}
+		p.queues[j.d.Webhook.ID] = q
+	}
+	q.interval = paceInterval(rate)
+	now := time.Now()
+	if len(q.items) == 0 && !now.Before(q.next) {
+		q.next = now.Add(q.interval)
+		d.dispatch(jobs, j)
+		return true
+	}
+	turn := q.next
+	if turn.Before(now) {
+		turn = now
+	}
+	turn = turn.Add(time.Duration(len(q.items)) * q.interval)
+	if turn.After(j.deadline) {
+		d.giveBack(j, d.now().Add(turn.Sub(now)))
+		return false
+	}
+	q.items = append(q.items, j)
+	return false
+}
+
+// dispatchReady dispatches up to free queued deliveries whose turn has
+// come and returns how many it dispatched.
+func (p *pacer) dispatchReady(d *Dispatcher, jobs chan<- job, free int) int {
+	n := 0
+	for id, q := range p.queues {
+		for n < free && len(q.items) > 0 {
+			now := time.Now()
+			if now.Before(q.next) {
+				break
+			}
+			j := q.items[0]
+			q.items[0] = job{}
+			q.items = q.items[1:]
+			if now.After(j.deadline) {
+				d.giveBack(j, d.now())
+				continue
+			}
+			q.next = now.Add(q.interval)
+			d.dispatch(jobs, j)
+			n++
+		}
+		if len(q.items) == 0 && !time.Now().Before(q.next) {
+			delete(p.queues, id)
+		}
+	}
+	return n
+}
+
+// nextReady returns when the earliest queued delivery's turn comes.
+func (p *pacer) nextReady() (time.Time, bool) {
+	var t time.Time
+	ok := false
+	for _, q := range p.queues {
+		if len(q.items) > 0 && (!ok || q.next.Before(t)) {
+			t, ok = q.next, true
+		}
+	}
+	return t, ok
+}
+
+// giveBackAll gives back every queued delivery, due now (at shutdown).
+func (p *pacer) giveBackAll(d *Dispatcher) {
+	for id, q := range p.queues {
+		for _, j := range q.items {
+			d.giveBack(j, d.now())
+		}
+		delete(p.queues, id)
+	}
+}
