@@ -1,0 +1,614 @@
+package delivery_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
+
+	"github.com/hookd/hookd"
+	"github.com/hookd/hookd/delivery"
+	"github.com/hookd/hookd/metrics"
+)
+
+var ctx = context.Background()
+
+func TestDeliverSigned(t *testing.T) {
+	t.Parallel()
+	db := MustOpenDB(t)
+	rc := newReceiver(t, nil)
+	w := MustWebhook(t, db, rc.URL+"/hooks")
+	reg := metrics.NewRegistry()
+	StartDispatcher(t, delivery.Config{Store: db, Metrics: reg})
+	evs := MustPublish(t, db, "property-12", 7)
+
+	ms := waitStates(t, db, w.ID, 1, hookd.StateSuccessful, 10*time.Second)
+	reqs := rc.requests()
+	if len(reqs) != 1 {
+		t.Fatalf("receiver got %d requests, want 1", len(reqs))
+	}
+	r := reqs[0]
+	wh, _ := standardwebhooks.NewWebhook(vecSecret)
+	if err := wh.Verify(r.Body, r.Header); err != nil {
+		t.Errorf("reference verifier: %v", err)
+	}
+	ev, err := db.GetEvent(ctx, tenant, evs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := fmt.Sprintf(`{"id":%q,"event_id":%q,"type":"Unit.Updated","timestamp":%q,"tenant_id":"acme","group":"property-12","data":{"n":7}}`,
+		ms[0].ID, evs[0], ev.CreatedAt.UTC().Format(time.RFC3339Nano))
+	if string(r.Body) != want {
+		t.Errorf("body\n%s\nwant\n%s", r.Body, want)
+	}
+	if got := r.Header.Get("webhook-id"); got != ms[0].ID {
+		t.Errorf("webhook-id %q, want %q", got, ms[0].ID)
+	}
+	atts, err := db.ListAttempts(ctx, tenant, ms[0].ID, hookd.Page{Limit: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(atts) != 1 || !atts[0].Success || atts[0].StatusCode != 200 || atts[0].Number != 1 ||
+		atts[0].Trigger != hookd.TriggerScheduled {
+		t.Errorf("attempts %+v", atts)
+	}
+	var sb strings.Builder
+	reg.WriteText(&sb)
+	for _, s := range []string{`hookd_delivery_attempts_total{result="success"} 1`,
+		"hookd_delivery_claimed_total 1", "hookd_delivery_completed_total 1",
+		"hookd_delivery_attempt_duration_seconds_count 1", "hookd_delivery_in_flight 0"} {
+		if !strings.Contains(sb.String(), s) {
+			t.Errorf("metrics lack %q:\n%s", s, sb.String())
+		}
+	}
+}
+
+func TestRetryUntilSuccess(t *testing.T) {
+	t.Parallel()
+	db := MustOpenDB(t)
+	var n atomic.Int32
+	rc := newReceiver(t, func(r *received, w http.ResponseWriter) int {
+		if n.Add(1) <= 2 {
+			return http.StatusInternalServerError
+		}
+		return http.StatusOK
+	})
+	w := MustWebhook(t, db, rc.URL, func(w *hookd.Webhook) { w.MaxRetries = 5 })
+	StartDispatcher(t, delivery.Config{Store: db, RetrySchedule: []time.Duration{20 * time.Millisecond}})
+	MustPublish(t, db, "", 1)
+
+	ms := waitStates(t, db, w.ID, 1, hookd.StateSuccessful, 10*time.Second)
+	if ms[0].AttemptCount != 3 {
+		t.Errorf("attempt_count %d, want 3", ms[0].AttemptCount)
+	}
+	reqs := rc.requests()
+	if len(reqs) != 3 {
+		t.Fatalf("%d requests, want 3", len(reqs))
+	}
+	for i, r := range reqs {
+		if r.Header.Get("webhook-id") != ms[0].ID {
+			t.Errorf("attempt %d: webhook-id %q, want the message id %q", i+1, r.Header.Get("webhook-id"), ms[0].ID)
+		}
+		if i > 0 && r.At.Sub(reqs[i-1].At) < 20*time.Millisecond {
+			t.Errorf("retry %d came %v after the previous attempt, before the 20ms schedule", i, r.At.Sub(reqs[i-1].At))
+		}
+	}
+	atts, err := db.ListAttempts(ctx, tenant, ms[0].ID, hookd.Page{Limit: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(atts) != 3 || atts[0].Success || atts[0].StatusCode != 500 || atts[0].Error != hookd.AttemptErrStatus ||
+		!atts[2].Success || atts[2].Number != 3 {
+		t.Errorf("attempts: %+v", atts)
+	}
+}
+
+func TestFailedAfterMaxRetries(t *testing.T) {
+	t.Parallel()
+	db := MustOpenDB(t)
+	rc := newReceiver(t, func(*received, http.ResponseWriter) int { return http.StatusBadGateway })
+	w := MustWebhook(t, db, rc.URL, func(w *hookd.Webhook) {
+		w.MaxRetries = 2
+		w.RetrySchedule = []hookd.Duration{hookd.Duration(5 * time.Millisecond), hookd.Duration(10 * time.Millisecond)}
+	})
+	StartDispatcher(t, delivery.Config{Store: db, RetrySchedule: []time.Duration{time.Hour}}) // the webhook's schedule wins
+	MustPublish(t, db, "", 1)
+
+	ms := waitStates(t, db, w.ID, 1, hookd.StateFailed, 10*time.Second)
+	if ms[0].AttemptCount != 3 || ms[0].LastStatusCode != 502 || ms[0].NextAttemptAt != nil {
+		t.Errorf("message %+v, want 3 attempts and no next attempt", ms[0])
+	}
+	time.Sleep(100 * time.Millisecond)
+	if n := rc.count(); n != 3 {
+		t.Errorf("receiver got %d requests, want 1 + max_retries = 3", n)
+	}
+}
+
+func TestRetryAfterHonoured(t *testing.T) {
+	t.Parallel()
+	db := MustOpenDB(t)
+	var n atomic.Int32
+	rc := newReceiver(t, func(r *received, w http.ResponseWriter) int {
+		if n.Add(1) == 1 {
+			w.Header().Set("Retry-After", "1")
+			return http.StatusTooManyRequests
+		}
+		return http.StatusOK
+	})
+	w := MustWebhook(t, db, rc.URL)
+	StartDispatcher(t, delivery.Config{Store: db, RetrySchedule: []time.Duration{10 * time.Millisecond}})
+	MustPublish(t, db, "", 1)
+
+	waitStates(t, db, w.ID, 1, hookd.StateSuccessful, 10*time.Second)
+	reqs := rc.requests()
+	if len(reqs) != 2 {
+		t.Fatalf("%d requests, want 2", len(reqs))
+	}
+	if gap := reqs[1].At.Sub(reqs[0].At); gap < 990*time.Millisecond {
+		t.Errorf("retried %v after a 429 with Retry-After: 1", gap)
+	}
+}
+
+func TestGroupOrder(t *testing.T) {
+	t.Parallel()
+	const groups, perGroup = 20, 30
+	db := MustOpenDB(t)
+	var mu sync.Mutex
+	delivered := map[string][]int{} // group → n of the successful deliveries, in order
+	seen := map[string]bool{}       // message ids answered 2xx
+	rc := newReceiver(t, func(r *received, w http.ResponseWriter) int {
+		time.Sleep(time.Duration(rand.IntN(3000)) * time.Microsecond)
+		if rand.IntN(10) == 0 {
+			return http.StatusServiceUnavailable // retried by the 5 ms schedule
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if !seen[r.Msg.ID] {
+			seen[r.Msg.ID] = true
+			delivered[r.Msg.Group] = append(delivered[r.Msg.Group], r.Msg.Data.N)
+		}
+		return http.StatusOK
+	})
+	w := MustWebhook(t, db, rc.URL, func(w *hookd.Webhook) { w.Grouped, w.MaxRetries = true, 10 })
+	// Interleave the groups' events, in batches, while the engine runs.
+	StartDispatcher(t, delivery.Config{Store: db, Workers: 16, RetrySchedule: []time.Duration{5 * time.Millisecond}})
+	for i := range perGroup {
+		in := make([]hookd.EventInput, groups)
+		for g := range groups {
+			in[g] = hookd.EventInput{Type: "Unit.Updated", Group: fmt.Sprintf("g%02d", g),
+				Payload: json.RawMessage(fmt.Sprintf(`{"n":%d}`, i))}
+		}
+		if _, err := db.Publish(ctx, tenant, in, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitStates(t, db, w.ID, groups*perGroup, hookd.StateSuccessful, 30*time.Second)
+	mu.Lock()
+	defer mu.Unlock()
+	if len(delivered) != groups {
+		t.Fatalf("%d groups delivered, want %d", len(delivered), groups)
+	}
+	for g, ns := range delivered {
+		if len(ns) != perGroup {
+			t.Errorf("group %s: %d delivered, want %d", g, len(ns), perGroup)
+		}
+		for i, n := range ns {
+			if n != i {
+				t.Errorf("group %s delivered out of order: %v", g, ns)
+				break
+			}
+		}
+	}
+}
+
+func TestGroupBlockedByFailure(t *testing.T) {
+	t.Parallel()
+	db := MustOpenDB(t)
+	var failFirst atomic.Bool
+	failFirst.Store(true)
+	rc := newReceiver(t, func(r *received, w http.ResponseWriter) int {
+		if r.Msg.Data.N == 1 && failFirst.Load() {
+			return http.StatusInternalServerError
+		}
+		return http.StatusOK
+	})
+	w := MustWebhook(t, db, rc.URL, func(w *hookd.Webhook) { w.Grouped, w.MaxRetries = true, 0 })
+	d := StartDispatcher(t, delivery.Config{Store: db})
+	MustPublish(t, db, "g", 1, 2, 3)
+	MustPublish(t, db, "other", 10)
+
+	// The first fails for good and blocks 2 and 3; the other group goes on.
+	waitFor(t, 10*time.Second, "message 1 failed, other group delivered", func() bool {
+		ms := messages(t, db, w.ID)
+		return ms[0].State == hookd.StateFailed && ms[3].State == hookd.StateSuccessful
+	})
+	time.Sleep(100 * time.Millisecond)
+	ms := messages(t, db, w.ID)
+	if ms[1].State != hookd.StatePending || ms[2].State != hookd.StatePending {
+		t.Fatalf("behind a failed message: states %s, %s; want pending", ms[1].State, ms[2].State)
+	}
+	for _, r := range rc.requests() {
+		if r.Msg.Data.N == 2 || r.Msg.Data.N == 3 {
+			t.Fatalf("message %d delivered while its group was blocked", r.Msg.Data.N)
+		}
+	}
+
+	// A manual retry that succeeds unblocks the group, in order.
+	failFirst.Store(false)
+	if _, err := db.RetryMessage(ctx, tenant, ms[0].ID, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	d.Wake()
+	waitStates(t, db, w.ID, 4, hookd.StateSuccessful, 10*time.Second)
+	var order []int
+	for _, r := range rc.requests() {
+		if r.Msg.Group == "g" {
+			order = append(order, r.Msg.Data.N)
+		}
+	}
+	if fmt.Sprint(order) != "[1 1 2 3]" {
+		t.Errorf("group g attempts in order %v, want [1 1 2 3]", order)
+	}
+	atts, err := db.ListAttempts(ctx, tenant, ms[0].ID, hookd.Page{Limit: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(atts) != 2 || atts[1].Trigger != hookd.TriggerManual {
+		t.Errorf("attempts of the retried message: %+v", atts)
+	}
+}
+
+func TestGroupContinueOnFailure(t *testing.T) {
+	t.Parallel()
+	db := MustOpenDB(t)
+	rc := newReceiver(t, func(r *received, w http.ResponseWriter) int {
+		if r.Msg.Data.N == 1 {
+			return http.StatusInternalServerError
+		}
+		return http.StatusOK
+	})
+	w := MustWebhook(t, db, rc.URL, func(w *hookd.Webhook) {
+		w.Grouped, w.ContinueOnFailure, w.MaxRetries = true, true, 1
+	})
+	StartDispatcher(t, delivery.Config{Store: db})
+	MustPublish(t, db, "g", 1, 2, 3)
+	waitFor(t, 10*time.Second, "group moved on", func() bool {
+		ms := messages(t, db, w.ID)
+		return ms[0].State == hookd.StateFailed && ms[1].State == hookd.StateSuccessful && ms[2].State == hookd.StateSuccessful
+	})
+	var order []int
+	for _, r := range rc.requests() {
+		order = append(order, r.Msg.Data.N)
+	}
+	if fmt.Sprint(order) != "[1 1 2 3]" {
+		t.Errorf("attempts in order %v, want [1 1 2 3]", order)
+	}
+}
+
+func TestSuspendAndResume(t *testing.T) {
+	t.Parallel()
+	db := MustOpenDB(t)
+	var healthy atomic.Bool
+	rc := newReceiver(t, func(r *received, w http.ResponseWriter) int {
+		if healthy.Load() {
+			return http.StatusOK
+		}
+		return http.StatusInternalServerError
+	})
+	w := MustWebhook(t, db, rc.URL, func(w *hookd.Webhook) {
+		w.Grouped, w.MaxRetries = true, 10
+		w.FailureHandling.SuspendAfter = hookd.Duration(100 * time.Millisecond)
+	})
+	d := StartDispatcher(t, delivery.Config{Store: db, RetrySchedule: []time.Duration{20 * time.Millisecond}})
+	MustPublish(t, db, "g", 1, 2, 3)
+	MustPublish(t, db, "", 4)
+
+	waitFor(t, 10*time.Second, "suspension", func() bool {
+		got, err := db.GetWebhook(ctx, tenant, w.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got.Suspended
+	})
+	// Held: nothing is attempted while suspended.
+	time.Sleep(20 * time.Millisecond) // an attempt in flight at suspension may still land
+	n := rc.count()
+	time.Sleep(150 * time.Millisecond)
+	if rc.count() != n {
+		t.Fatalf("%d attempts while suspended", rc.count()-n)
+	}
+	for _, m := range messages(t, db, w.ID) {
+		if m.State != hookd.StatePending {
+			t.Errorf("message %d: %s while suspended, want pending", m.AttemptCount, m.State)
+		}
+	}
+	first := rc.requests()[0].At
+	last := rc.requests()[n-1].At
+	// The store's clock keeps milliseconds and starts the streak when the
+	// first attempt started, a little before the receiver saw it.
+	if last.Sub(first) < 95*time.Millisecond {
+		t.Errorf("suspended after %v of failures, before suspend_after", last.Sub(first))
+	}
+
+	healthy.Store(true)
+	if _, err := db.SetSuspended(ctx, tenant, w.ID, false, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	d.Wake()
+	waitStates(t, db, w.ID, 4, hookd.StateSuccessful, 10*time.Second)
+	var order []int
+	for _, r := range rc.requests()[n:] {
+		if r.Msg.Group == "g" {
+			order = append(order, r.Msg.Data.N)
+		}
+	}
+	if fmt.Sprint(order) != "[1 2 3]" {
+		t.Errorf("after unsuspend group g went %v, want [1 2 3]", order)
+	}
+}
+
+func TestRateLimit(t *testing.T) {
+	t.Parallel()
+	const rate, total = 5, 16
+	db := MustOpenDB(t)
+	limited := newReceiver(t, nil)
+	free := newReceiver(t, nil)
+	wl := MustWebhook(t, db, limited.URL, func(w *hookd.Webhook) {
+		w.RateLimit = rate
+		w.EventTypes = []string{"Unit.*"}
+	})
+	wf := MustWebhook(t, db, free.URL, func(w *hookd.Webhook) { w.EventTypes = []string{"Free.*"} })
+	StartDispatcher(t, delivery.Config{Store: db, Workers: 4})
+	start := time.Now()
+	MustPublish(t, db, "", make([]int, total)...)
+	in := make([]hookd.EventInput, 50)
+	for i := range in {
+		in[i] = hookd.EventInput{Type: "Free.Thing", Payload: json.RawMessage(`{}`)}
+	}
+	if _, err := db.Publish(ctx, tenant, in, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+
+	// The webhook without a limit is not held up by the paced one.
+	waitStates(t, db, wf.ID, 50, hookd.StateSuccessful, 2*time.Second)
+	if el := time.Since(start); el > 1500*time.Millisecond {
+		t.Errorf("the unlimited webhook took %v, held up by the paced one", el)
+	}
+	waitStates(t, db, wl.ID, total, hookd.StateSuccessful, 15*time.Second)
+	el := time.Since(start)
+	reqs := limited.requests()
+	if len(reqs) != total {
+		t.Fatalf("%d requests, want %d", len(reqs), total)
+	}
+	for i := 0; i+rate < len(reqs); i++ {
+		if gap := reqs[i+rate].At.Sub(reqs[i].At); gap < time.Second {
+			t.Errorf("requests %d..%d (%d of them) within %v: more than %d in one second", i, i+rate, rate+1, gap, rate)
+		}
+	}
+	// Spaced evenly, not in bursts, and not much slower than the limit.
+	if min := time.Duration(total-1) * time.Second / rate; el < min || el > min+2*time.Second {
+		t.Errorf("%d deliveries at %d/s took %v, want about %v", total, rate, el, min)
+	}
+}
+
+func TestDrainOnShutdown(t *testing.T) {
+	t.Parallel()
+	db := MustOpenDB(t)
+	arrived := make(chan struct{}, 10)
+	rc := newReceiver(t, func(r *received, w http.ResponseWriter) int {
+		arrived <- struct{}{}
+		time.Sleep(300 * time.Millisecond)
+		return http.StatusOK
+	})
+	w := MustWebhook(t, db, rc.URL)
+	d := delivery.New(delivery.Config{Store: db, Policy: loopback, Logger: quiet})
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- d.Run(runCtx) }()
+	MustPublish(t, db, "", 1, 2, 3, 4, 5)
+	d.Wake()
+	for range 5 {
+		select {
+		case <-arrived:
+		case <-time.After(10 * time.Second):
+			t.Fatal("attempts did not start")
+		}
+	}
+	cancel() // SIGTERM: stop claiming, finish what is in flight
+	if err := <-done; err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	// Run returned only after every attempt was recorded.
+	for _, m := range messages(t, db, w.ID) {
+		if m.State != hookd.StateSuccessful {
+			t.Errorf("message after drain: %s, want successful", m.State)
+		}
+	}
+	if err := d.Drain(ctx); err != nil {
+		t.Errorf("Drain after Run returned: %v", err)
+	}
+}
+
+func TestDrainDeadline(t *testing.T) {
+	t.Parallel()
+	db := MustOpenDB(t)
+	arrived := make(chan struct{}, 10)
+	release := make(chan struct{})
+	rc := newReceiver(t, func(r *received, w http.ResponseWriter) int {
+		arrived <- struct{}{}
+		<-release
+		return http.StatusOK
+	})
+	t.Cleanup(func() { close(release) }) // before the receiver closes
+	w := MustWebhook(t, db, rc.URL)
+	d := delivery.New(delivery.Config{Store: db, Policy: loopback, Logger: quiet})
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx) }()
+	MustPublish(t, db, "", 1)
+	select {
+	case <-arrived:
+	case <-time.After(10 * time.Second):
+		t.Fatal("attempt did not start")
+	}
+	dctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	if err := d.Drain(dctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Drain = %v, want deadline exceeded", err)
+	}
+	if el := time.Since(start); el > 2*time.Second {
+		t.Errorf("Drain took %v past its 100 ms deadline", el)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	// The cut-off attempt is not recorded: the message stays leased and is
+	// attempted again when the lease ends.
+	ms := messages(t, db, w.ID)
+	if ms[0].State != hookd.StateCreated || ms[0].AttemptCount != 0 {
+		t.Errorf("message after an aborted drain: %+v", ms[0])
+	}
+}
+
+func TestTestAttempt(t *testing.T) {
+	t.Parallel()
+	db := MustOpenDB(t)
+	var status atomic.Int32
+	status.Store(http.StatusOK)
+	rc := newReceiver(t, func(r *received, w http.ResponseWriter) int {
+		w.Header().Set("Content-Type", "text/plain")
+		return int(status.Load())
+	})
+	w := MustWebhook(t, db, rc.URL)
+	d := delivery.New(delivery.Config{Store: db, Policy: loopback, Logger: quiet}) // Test works without Run
+
+	a, err := d.Test(ctx, w, "", json.RawMessage(`{"hello":"world"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !a.Success || a.StatusCode != 200 || a.Number != 1 || a.Trigger != hookd.TriggerTest || !strings.HasPrefix(a.ID, "att_") {
+		t.Errorf("attempt %+v", a)
+	}
+	r := rc.requests()[0]
+	if r.Msg.Type != delivery.TestEventType || !strings.Contains(string(r.Body), `"data":{"hello":"world"}`) {
+		t.Errorf("test body %s", r.Body)
+	}
+	m, err := db.GetMessage(ctx, tenant, a.MessageID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.State != hookd.StateSuccessful || m.AttemptCount != 1 {
+		t.Errorf("test message %+v", m)
+	}
+
+	// A failed test is recorded as failed and never retried.
+	status.Store(http.StatusTeapot)
+	a, err = d.Test(ctx, w, "Unit.Checked", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Success || a.StatusCode != http.StatusTeapot || a.Error != hookd.AttemptErrStatus {
+		t.Errorf("failed test attempt %+v", a)
+	}
+	if m, err = db.GetMessage(ctx, tenant, a.MessageID); err != nil {
+		t.Fatal(err)
+	} else if m.State != hookd.StateFailed || m.NextAttemptAt != nil {
+		t.Errorf("failed test message %+v", m)
+	}
+	atts, err := db.ListAttempts(ctx, tenant, a.MessageID, hookd.Page{Limit: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(atts) != 1 || atts[0].Trigger != hookd.TriggerTest || atts[0].StatusCode != http.StatusTeapot {
+		t.Errorf("recorded test attempts %+v", atts)
+	}
+
+	if _, err := d.Test(ctx, &hookd.Webhook{TenantID: tenant, ID: "wh_nope"}, "", nil); hookd.ErrorCode(err) != hookd.ENOTFOUND {
+		t.Errorf("Test of an unknown webhook: %v, want not_found", err)
+	}
+}
+
+// countingStore is the real store with its Claim calls counted.
+type countingStore struct {
+	hookd.Store
+	claims atomic.Int32
+}
+
+func (s *countingStore) Claim(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]*hookd.Delivery, error) {
+	s.claims.Add(1)
+	return s.Store.Claim(ctx, now, limit, lease)
+}
+
+func TestSleepsUntilDueOrWake(t *testing.T) {
+	t.Parallel()
+	db := MustOpenDB(t)
+	cs := &countingStore{Store: db}
+	var n atomic.Int32
+	rc := newReceiver(t, func(r *received, w http.ResponseWriter) int {
+		if n.Add(1) == 1 {
+			return http.StatusInternalServerError
+		}
+		return http.StatusOK
+	})
+	w := MustWebhook(t, db, rc.URL)
+	d := StartDispatcher(t, delivery.Config{Store: cs, PollInterval: time.Minute,
+		RetrySchedule: []time.Duration{300 * time.Millisecond}})
+
+	// Idle: no busy polling.
+	time.Sleep(300 * time.Millisecond)
+	if c := cs.claims.Load(); c > 2 {
+		t.Errorf("%d claims in 300 ms on an idle store", c)
+	}
+	// A wake is answered at once, although the poll interval is a minute.
+	MustPublish(t, db, "", 1)
+	start := time.Now()
+	d.Wake()
+	waitFor(t, 2*time.Second, "first attempt", func() bool { return rc.count() == 1 })
+	if el := time.Since(start); el > 200*time.Millisecond {
+		t.Errorf("first attempt %v after the wake", el)
+	}
+	// The retry is made when it is due, without a wake.
+	waitStates(t, db, w.ID, 1, hookd.StateSuccessful, 5*time.Second)
+	reqs := rc.requests()
+	if gap := reqs[1].At.Sub(reqs[0].At); gap < 300*time.Millisecond || gap > time.Second {
+		t.Errorf("retry %v after the failure, want about 300ms", gap)
+	}
+	if c := cs.claims.Load(); c > 12 {
+		t.Errorf("%d claims for two attempts", c)
+	}
+}
+
+func TestSweeper(t *testing.T) {
+	t.Parallel()
+	db := MustOpenDB(t)
+	rc := newReceiver(t, nil)
+	w := MustWebhook(t, db, rc.URL)
+	StartDispatcher(t, delivery.Config{Store: db})
+	MustPublish(t, db, "", 1, 2, 3, 4, 5)
+	waitStates(t, db, w.ID, 5, hookd.StateSuccessful, 10*time.Second)
+
+	s := &delivery.Sweeper{Store: db, Retention: time.Hour, Batch: 2, Now: time.Now}
+	if n, err := s.SweepOnce(ctx); err != nil || n != 0 {
+		t.Fatalf("sweep within retention: %d, %v", n, err)
+	}
+	s.Now = func() time.Time { return time.Now().Add(2 * time.Hour) }
+	n, err := s.SweepOnce(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n < 5 {
+		t.Errorf("swept %d rows, want at least the 5 messages", n)
+	}
+	if ms := messages(t, db, w.ID); len(ms) != 0 {
+		t.Errorf("%d messages left after the sweep", len(ms))
+	}
+}
