@@ -8,8 +8,8 @@ import (
 // engineMetrics are the dispatcher's series; a nil *engineMetrics records
 // nothing.
 type engineMetrics struct {
-	results  map[string]*metrics.Counter // by result: success or an attempt error code
-	duration *metrics.Histogram
+	results                         map[string]*metrics.Counter // by result: success or an attempt error code
+	duration                        *metrics.Histogram
 	claimedN, completedN, deferredN *metrics.Counter
 }
 
