@@ -462,8 +462,14 @@ func (d *Dispatcher) Test(ctx context.Context, w *hookd.Webhook, eventType strin
 		o.State = hookd.StateSuccessful
 	}
 	// Record it even if the caller went away meanwhile: it was sent.
-	if err := d.store.Complete(context.WithoutCancel(ctx), []hookd.Outcome{o}, d.now()); err != nil {
+	rctx := context.WithoutCancel(ctx)
+	if err := d.store.Complete(rctx, []hookd.Outcome{o}, d.now()); err != nil {
 		return nil, fmt.Errorf("record test attempt: %w", err)
+	}
+	// Answer with the attempt as stored (the store may assign its own id),
+	// so the caller can find it again among the message's attempts.
+	if atts, err := d.store.ListAttempts(rctx, dl.Message.TenantID, dl.Message.ID, hookd.Page{Limit: 1}); err == nil && len(atts) == 1 {
+		return atts[0], nil
 	}
 	return &a, nil
 }

@@ -528,8 +528,8 @@ func TestTestAttempt(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(atts) != 1 || atts[0].Trigger != hookd.TriggerTest || atts[0].StatusCode != http.StatusTeapot {
-		t.Errorf("recorded test attempts %+v", atts)
+	if len(atts) != 1 || atts[0].Trigger != hookd.TriggerTest || atts[0].StatusCode != http.StatusTeapot || atts[0].ID != a.ID {
+		t.Errorf("recorded test attempts %+v, returned %+v", atts, a)
 	}
 
 	if _, err := d.Test(ctx, &hookd.Webhook{TenantID: tenant, ID: "wh_nope"}, "", nil); hookd.ErrorCode(err) != hookd.ENOTFOUND {

@@ -49,7 +49,7 @@ func (m *engineMetrics) attempt(res Result) {
 	if c := m.results[key]; c != nil {
 		c.Inc()
 	}
-	m.duration.Observe(float64(res.Attempt.DurationMS) / 1000)
+	m.duration.Observe(res.Duration.Seconds())
 }
 
 func (m *engineMetrics) claimed(n int) {

@@ -41,6 +41,8 @@ type Result struct {
 	// RetryAfter is the receiver's Retry-After of a 429 or 503 answer
 	// (capped at MaxRetryAfter), 0 when absent.
 	RetryAfter time.Duration
+	// Duration is how long the attempt took (Attempt.DurationMS in full).
+	Duration time.Duration
 	// Err is the underlying error of a failed attempt, for logs; nil on
 	// success and for a plain non-2xx answer.
 	Err error
@@ -124,7 +126,10 @@ func (s *Sender) Send(ctx context.Context, d *hookd.Delivery) (r Result) {
 	if r.Attempt.Trigger == "" {
 		r.Attempt.Trigger = hookd.TriggerScheduled
 	}
-	defer func() { r.Attempt.DurationMS = time.Since(mono).Milliseconds() }()
+	defer func() {
+		r.Duration = time.Since(mono)
+		r.Attempt.DurationMS = r.Duration.Milliseconds()
+	}()
 
 	timeout := time.Duration(d.Webhook.TimeoutMS) * time.Millisecond
 	if timeout <= 0 {
