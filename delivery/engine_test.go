@@ -638,3 +638,57 @@ func TestSweeper(t *testing.T) {
 		t.Errorf("%d messages left after the sweep", len(ms))
 	}
 }
+
+// deferringStore is the real store plus the optional Deferrer method,
+// recording its calls (the SQLite store does not have it yet).
+type deferringStore struct {
+	hookd.Store
+	mu    sync.Mutex
+	calls []deferCall
+}
+
+type deferCall struct {
+	messageID string
+	lease     int64
+	due       time.Time
+}
+
+func (s *deferringStore) DeferMessage(_ context.Context, messageID string, lease int64, due time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.calls = append(s.calls, deferCall{messageID, lease, due})
+	return nil
+}
+
+func TestRateLimitBeyondLeaseIsDeferred(t *testing.T) {
+	t.Parallel()
+	db := MustOpenDB(t)
+	ds := &deferringStore{Store: db}
+	rc := newReceiver(t, nil)
+	// With the longest timeout and a 1 s lease margin a claimed delivery
+	// may wait 0.5 s for its turn; at 2 per second the second one's turn
+	// comes after 0.525 s.
+	w := MustWebhook(t, db, rc.URL, func(w *hookd.Webhook) { w.RateLimit, w.TimeoutMS = 2, 30000 })
+	StartDispatcher(t, delivery.Config{Store: ds, Lease: time.Second})
+	start := time.Now()
+	MustPublish(t, db, "", 1, 2, 3)
+	waitFor(t, 5*time.Second, "one delivery and two deferrals", func() bool {
+		ds.mu.Lock()
+		defer ds.mu.Unlock()
+		return rc.count() == 1 && len(ds.calls) == 2
+	})
+	ms := messages(t, db, w.ID)
+	ds.mu.Lock()
+	defer ds.mu.Unlock()
+	for i, c := range ds.calls {
+		if c.messageID != ms[i+1].ID || c.lease == 0 {
+			t.Errorf("deferral %d: %+v, want message %s with its lease", i, c, ms[i+1].ID)
+		}
+		if wait := c.due.Sub(start); wait < 500*time.Millisecond || wait > 3*time.Second {
+			t.Errorf("deferral %d due %v after publishing, want its turn under the rate limit", i, wait)
+		}
+	}
+	if !ds.calls[1].due.After(ds.calls[0].due) {
+		t.Errorf("deferrals due %v and %v, want in order", ds.calls[0].due, ds.calls[1].due)
+	}
+}

@@ -16,6 +16,9 @@ type paceQueue struct {
 	next     time.Time // earliest start of the next attempt
 	interval time.Duration
 	items    []job
+	// deferred is the turn of the last delivery given back, so that the
+	// next one given back is due an interval later, not at the same time.
+	deferred time.Time
 }
 
 // paceInterval is the spacing of attempts under a rate limit of rate per
@@ -53,6 +56,10 @@ func (p *pacer) admit(d *Dispatcher, jobs chan<- job, j job) bool {
 	}
 	turn = turn.Add(time.Duration(len(q.items)) * q.interval)
 	if turn.After(j.deadline) {
+		if t := q.deferred.Add(q.interval); t.After(turn) {
+			turn = t
+		}
+		q.deferred = turn
 		d.giveBack(j, d.now().Add(turn.Sub(now)))
 		return false
 	}
@@ -81,7 +88,7 @@ func (p *pacer) dispatchReady(d *Dispatcher, jobs chan<- job, free int) int {
 			d.dispatch(jobs, j)
 			n++
 		}
-		if len(q.items) == 0 && !time.Now().Before(q.next) {
+		if now := time.Now(); len(q.items) == 0 && !now.Before(q.next) && !now.Before(q.deferred) {
 			delete(p.queues, id)
 		}
 	}
