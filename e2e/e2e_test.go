@@ -55,8 +55,27 @@ func freeAddr(t *testing.T) string {
 type proc struct {
 	cmd  *exec.Cmd
 	base string
-	log  *bytes.Buffer
-	done chan error
+	log  *syncBuffer
+	done chan struct{} // closed when the process has exited; err is then set
+	err  error
+}
+
+// syncBuffer is a bytes.Buffer safe for the process's writes and our reads.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 // startHookd runs hookd on dataDir and waits until it is ready.
@@ -65,13 +84,13 @@ func startHookd(t *testing.T, dataDir, addr string, extra ...string) *proc {
 	args := append([]string{"serve", "--addr", addr, "--data-dir", dataDir, "--dev", "--retry-schedule", "100ms,200ms",
 		"--log-level", "warn"}, extra...)
 	cmd := exec.Command(hookdBin, args...)
-	var log bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &log, &log
+	log := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = log, log
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	p := &proc{cmd: cmd, base: "http://" + addr, log: &log, done: make(chan error, 1)}
-	go func() { p.done <- cmd.Wait() }()
+	p := &proc{cmd: cmd, base: "http://" + addr, log: log, done: make(chan struct{})}
+	go func() { p.err = cmd.Wait(); close(p.done) }()
 	t.Cleanup(func() {
 		_ = cmd.Process.Kill()
 		<-p.done
@@ -86,8 +105,8 @@ func startHookd(t *testing.T, dataDir, addr string, extra ...string) *proc {
 			}
 		}
 		select {
-		case err := <-p.done:
-			t.Fatalf("hookd exited early: %v\n%s", err, log.String())
+		case <-p.done:
+			t.Fatalf("hookd exited early: %v\n%s", p.err, log.String())
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
@@ -217,7 +236,8 @@ func TestKill9LosesNothing(t *testing.T) {
 	// Publish the rest while delivery runs; kill in the middle of both.
 	pubDone := make(chan struct{})
 	go func() { defer close(pubDone); publish(total/2, 25) }()
-	for deadline := time.Now().Add(30 * time.Second); rcv.count() < total/4; {
+	acceptedNow := func() int { mu.Lock(); defer mu.Unlock(); return len(accepted) }
+	for deadline := time.Now().Add(30 * time.Second); rcv.count() < total/4 || acceptedNow() < total/2+100; {
 		if time.Now().After(deadline) {
 			t.Fatalf("only %d delivered before the kill\n%s", rcv.count(), p.log.String())
 		}
@@ -281,9 +301,9 @@ func TestSIGTERMDrains(t *testing.T) {
 		t.Fatal(err)
 	}
 	select {
-	case err := <-p.done:
-		if err != nil {
-			t.Fatalf("hookd exit after SIGTERM: %v\n%s", err, p.log.String())
+	case <-p.done:
+		if p.err != nil {
+			t.Fatalf("hookd exit after SIGTERM: %v\n%s", p.err, p.log.String())
 		}
 	case <-time.After(20 * time.Second):
 		t.Fatalf("hookd did not exit 20s after SIGTERM\n%s", p.log.String())

@@ -175,15 +175,16 @@ func runServer(ctx context.Context, cfg *serveConfig, logger *slog.Logger, stdou
 	if err := srv.Shutdown(shutCtx); err != nil {
 		logger.Warn("requests still open at shutdown deadline", "err", err)
 	}
-	stopEngine()
-	select {
-	case err := <-engineDone:
-		if err != nil && !errors.Is(err, context.Canceled) {
-			logger.Warn("delivery engine ended with error", "err", err)
-		}
-	case <-shutCtx.Done():
+	// Drain: stop claiming, let in-flight attempts finish and be recorded;
+	// at the deadline the rest are cancelled and, unrecorded, become due
+	// again after restart (at-least-once).
+	if err := disp.Drain(shutCtx); err != nil {
 		logger.Warn("attempts still in flight at shutdown deadline; they will be retried after restart")
 	}
+	if err := <-engineDone; err != nil && !errors.Is(err, context.Canceled) {
+		logger.Warn("delivery engine ended with error", "err", err)
+	}
+	stopEngine()
 	<-sweepDone
 	logger.Info("hookd stopped")
 	return nil
