@@ -109,6 +109,14 @@ func runServer(ctx context.Context, cfg *serveConfig, logger *slog.Logger, stdou
 		return fmt.Errorf("open store: %w", err)
 	}
 	defer store.Close()
+	if strings.HasPrefix(cfg.DB, "sqlite://") {
+		// One process owns an embedded store: whatever is still leased was
+		// in flight when the last process died, so it is due now, not when
+		// its lease would have run out.
+		if err := store.ReleaseLeases(ctx, time.Now()); err != nil {
+			return fmt.Errorf("release leases: %w", err)
+		}
+	}
 
 	reg := metrics.NewRegistry()
 	policy := &netguard.Policy{AllowHTTP: cfg.AllowHTTP, AllowPrivate: cfg.AllowPrivateTargets}
