@@ -162,6 +162,34 @@ func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
+// orderReceiver checks that each group's events arrive in publish order: a
+// sequence number may repeat (at-least-once redelivery) but never go back.
+type orderReceiver struct {
+	mu         sync.Mutex
+	last       map[string]int
+	seen       map[int]bool
+	violations []string
+}
+
+func (r *orderReceiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	var body struct {
+		Group string `json:"group"`
+		Data  struct {
+			Seq int `json:"seq"`
+		} `json:"data"`
+	}
+	_ = json.NewDecoder(req.Body).Decode(&body)
+	r.mu.Lock()
+	if last, ok := r.last[body.Group]; ok && body.Data.Seq < last {
+		r.violations = append(r.violations, fmt.Sprintf("group %s: seq %d after %d", body.Group, body.Data.Seq, last))
+	} else {
+		r.last[body.Group] = body.Data.Seq
+	}
+	r.seen[body.Data.Seq] = true
+	r.mu.Unlock()
+	w.WriteHeader(http.StatusOK)
+}
+
 func (r *receiver) count() int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -211,22 +239,42 @@ func TestKill9LosesNothing(t *testing.T) {
 	p := startHookd(t, dataDir, addr)
 	token := readToken(t, dataDir)
 	setupTenant(t, p.base, token, url)
+	// A second, grouped webhook checks order across the kill and restart.
+	ord := &orderReceiver{last: map[string]int{}, seen: map[int]bool{}}
+	ordSrv := &http.Server{Handler: ord}
+	ordLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go ordSrv.Serve(ordLn)
+	t.Cleanup(func() { ordSrv.Close() })
+	grouped := map[string]any{"name": "grouped", "url": "http://" + ordLn.Addr().String() + "/ordered",
+		"event_types": []string{"Unit.*"}, "grouped": true}
+	if c := api(t, p.base, token, "POST", "/v1/tenants/acme/webhooks", grouped, nil); c != 201 {
+		t.Fatalf("create grouped webhook: %d", c)
+	}
 
 	var mu sync.Mutex
 	accepted := map[string]bool{}
+	acceptedSeq := map[int]bool{}
+	seq := 0 // publish order; one publisher at a time
 	publish := func(n, batch int) {
 		for sent := 0; sent < n; sent += batch {
 			events := make([]map[string]any, batch)
+			first := seq
 			for i := range events {
-				events[i] = map[string]any{"type": "Unit.Updated", "payload": map[string]int{"n": sent + i}}
+				events[i] = map[string]any{"type": "Unit.Updated", "group": fmt.Sprintf("g%d", seq%20),
+					"payload": map[string]int{"seq": seq}}
+				seq++
 			}
 			var out struct {
 				Data []struct{ ID string } `json:"data"`
 			}
 			if api(t, p.base, token, "POST", "/v1/tenants/acme/events/batch", map[string]any{"events": events}, &out) == 202 {
 				mu.Lock()
-				for _, d := range out.Data {
+				for i, d := range out.Data {
 					accepted[d.ID] = true
+					acceptedSeq[first+i] = true
 				}
 				mu.Unlock()
 			}
@@ -293,6 +341,16 @@ func TestKill9LosesNothing(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+	ord.mu.Lock()
+	for sq := range acceptedSeq {
+		if !ord.seen[sq] {
+			t.Errorf("grouped webhook never got seq %d", sq)
+		}
+	}
+	for _, v := range ord.violations {
+		t.Errorf("order violated: %s", v)
+	}
+	ord.mu.Unlock()
 }
 
 // TestSIGTERMDrains stops hookd with SIGTERM while attempts are in flight to
