@@ -112,17 +112,34 @@ type Store interface {
 	// NextDue returns when the earliest waiting message becomes due (ok
 	// false when none waits).
 	NextDue(ctx context.Context) (t time.Time, ok bool, err error)
-	// Complete applies outcomes in one transaction: records each attempt,
+	// Complete applies outcomes in one transaction: records each attempt
+	// (with Attempt.ID when set, so the caller knows its id; a new id when
+	// empty; an outcome whose attempt id is already stored was applied
+	// before and is skipped, so a retried Complete records nothing twice),
 	// moves the message to its new state (ignored when the lease is stale:
 	// the attempt is still recorded), releases the next message of its group
 	// when the message ended (successful, or failed with
 	// continue_on_failure), and keeps the webhook's failure streak: a
 	// success clears it, a failure starts it, and a failure when the streak
 	// is at least failure_handling.suspend_after old suspends the webhook,
-	// whose waiting messages then become pending.
+	// whose waiting messages then become pending. An attempt with trigger
+	// test (the default trigger of a test message's attempt) leaves the
+	// streak alone: a failing test call never suspends a webhook, and a
+	// successful one does not end a streak of real deliveries.
 	Complete(ctx context.Context, outcomes []Outcome, now time.Time) error
+	// DeferMessage hands a claimed message back without an attempt: when
+	// lease is the message's current lease, the lease ends and the message
+	// is due again at due (its next_attempt_at; a message held meanwhile
+	// stays held and resumes at due). Nothing is recorded, no retry is
+	// spent and the webhook's failure streak is not touched. A stale lease,
+	// an unknown message or a test message is ignored (nil).
+	DeferMessage(ctx context.Context, messageID string, lease int64, due time.Time) error
 	// ReleaseLeases makes every leased message due at now (start-up of a
-	// single node: nothing is in flight).
+	// single node: nothing is in flight). A test message still open (its
+	// Test call never recorded an outcome, e.g. the process crashed while
+	// sending it) becomes failed: it is never retried by itself, and a
+	// test message is not claimable, so it would otherwise stay open
+	// forever. It may be retried by hand like any failed message.
 	ReleaseLeases(ctx context.Context, now time.Time) error
 
 	// RetryMessage schedules an attempt at now with trigger manual and a
@@ -140,6 +157,8 @@ type Store interface {
 	// CreateTestMessage stores an event and a message for webhook that is
 	// not claimable (already leased to the caller) and returns it as a
 	// Delivery with TriggerTest; the caller attempts it and calls Complete.
+	// The message is never held by a suspension or a disable (it is sent
+	// anyway) and never deferred; see ReleaseLeases for one left open.
 	CreateTestMessage(ctx context.Context, tenantID, webhookID string, ev EventInput, now time.Time) (*Delivery, error)
 
 	// Sweep deletes at most limit terminal messages (with their attempts)

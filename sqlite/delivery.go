@@ -38,10 +38,11 @@ func newLease() int64 {
 
 // holdWebhook makes the webhook's waiting (created, retrying) messages
 // pending. A message in flight keeps its lease, so its outcome still
-// applies.
+// applies. A test message is not held: it is being sent regardless of the
+// webhook's state, and a held one would later be released as claimable.
 func holdWebhook(ctx context.Context, tx *wtx, webhookID string, now time.Time) error {
 	_, err := tx.ExecContext(ctx, `UPDATE messages SET state = 'pending', due_at = NULL, updated_at = ?
-		WHERE webhook_id = ? AND state IN ('created', 'retrying')`, ms(now), webhookID)
+		WHERE webhook_id = ? AND state IN ('created', 'retrying') AND test = 0`, ms(now), webhookID)
 	if err != nil {
 		return fmt.Errorf("hold messages: %w", err)
 	}
@@ -299,20 +300,53 @@ func (db *DB) NextDue(ctx context.Context) (time.Time, bool, error) {
 	return fromMS(v.Int64), true, nil
 }
 
-// ReleaseLeases makes every leased waiting message due at now.
+// ReleaseLeases makes every leased waiting message due at now and ends
+// every open test message as failed (see hookd.Store). A test message is
+// open while it still has the lease CreateTestMessage gave it: no due_at
+// (a test message retried by hand and claimed has one, and is released
+// like any other).
 func (db *DB) ReleaseLeases(ctx context.Context, now time.Time) error {
-	_, err := db.write.ExecContext(ctx, "UPDATE messages SET due_at = ?, lease = 0 WHERE due_at IS NOT NULL AND lease != 0", ms(now))
-	if err != nil {
-		return fmt.Errorf("release leases: %w", err)
+	err := db.tx(ctx, func(tx *wtx) error {
+		if _, err := tx.ExecContext(ctx, `UPDATE messages SET state = 'failed', lease = 0, next_attempt_at = NULL,
+			updated_at = ? WHERE test = 1 AND lease != 0 AND due_at IS NULL AND state IN ('created', 'pending', 'retrying')`,
+			ms(now)); err != nil {
+			return fmt.Errorf("end open test messages: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, "UPDATE messages SET due_at = ?, lease = 0 WHERE due_at IS NOT NULL AND lease != 0",
+			ms(now)); err != nil {
+			return fmt.Errorf("make leased messages due: %w", err)
+		}
+		return nil
+	})
+	return internal("release leases", err)
+}
+
+// DeferMessage makes the message leased with lease due again at due without
+// an attempt: the lease ends, next_attempt_at is due, and due_at is due
+// unless the message was held while in flight (pending: it stays held and
+// resumes at due when released). A stale lease, a missing message and a
+// test message are ignored.
+func (db *DB) DeferMessage(ctx context.Context, messageID string, lease int64, due time.Time) error {
+	if lease == 0 {
+		return nil
 	}
-	return nil
+	err := db.tx(ctx, func(tx *wtx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE messages SET lease = 0, next_attempt_at = ?,
+			due_at = CASE WHEN state = 'pending' THEN NULL ELSE ? END, updated_at = ?
+			WHERE id = ? AND lease = ? AND test = 0 AND state IN ('created', 'pending', 'retrying')`,
+			ms(due), ms(due), ms(db.now()), messageID, lease)
+		return err
+	})
+	return internal("defer message", err)
 }
 
 // Complete applies the outcomes in one transaction (group commit). Each
-// attempt is recorded and counted even when its lease is stale; only an
-// outcome whose lease is current moves its message. The webhook's failure
-// streak follows every recorded attempt. EINVALID for an outcome state other
-// than successful, retrying or failed.
+// attempt is recorded (under Attempt.ID when set) and counted even when its
+// lease is stale; only an outcome whose lease is current moves its message.
+// An outcome whose attempt id is already stored is skipped: it was applied
+// by an earlier call whose answer was lost. The webhook's failure streak
+// follows every recorded attempt but a test one. EINVALID for an outcome
+// state other than successful, retrying or failed.
 func (db *DB) Complete(ctx context.Context, outcomes []hookd.Outcome, now time.Time) error {
 	for _, o := range outcomes {
 		switch o.State {
@@ -341,8 +375,9 @@ func (db *DB) Complete(ctx context.Context, outcomes []hookd.Outcome, now time.T
 			var seq, lease int64
 			var tenantID, webhookID, group string
 			var count int
-			err := tx.QueryRowContext(ctx, `SELECT seq, tenant_id, webhook_id, group_key, attempt_count, lease
-				FROM messages WHERE id = ?`, o.MessageID).Scan(&seq, &tenantID, &webhookID, &group, &count, &lease)
+			var test bool
+			err := tx.QueryRowContext(ctx, `SELECT seq, tenant_id, webhook_id, group_key, attempt_count, lease, test
+				FROM messages WHERE id = ?`, o.MessageID).Scan(&seq, &tenantID, &webhookID, &group, &count, &lease, &test)
 			if errors.Is(err, sql.ErrNoRows) {
 				continue // deleted with its tenant meanwhile: nothing to record it on
 			} else if err != nil {
@@ -354,11 +389,23 @@ func (db *DB) Complete(ctx context.Context, outcomes []hookd.Outcome, now time.T
 			}
 			if a.Trigger == "" {
 				a.Trigger = hookd.TriggerScheduled
+				if test {
+					a.Trigger = hookd.TriggerTest
+				}
 			}
-			if _, err := tx.ExecContext(ctx, insAttemptSQL, hookd.NewID(hookd.PrefixAttempt), tenantID, o.MessageID, webhookID,
+			if a.ID == "" {
+				a.ID = hookd.NewID(hookd.PrefixAttempt)
+			}
+			res, err := tx.ExecContext(ctx, insAttemptSQL, a.ID, tenantID, o.MessageID, webhookID,
 				count+1, string(a.Trigger), ms(a.StartedAt), a.DurationMS, a.StatusCode, a.Error, a.ResponseBody,
-				a.Success); err != nil {
+				a.Success)
+			if err != nil {
 				return fmt.Errorf("insert attempt: %w", err)
+			}
+			if n, err := res.RowsAffected(); err != nil {
+				return fmt.Errorf("insert attempt: %w", err)
+			} else if n == 0 {
+				continue // this attempt was recorded, and its outcome applied, by an earlier Complete
 			}
 			w, err := webhook(tenantID, webhookID)
 			if err != nil {
@@ -397,8 +444,10 @@ func (db *DB) Complete(ctx context.Context, outcomes []hookd.Outcome, now time.T
 					}
 				}
 			}
-			if err := keepStreak(ctx, tx, w, a, now); err != nil {
-				return err
+			if a.Trigger != hookd.TriggerTest {
+				if err := keepStreak(ctx, tx, w, a, now); err != nil {
+					return err
+				}
 			}
 		}
 		return nil
@@ -436,4 +485,4 @@ func keepStreak(ctx context.Context, tx *wtx, w *hookd.Webhook, a hookd.Attempt,
 
 const insAttemptSQL = `INSERT INTO attempts (id, tenant_id, message_id, webhook_id, number,
 			trigger, started_at, duration_ms, status_code, error, response_body, success)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`

@@ -277,9 +277,10 @@ func (db *DB) RecoverMessages(ctx context.Context, tenantID, webhookID string, s
 }
 
 // CreateTestMessage stores ev and a message for the webhook, already leased
-// to the caller (never claimable, outside any group), and returns it as a
-// Delivery with TriggerTest. It is sent even when the webhook is inactive.
-// ENOTFOUND.
+// to the caller (never claimable, outside any group, marked test so that
+// no hold, deferral or streak applies to it and ReleaseLeases can end it),
+// and returns it as a Delivery with TriggerTest. It is sent even when the
+// webhook is inactive. ENOTFOUND.
 func (db *DB) CreateTestMessage(ctx context.Context, tenantID, webhookID string, in hookd.EventInput, now time.Time) (*hookd.Delivery, error) {
 	var d *hookd.Delivery
 	err := db.tx(ctx, func(tx *wtx) error {
@@ -294,7 +295,7 @@ func (db *DB) CreateTestMessage(ctx context.Context, tenantID, webhookID string,
 		id := hookd.NewID(hookd.PrefixMessage)
 		lease := newLease()
 		if _, err := tx.ExecContext(ctx, `INSERT INTO messages (id, tenant_id, webhook_id, event_id, event_type,
-			event_group, group_key, state, lease, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, '', 'created', ?, ?, ?)`,
+			event_group, group_key, state, lease, test, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, '', 'created', ?, 1, ?, ?)`,
 			id, tenantID, webhookID, ev.ID, ev.Type, ev.Group, lease, ms(now), ms(now)); err != nil {
 			return fmt.Errorf("insert message: %w", err)
 		}

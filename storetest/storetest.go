@@ -48,6 +48,9 @@ func Exercise(t *testing.T, open func(t *testing.T) hookd.Store) {
 		{"RetrySchedule", testRetrySchedule},
 		{"LeaseExpiryAndStaleLease", testLeaseExpiryAndStaleLease},
 		{"ReleaseLeases", testReleaseLeases},
+		{"ReleaseLeasesEndsTestMessages", testReleaseLeasesEndsTestMessages},
+		{"DeferMessage", testDeferMessage},
+		{"AttemptID", testAttemptID},
 		{"ConcurrentClaims", testConcurrentClaims},
 		{"GroupOrder", testGroupOrder},
 		{"GroupContinueOnFailure", testGroupContinueOnFailure},
@@ -61,6 +64,7 @@ func Exercise(t *testing.T, open func(t *testing.T) hookd.Store) {
 		{"Recover", testRecover},
 		{"DeleteWebhook", testDeleteWebhook},
 		{"TestMessage", testTestMessage},
+		{"TestAttemptsKeepStreak", testTestAttemptsKeepStreak},
 		{"Sweep", testSweep},
 	}
 	for _, tt := range tests {
