@@ -35,6 +35,12 @@ type DB struct {
 	mu    sync.Mutex
 	stmts map[string]*sql.Stmt // prepared on write, see wtx
 
+	// The group commit of Publish, see publish.go.
+	pubMu     sync.RWMutex // held to send on pubQueue; Close takes it to close it
+	pubClosed bool
+	pubQueue  chan *publishCall
+	pubDone   chan struct{} // closed when the writer goroutine ends
+
 	// Now is the clock for timestamps the Store interface does not pass in
 	// (created_at and updated_at of tenants, keys and webhooks). Tests may
 	// replace it before use.
@@ -55,7 +61,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	}
 	base := "file:" + (&url.URL{Path: path}).EscapedPath()
 	common := "_pragma=busy_timeout(" + strconv.Itoa(busyTimeoutMS) + ")&_pragma=foreign_keys(1)"
-	wdsn := base + "?" + common + "&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_txlock=immediate"
+	wdsn := base + "?" + common + "&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=temp_store(MEMORY)&_txlock=immediate"
 	w, err := sql.Open("sqlite", wdsn)
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite writer: %w", err)
@@ -87,11 +93,14 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		return nil, fmt.Errorf("open sqlite reader %s: %w", path, err)
 	}
 	db.read = r
+	db.startPublisher()
 	return db, nil
 }
 
-// Close closes both pools.
+// Close commits the Publish calls already queued, then closes both pools.
+// A later call fails.
 func (db *DB) Close() error {
+	db.stopPublisher()
 	db.mu.Lock()
 	errs := make([]error, 0, len(db.stmts)+2)
 	for q, s := range db.stmts {

@@ -49,104 +49,80 @@ func insertEvent(ctx context.Context, tx *wtx, tenantID string, in *hookd.EventI
 	return ev, nil
 }
 
-// Publish stores the events and their messages in one transaction. See
-// hookd.Store. ENOTFOUND for an unknown tenant; ECONFLICT (ExistingID: the
-// first event) for an idempotency key reused with another body.
-func (db *DB) Publish(ctx context.Context, tenantID string, events []hookd.EventInput, now time.Time) ([]hookd.PublishResult, error) {
+// publishTx stores one Publish call's events and their messages in tx.
+// See hookd.Store. ENOTFOUND for an unknown tenant; ECONFLICT (ExistingID:
+// the first event) for an idempotency key reused with another body.
+func publishTx(ctx context.Context, tx *wtx, hc *hookCache, tenantID string, events []hookd.EventInput, now time.Time) ([]hookd.PublishResult, error) {
 	out := make([]hookd.PublishResult, 0, len(events))
-	err := db.tx(ctx, func(tx *wtx) error {
-		if ok, err := tenantExists(ctx, tx, tenantID); err != nil {
-			return err
-		} else if !ok {
-			return hookd.Errorf(hookd.ENOTFOUND, "tenant not found")
-		}
-		rows, err := tx.QueryContext(ctx, "SELECT "+webhookColumns+" FROM webhooks WHERE tenant_id = ? AND enabled = 1 ORDER BY id", tenantID)
-		if err != nil {
-			return fmt.Errorf("load webhooks: %w", err)
-		}
-		var hooks []*hookd.Webhook
-		for rows.Next() {
-			w, err := scanWebhook(rows)
-			if err != nil {
-				rows.Close()
-				return fmt.Errorf("load webhooks: %w", err)
-			}
-			hooks = append(hooks, w)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return fmt.Errorf("load webhooks: %w", err)
-		}
-		// (webhook, group) pairs that got a message in this call: a later
-		// one is blocked by it without asking the database.
-		busy := map[[2]string]bool{}
-		for i := range events {
-			in := &events[i]
-			if in.IdempotencyKey != "" {
-				res, dup, err := checkIdempotency(ctx, tx, tenantID, in, now)
-				if err != nil {
-					return err
-				}
-				if dup {
-					out = append(out, res)
-					continue
-				}
-			}
-			ev, err := insertEvent(ctx, tx, tenantID, in, now)
-			if err != nil {
-				return err
-			}
-			if in.IdempotencyKey != "" {
-				if _, err := tx.ExecContext(ctx, `INSERT INTO idempotency_keys (tenant_id, key, fingerprint, event_id, created_at)
-					VALUES (?, ?, ?, ?, ?) ON CONFLICT (tenant_id, key) DO UPDATE SET fingerprint = excluded.fingerprint,
-					event_id = excluded.event_id, created_at = excluded.created_at`,
-					tenantID, in.IdempotencyKey, in.Fingerprint(), ev.ID, ms(now)); err != nil {
-					return fmt.Errorf("store idempotency key: %w", err)
-				}
-			}
-			n := 0
-			for _, w := range hooks {
-				if !w.Matches(in.Type, in.Attributes) {
-					continue
-				}
-				group := ""
-				if w.Grouped {
-					group = in.Group
-				}
-				state := hookd.StateCreated
-				if w.Suspended {
-					state = hookd.StatePending
-				} else if group != "" {
-					k := [2]string{w.ID, group}
-					isBlocked := busy[k]
-					if !isBlocked {
-						if isBlocked, err = blocked(ctx, tx, w, group, math.MaxInt64); err != nil {
-							return err
-						}
-					}
-					if isBlocked {
-						state = hookd.StatePending
-					}
-				}
-				if group != "" {
-					busy[[2]string{w.ID, group}] = true
-				}
-				var due any
-				if state == hookd.StateCreated {
-					due = ms(now)
-				}
-				if _, err := tx.ExecContext(ctx, insMsgSQL, hookd.NewID(hookd.PrefixMessage), tenantID, w.ID, ev.ID, ev.Type,
-					ev.Group, group, string(state), due, due, ms(now), ms(now)); err != nil {
-					return fmt.Errorf("insert message: %w", err)
-				}
-				n++
-			}
-			out = append(out, hookd.PublishResult{EventID: ev.ID, Messages: n})
-		}
-		return nil
-	})
+	hooks, err := hc.load(ctx, tx, tenantID)
 	if err != nil {
-		return nil, internal("publish events", err)
+		return nil, err
+	}
+	// (webhook, group) pairs that got a message in this call: a later
+	// one is blocked by it without asking the database.
+	busy := map[[2]string]bool{}
+	for i := range events {
+		in := &events[i]
+		if in.IdempotencyKey != "" {
+			res, dup, err := checkIdempotency(ctx, tx, tenantID, in, now)
+			if err != nil {
+				return nil, err
+			}
+			if dup {
+				out = append(out, res)
+				continue
+			}
+		}
+		ev, err := insertEvent(ctx, tx, tenantID, in, now)
+		if err != nil {
+			return nil, err
+		}
+		if in.IdempotencyKey != "" {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO idempotency_keys (tenant_id, key, fingerprint, event_id, created_at)
+				VALUES (?, ?, ?, ?, ?) ON CONFLICT (tenant_id, key) DO UPDATE SET fingerprint = excluded.fingerprint,
+				event_id = excluded.event_id, created_at = excluded.created_at`,
+				tenantID, in.IdempotencyKey, in.Fingerprint(), ev.ID, ms(now)); err != nil {
+				return nil, fmt.Errorf("store idempotency key: %w", err)
+			}
+		}
+		n := 0
+		for _, w := range hooks {
+			if !w.Matches(in.Type, in.Attributes) {
+				continue
+			}
+			group := ""
+			if w.Grouped {
+				group = in.Group
+			}
+			state := hookd.StateCreated
+			if w.Suspended {
+				state = hookd.StatePending
+			} else if group != "" {
+				k := [2]string{w.ID, group}
+				isBlocked := busy[k]
+				if !isBlocked {
+					if isBlocked, err = blocked(ctx, tx, w, group, math.MaxInt64); err != nil {
+						return nil, err
+					}
+				}
+				if isBlocked {
+					state = hookd.StatePending
+				}
+			}
+			if group != "" {
+				busy[[2]string{w.ID, group}] = true
+			}
+			var due any
+			if state == hookd.StateCreated {
+				due = ms(now)
+			}
+			if _, err := tx.ExecContext(ctx, insMsgSQL, hookd.NewID(hookd.PrefixMessage), tenantID, w.ID, ev.ID, ev.Type,
+				ev.Group, group, string(state), due, due, ms(now), ms(now)); err != nil {
+				return nil, fmt.Errorf("insert message: %w", err)
+			}
+			n++
+		}
+		out = append(out, hookd.PublishResult{EventID: ev.ID, Messages: n})
 	}
 	return out, nil
 }

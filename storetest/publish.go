@@ -2,7 +2,10 @@ package storetest
 
 import (
 	"encoding/json"
+	"errors"
+	"fmt"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -203,5 +206,90 @@ func testListEventsAndMessages(t *testing.T, s hookd.Store) {
 		if got := count(tt.f); got != tt.want {
 			t.Errorf("ListMessages %s: %d, want %d", tt.name, got, tt.want)
 		}
+	}
+}
+
+// Concurrent publishes with shared idempotency keys: each key ends up with
+// exactly one event, every other use is its duplicate or (another body) a
+// conflict naming it, and nothing else is stored.
+func testConcurrentPublish(t *testing.T, s hookd.Store) {
+	mustTenant(t, s, "a")
+	mustWebhook(t, s, "a", url(1))
+	const clients, keys = 16, 8
+	type answer struct {
+		key string
+		res hookd.PublishResult
+		err error
+	}
+	answers := make(chan answer, clients*2*keys)
+	var wg sync.WaitGroup
+	for c := range clients {
+		wg.Go(func() {
+			for k := range keys {
+				// Same body per key: duplicates.
+				in := ev("same", "")
+				in.IdempotencyKey = fmt.Sprintf("same-%d", k)
+				res, err := s.Publish(ctx, "a", []hookd.EventInput{in}, at(time.Duration(k)*time.Millisecond))
+				a := answer{key: in.IdempotencyKey, err: err}
+				if err == nil {
+					a.res = res[0]
+				}
+				answers <- a
+				// Two bodies per key: the loser's calls conflict.
+				in = ev(fmt.Sprintf("body-%d", c%2), "")
+				in.IdempotencyKey = fmt.Sprintf("clash-%d", k)
+				res, err = s.Publish(ctx, "a", []hookd.EventInput{in}, at(time.Duration(k)*time.Millisecond))
+				a = answer{key: in.IdempotencyKey, err: err}
+				if err == nil {
+					a.res = res[0]
+				}
+				answers <- a
+			}
+		})
+	}
+	wg.Wait()
+	close(answers)
+	eventOf := map[string]string{} // key → its event
+	firsts := map[string]int{}
+	var conflicts []answer
+	for a := range answers {
+		if a.err != nil {
+			if hookd.ErrorCode(a.err) != hookd.ECONFLICT {
+				t.Fatalf("publish with key %s: %v", a.key, a.err)
+			}
+			conflicts = append(conflicts, a)
+			continue
+		}
+		if id, ok := eventOf[a.key]; ok && id != a.res.EventID {
+			t.Fatalf("key %s answered with events %s and %s", a.key, id, a.res.EventID)
+		}
+		eventOf[a.key] = a.res.EventID
+		if !a.res.Duplicate {
+			firsts[a.key]++
+		}
+		if a.res.Messages != 1 {
+			t.Fatalf("key %s: %+v, want 1 message", a.key, a.res)
+		}
+	}
+	for _, a := range conflicts {
+		var e *hookd.Error
+		if !errors.As(a.err, &e) || e.ExistingID != eventOf[a.key] {
+			t.Fatalf("conflict on key %s = %v, want existing id %s", a.key, a.err, eventOf[a.key])
+		}
+	}
+	if len(eventOf) != 2*keys {
+		t.Fatalf("%d keys answered with an event, want %d", len(eventOf), 2*keys)
+	}
+	for k, n := range firsts {
+		if n != 1 {
+			t.Fatalf("key %s made %d events", k, n)
+		}
+	}
+	evs, err := s.ListEvents(ctx, "a", hookd.EventFilter{Page: hookd.Page{Limit: 1000}})
+	must(t, err)
+	msgs, err := s.ListMessages(ctx, "a", hookd.MessageFilter{Page: hookd.Page{Limit: 1000}})
+	must(t, err)
+	if len(evs) != 2*keys || len(msgs) != 2*keys {
+		t.Fatalf("stored %d events and %d messages, want %d each", len(evs), len(msgs), 2*keys)
 	}
 }

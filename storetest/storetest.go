@@ -42,6 +42,7 @@ func Exercise(t *testing.T, open func(t *testing.T) hookd.Store) {
 		{"Publish", testPublish},
 		{"PublishAllOrNothing", testPublishAllOrNothing},
 		{"Idempotency", testIdempotency},
+		{"ConcurrentPublish", testConcurrentPublish},
 		{"ListEventsAndMessages", testListEventsAndMessages},
 		{"ClaimComplete", testClaimComplete},
 		{"ClaimOrderAndLimit", testClaimOrderAndLimit},

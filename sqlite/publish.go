@@ -1,0 +1,253 @@
+package sqlite
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"github.com/hookd/hookd"
+)
+
+// Group commit of Publish.
+//
+// With synchronous=FULL every commit waits for the disk (an fsync of the
+// WAL), and one commit per Publish caps single-event publishing at the
+// disk's fsyncs per second however many clients publish at once. So
+// Publish does not write itself: it queues its call for one writer
+// goroutine, which takes every call queued at that moment (up to
+// maxBatchCalls calls or about maxBatchEvents events), runs each inside
+// its own SAVEPOINT of ONE transaction, commits once and then answers every
+// caller. A call that fails (an idempotency conflict, an unknown tenant, an
+// error) rolls back to its savepoint and only it fails; the others still
+// commit. Nothing waits for a timer: an idle writer starts on the first
+// call at once, and calls queue up only while a commit is under way, which
+// is exactly when batching them costs nothing. Calls are run in the order
+// they were queued, so a later call sees an earlier call's idempotency key
+// just as if they had committed one after the other.
+
+// Bounds of one group commit: a larger batch would keep the writer
+// connection, and so Claim and Complete, waiting for longer.
+const (
+	maxBatchCalls  = 256
+	maxBatchEvents = 5000
+)
+
+// errClosed answers a Publish after Close.
+var errClosed = errors.New("sqlite: store is closed")
+
+// publishCall is one Publish call on its way through the writer.
+type publishCall struct {
+	tenantID string
+	events   []hookd.EventInput
+	now      time.Time
+
+	// state is callQueued until the writer takes the call (callTaken) or
+	// its caller gives up on it first (callAbandoned); the two race on it
+	// with a compare-and-swap, so a caller that returns ctx.Err() knows
+	// that nothing of its call was stored.
+	state atomic.Int32
+
+	res  []hookd.PublishResult
+	err  error
+	done chan struct{} // closed when res and err are set
+}
+
+const (
+	callQueued int32 = iota
+	callTaken
+	callAbandoned
+)
+
+// Publish stores the events and their messages, committed together with
+// whatever other Publish calls are waiting at the same time (group commit,
+// see above); it returns once the commit is durable. See hookd.Store.
+// ENOTFOUND for an unknown tenant; ECONFLICT (ExistingID: the first event)
+// for an idempotency key reused with another body. When ctx ends before
+// the writer took the call, ctx.Err() and nothing is stored; once taken,
+// the call's own answer.
+func (db *DB) Publish(ctx context.Context, tenantID string, events []hookd.EventInput, now time.Time) ([]hookd.PublishResult, error) {
+	c := &publishCall{tenantID: tenantID, events: events, now: now, done: make(chan struct{})}
+	if err := db.enqueue(ctx, c); err != nil {
+		return nil, err
+	}
+	select {
+	case <-c.done:
+	case <-ctx.Done():
+		if c.state.CompareAndSwap(callQueued, callAbandoned) {
+			return nil, ctx.Err()
+		}
+		<-c.done // taken: it is being committed, wait for the outcome
+	}
+	if c.err != nil {
+		return nil, internal("publish events", c.err)
+	}
+	return c.res, nil
+}
+
+// enqueue hands c to the writer.
+func (db *DB) enqueue(ctx context.Context, c *publishCall) error {
+	db.pubMu.RLock()
+	defer db.pubMu.RUnlock()
+	if db.pubClosed {
+		return errClosed
+	}
+	select {
+	case db.pubQueue <- c:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// startPublisher starts the writer goroutine.
+func (db *DB) startPublisher() {
+	db.pubQueue = make(chan *publishCall, maxBatchCalls)
+	db.pubDone = make(chan struct{})
+	go db.publishLoop()
+}
+
+// stopPublisher lets the writer commit what is queued and waits for it to
+// end; a later Publish gets errClosed.
+func (db *DB) stopPublisher() {
+	db.pubMu.Lock()
+	if !db.pubClosed {
+		db.pubClosed = true
+		close(db.pubQueue) // no sender holds pubMu.RLock now
+	}
+	db.pubMu.Unlock()
+	<-db.pubDone
+}
+
+// publishLoop is the writer: one group commit per round, as described
+// above, until the queue is closed and empty.
+func (db *DB) publishLoop() {
+	defer close(db.pubDone)
+	var next *publishCall // taken from the queue but over the last batch's bounds
+	batch := make([]*publishCall, 0, maxBatchCalls)
+	for {
+		batch = batch[:0]
+		n := 0
+		add := func(c *publishCall) {
+			if c.state.CompareAndSwap(callQueued, callTaken) {
+				batch = append(batch, c)
+				n += len(c.events)
+			}
+		}
+		if next != nil {
+			add(next)
+			next = nil
+		} else {
+			c, ok := <-db.pubQueue
+			if !ok {
+				return
+			}
+			add(c)
+		}
+	fill:
+		for len(batch) < maxBatchCalls && n < maxBatchEvents {
+			select {
+			case c, ok := <-db.pubQueue:
+				if !ok {
+					break fill // the next round's receive ends the loop
+				}
+				if len(batch) > 0 && n+len(c.events) > maxBatchEvents {
+					next = c
+					break fill
+				}
+				add(c)
+			default:
+				break fill
+			}
+		}
+		if len(batch) > 0 {
+			db.publishBatch(batch)
+		}
+	}
+}
+
+// publishBatch runs the calls in one transaction, each in a savepoint
+// unless it is alone, commits and answers them all.
+func (db *DB) publishBatch(batch []*publishCall) {
+	// The statements run under the writer's context, not a caller's: one
+	// caller going away must not roll back the others' events.
+	ctx := context.Background()
+	hc := &hookCache{}
+	err := db.tx(ctx, func(tx *wtx) error {
+		if len(batch) == 1 {
+			c := batch[0]
+			c.res, c.err = publishTx(ctx, tx, hc, c.tenantID, c.events, c.now)
+			return c.err
+		}
+		for _, c := range batch {
+			if _, err := tx.ExecContext(ctx, "SAVEPOINT publish"); err != nil {
+				return fmt.Errorf("savepoint: %w", err)
+			}
+			c.res, c.err = publishTx(ctx, tx, hc, c.tenantID, c.events, c.now)
+			if c.err != nil {
+				c.res = nil
+				if _, err := tx.ExecContext(ctx, "ROLLBACK TO publish"); err != nil {
+					return fmt.Errorf("roll back to savepoint: %w", err)
+				}
+			}
+			if _, err := tx.ExecContext(ctx, "RELEASE publish"); err != nil {
+				return fmt.Errorf("release savepoint: %w", err)
+			}
+		}
+		return nil
+	})
+	for _, c := range batch {
+		if err != nil && c.err == nil {
+			// Not committed: whatever the call did is gone, and so may be
+			// an earlier call's key that it saw.
+			c.res, c.err = nil, err
+		}
+		close(c.done)
+	}
+}
+
+// hookCache holds what Publish reads of each tenant during one
+// transaction: whether it exists, and its enabled webhooks. Publish writes
+// neither, so the calls of one group commit share them.
+type hookCache struct {
+	tenants map[string][]*hookd.Webhook // nil slice: tenant not found
+}
+
+// load returns the tenant's enabled webhooks in id order; ENOTFOUND for an
+// unknown tenant.
+func (hc *hookCache) load(ctx context.Context, tx *wtx, tenantID string) ([]*hookd.Webhook, error) {
+	if hooks, ok := hc.tenants[tenantID]; ok {
+		if hooks == nil {
+			return nil, hookd.Errorf(hookd.ENOTFOUND, "tenant not found")
+		}
+		return hooks, nil
+	}
+	if hc.tenants == nil {
+		hc.tenants = map[string][]*hookd.Webhook{}
+	}
+	if ok, err := tenantExists(ctx, tx, tenantID); err != nil {
+		return nil, err
+	} else if !ok {
+		hc.tenants[tenantID] = nil
+		return nil, hookd.Errorf(hookd.ENOTFOUND, "tenant not found")
+	}
+	rows, err := tx.QueryContext(ctx, "SELECT "+webhookColumns+" FROM webhooks WHERE tenant_id = ? AND enabled = 1 ORDER BY id", tenantID)
+	if err != nil {
+		return nil, fmt.Errorf("load webhooks: %w", err)
+	}
+	defer rows.Close()
+	hooks := []*hookd.Webhook{}
+	for rows.Next() {
+		w, err := scanWebhook(rows)
+		if err != nil {
+			return nil, fmt.Errorf("load webhooks: %w", err)
+		}
+		hooks = append(hooks, w)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("load webhooks: %w", err)
+	}
+	hc.tenants[tenantID] = hooks
+	return hooks, nil
+}
