@@ -49,41 +49,79 @@ func insertEvent(ctx context.Context, tx *wtx, tenantID string, in *hookd.EventI
 	return ev, nil
 }
 
-// publishTx stores one Publish call's events and their messages in tx.
-// See hookd.Store. ENOTFOUND for an unknown tenant; ECONFLICT (ExistingID:
-// the first event) for an idempotency key reused with another body.
+// publishTx stores one Publish call's events and their messages in tx,
+// set-based: it first decides everything (idempotency keys looked up at
+// once, group order checked once per (webhook, group)), then writes the
+// events, keys and messages with a few multi-row INSERTs, so a call that
+// fails on a rule has written nothing. See hookd.Store. ENOTFOUND for an
+// unknown tenant; ECONFLICT (ExistingID: the first event) for an
+// idempotency key reused with another body.
 func publishTx(ctx context.Context, tx *wtx, hc *hookCache, tenantID string, events []hookd.EventInput, now time.Time) ([]hookd.PublishResult, error) {
-	out := make([]hookd.PublishResult, 0, len(events))
 	hooks, err := hc.load(ctx, tx, tenantID)
 	if err != nil {
 		return nil, err
 	}
+	stored, err := lookupKeys(ctx, tx, tenantID, events)
+	if err != nil {
+		return nil, err
+	}
+	type use struct {
+		i  int // the event that used the key first in this call
+		fp string
+	}
+	firstUse := map[string]use{}
 	// (webhook, group) pairs that got a message in this call: a later
 	// one is blocked by it without asking the database.
 	busy := map[[2]string]bool{}
+	nowMS := ms(now)
+	out := make([]hookd.PublishResult, len(events))
+	evArgs := make([]any, 0, len(events)*len(eventCols))
+	msgArgs := make([]any, 0, len(events)*len(msgCols))
+	var keyArgs []any
 	for i := range events {
 		in := &events[i]
-		if in.IdempotencyKey != "" {
-			res, dup, err := checkIdempotency(ctx, tx, tenantID, in, now)
-			if err != nil {
-				return nil, err
-			}
-			if dup {
-				out = append(out, res)
+		var fp string
+		if key := in.IdempotencyKey; key != "" {
+			fp = in.Fingerprint()
+			if u, ok := firstUse[key]; ok { // the same key earlier in this call
+				if u.fp != fp {
+					e := &hookd.Error{Code: hookd.ECONFLICT, Message: "idempotency key was used twice with different events"}
+					if out[u.i].Duplicate { // else the first is not stored: the call fails
+						e.ExistingID = out[u.i].EventID
+					}
+					return nil, e
+				}
+				out[i] = out[u.i]
+				out[i].Duplicate = true
 				continue
 			}
-		}
-		ev, err := insertEvent(ctx, tx, tenantID, in, now)
-		if err != nil {
-			return nil, err
-		}
-		if in.IdempotencyKey != "" {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO idempotency_keys (tenant_id, key, fingerprint, event_id, created_at)
-				VALUES (?, ?, ?, ?, ?) ON CONFLICT (tenant_id, key) DO UPDATE SET fingerprint = excluded.fingerprint,
-				event_id = excluded.event_id, created_at = excluded.created_at`,
-				tenantID, in.IdempotencyKey, in.Fingerprint(), ev.ID, ms(now)); err != nil {
-				return nil, fmt.Errorf("store idempotency key: %w", err)
+			firstUse[key] = use{i, fp}
+			if k, ok := stored[key]; ok && now.Before(fromMS(k.created).Add(hookd.IdempotencyWindow)) {
+				if k.fp != fp {
+					return nil, &hookd.Error{Code: hookd.ECONFLICT,
+						Message: "idempotency key was used with a different event", ExistingID: k.eventID}
+				}
+				var n int
+				if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM messages WHERE event_id = ?", k.eventID).Scan(&n); err != nil {
+					return nil, fmt.Errorf("count messages: %w", err)
+				}
+				out[i] = hookd.PublishResult{EventID: k.eventID, Messages: n, Duplicate: true}
+				continue
 			}
+			// Unknown or expired: this event takes the key.
+		}
+		attrs, err := json.Marshal(in.Attributes)
+		if err != nil {
+			return nil, fmt.Errorf("encode attributes: %w", err)
+		}
+		payload := in.Payload
+		if len(payload) == 0 {
+			payload = json.RawMessage("null")
+		}
+		evID := hookd.NewID(hookd.PrefixEvent)
+		evArgs = append(evArgs, evID, tenantID, in.Type, string(payload), in.Group, string(attrs), in.IdempotencyKey, nowMS)
+		if in.IdempotencyKey != "" {
+			keyArgs = append(keyArgs, tenantID, in.IdempotencyKey, fp, evID, nowMS)
 		}
 		n := 0
 		for _, w := range hooks {
@@ -114,44 +152,120 @@ func publishTx(ctx context.Context, tx *wtx, hc *hookCache, tenantID string, eve
 			}
 			var due any
 			if state == hookd.StateCreated {
-				due = ms(now)
+				due = nowMS
 			}
-			if _, err := tx.ExecContext(ctx, insMsgSQL, hookd.NewID(hookd.PrefixMessage), tenantID, w.ID, ev.ID, ev.Type,
-				ev.Group, group, string(state), due, due, ms(now), ms(now)); err != nil {
-				return nil, fmt.Errorf("insert message: %w", err)
-			}
+			msgArgs = append(msgArgs, hookd.NewID(hookd.PrefixMessage), tenantID, w.ID, evID, in.Type,
+				in.Group, group, string(state), due, due, nowMS, nowMS)
 			n++
 		}
-		out = append(out, hookd.PublishResult{EventID: ev.ID, Messages: n})
+		out[i] = hookd.PublishResult{EventID: evID, Messages: n}
+	}
+	if err := insertRows(ctx, tx, "events", eventCols, "", evArgs); err != nil {
+		return nil, fmt.Errorf("insert events: %w", err)
+	}
+	if err := insertRows(ctx, tx, "idempotency_keys", keyCols, ` ON CONFLICT (tenant_id, key) DO UPDATE
+		SET fingerprint = excluded.fingerprint, event_id = excluded.event_id, created_at = excluded.created_at`, keyArgs); err != nil {
+		return nil, fmt.Errorf("store idempotency keys: %w", err)
+	}
+	if err := insertRows(ctx, tx, "messages", msgCols, "", msgArgs); err != nil {
+		return nil, fmt.Errorf("insert messages: %w", err)
 	}
 	return out, nil
 }
 
-// checkIdempotency looks up in's key: a live key with the same fingerprint
-// is a duplicate (dup true, the first event's result), with another
-// fingerprint ECONFLICT. An expired or unknown key is neither.
-func checkIdempotency(ctx context.Context, tx *wtx, tenantID string, in *hookd.EventInput, now time.Time) (hookd.PublishResult, bool, error) {
-	var fp, eventID string
-	var created int64
-	err := tx.QueryRowContext(ctx, "SELECT fingerprint, event_id, created_at FROM idempotency_keys WHERE tenant_id = ? AND key = ?",
-		tenantID, in.IdempotencyKey).Scan(&fp, &eventID, &created)
-	if errors.Is(err, sql.ErrNoRows) {
-		return hookd.PublishResult{}, false, nil
-	} else if err != nil {
-		return hookd.PublishResult{}, false, fmt.Errorf("look up idempotency key: %w", err)
+// The columns Publish writes.
+var (
+	eventCols = []string{"id", "tenant_id", "type", "payload", "group_name", "attributes", "idempotency_key", "created_at"}
+	keyCols   = []string{"tenant_id", "key", "fingerprint", "event_id", "created_at"}
+	msgCols   = []string{"id", "tenant_id", "webhook_id", "event_id", "event_type", "event_group", "group_key", "state",
+		"next_attempt_at", "due_at", "created_at", "updated_at"}
+)
+
+// storedKey is an idempotency key as stored.
+type storedKey struct {
+	fp, eventID string
+	created     int64
+}
+
+// lookupKeys returns the tenant's stored idempotency keys (expired ones
+// too) that the events use.
+func lookupKeys(ctx context.Context, tx *wtx, tenantID string, events []hookd.EventInput) (map[string]storedKey, error) {
+	var keys []any
+	seen := map[string]bool{}
+	for i := range events {
+		if k := events[i].IdempotencyKey; k != "" && !seen[k] {
+			seen[k] = true
+			keys = append(keys, k)
+		}
 	}
-	if !now.Before(fromMS(created).Add(hookd.IdempotencyWindow)) {
-		return hookd.PublishResult{}, false, nil // expired: replaced by the caller
+	out := make(map[string]storedKey, len(keys))
+	for len(keys) > 0 {
+		// The smallest of chunkSizes that holds the keys left (or the
+		// largest), padded with the last key: a few statements serve
+		// every number of keys.
+		size := chunkSizes[0]
+		for _, c := range chunkSizes {
+			if c >= len(keys) {
+				size = c
+			}
+		}
+		n := min(size, len(keys))
+		args := make([]any, 0, size+1)
+		args = append(args, tenantID)
+		args = append(args, keys[:n]...)
+		for len(args) < size+1 {
+			args = append(args, keys[n-1])
+		}
+		keys = keys[n:]
+		rows, err := tx.QueryContext(ctx, `SELECT key, fingerprint, event_id, created_at FROM idempotency_keys
+			WHERE tenant_id = ? AND key IN (`+placeholders(size)+")", args...)
+		if err != nil {
+			return nil, fmt.Errorf("look up idempotency keys: %w", err)
+		}
+		for rows.Next() {
+			var key string
+			var k storedKey
+			if err := rows.Scan(&key, &k.fp, &k.eventID, &k.created); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("look up idempotency keys: %w", err)
+			}
+			out[key] = k
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("look up idempotency keys: %w", err)
+		}
 	}
-	if fp != in.Fingerprint() {
-		return hookd.PublishResult{}, false, &hookd.Error{Code: hookd.ECONFLICT,
-			Message: "idempotency key was used with a different event", ExistingID: eventID}
+	return out, nil
+}
+
+// chunkSizes are the row counts of the multi-row statements, largest
+// first: n rows are written with as many statements of the largest size
+// as fit, then of the smaller ones, so that a few statements per table
+// serve every batch size and stay prepared (see wtx).
+var chunkSizes = []int{256, 64, 16, 4, 1}
+
+// insertRows inserts the rows in args (len(cols) values each, in cols'
+// order) into table with multi-row INSERTs; tail follows the VALUES.
+func insertRows(ctx context.Context, tx *wtx, table string, cols []string, tail string, args []any) error {
+	row := "(" + placeholders(len(cols)) + ")"
+	for len(args) > 0 {
+		rows := len(args) / len(cols)
+		size := 1
+		for _, c := range chunkSizes {
+			if c <= rows {
+				size = c
+				break
+			}
+		}
+		q := "INSERT INTO " + table + " (" + strings.Join(cols, ", ") + ") VALUES " +
+			strings.Repeat(row+", ", size-1) + row + tail
+		if _, err := tx.ExecContext(ctx, q, args[:size*len(cols)]...); err != nil {
+			return err
+		}
+		args = args[size*len(cols):]
 	}
-	var n int
-	if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM messages WHERE event_id = ?", eventID).Scan(&n); err != nil {
-		return hookd.PublishResult{}, false, fmt.Errorf("count messages: %w", err)
-	}
-	return hookd.PublishResult{EventID: eventID, Messages: n, Duplicate: true}, true, nil
+	return nil
 }
 
 // GetEvent returns the tenant's event; ENOTFOUND.
@@ -200,7 +314,3 @@ func (db *DB) ListEvents(ctx context.Context, tenantID string, f hookd.EventFilt
 	}
 	return out, nil
 }
-
-const insMsgSQL = `INSERT INTO messages (id, tenant_id, webhook_id, event_id, event_type,
-			event_group, group_key, state, next_attempt_at, due_at, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`

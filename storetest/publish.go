@@ -129,6 +129,30 @@ func testIdempotency(t *testing.T, s hookd.Store) {
 	if r[0].Duplicate || !r[1].Duplicate || r[1].EventID != r[0].EventID || r[1].Messages != 3 {
 		t.Fatalf("batch with a repeated key = %+v", r)
 	}
+	// The same key with two bodies in one call: a conflict, nothing stored
+	// (and no existing id: the first event is not stored either).
+	_, err = s.Publish(ctx, "a", []hookd.EventInput{keyed("z", "k3"), keyed("other", "k3")}, at(time.Minute))
+	wantCode(t, err, hookd.ECONFLICT)
+	if e, ok := err.(*hookd.Error); !ok || e.ExistingID != "" {
+		t.Fatalf("conflict within a call = %#v, want no existing id", err)
+	}
+	if r := mustPublish(t, s, "a", at(time.Minute), keyed("other", "k3"))[0]; r.Duplicate {
+		t.Fatalf("key of a failed call was stored: %+v", r)
+	}
+	// Many keys at once: the known ones are duplicates, in order.
+	var many, more []hookd.EventInput
+	for i := range 70 {
+		many = append(many, keyed("m", fmt.Sprintf("many-%d", i)))
+		more = append(more, keyed("m", fmt.Sprintf("many-%d", i)), keyed("m", fmt.Sprintf("more-%d", i)))
+	}
+	r1 := mustPublish(t, s, "a", at(time.Minute), many...)
+	r2 := mustPublish(t, s, "a", at(2*time.Minute), more...)
+	for i := range 70 {
+		if d, n := r2[2*i], r2[2*i+1]; d != (hookd.PublishResult{EventID: r1[i].EventID, Messages: 3, Duplicate: true}) ||
+			n.Duplicate || n.Messages != 3 || r1[i].Duplicate {
+			t.Fatalf("event %d: first %+v, then %+v and %+v", i, r1[i], d, n)
+		}
+	}
 	// After the window the key is forgotten: a new event, even with a new body.
 	later := mustPublish(t, s, "a", at(hookd.IdempotencyWindow), keyed("y", "k1"))[0]
 	if later.Duplicate || later.EventID == first.EventID || later.Messages != 3 {
