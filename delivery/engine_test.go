@@ -639,8 +639,8 @@ func TestSweeper(t *testing.T) {
 	}
 }
 
-// deferringStore is the real store plus the optional Deferrer method,
-// recording its calls (the SQLite store does not have it yet).
+// deferringStore is the real store with its DeferMessage replaced by one
+// that records the calls.
 type deferringStore struct {
 	hookd.Store
 	mu    sync.Mutex
@@ -669,9 +669,10 @@ func TestRateLimitBeyondLeaseIsDeferred(t *testing.T) {
 	// may wait 0.5 s for its turn; at 2 per second the second one's turn
 	// comes after 0.525 s.
 	w := MustWebhook(t, db, rc.URL, func(w *hookd.Webhook) { w.RateLimit, w.TimeoutMS = 2, 30000 })
-	StartDispatcher(t, delivery.Config{Store: ds, Lease: time.Second})
+	d := StartDispatcher(t, delivery.Config{Store: ds, Lease: time.Second})
 	start := time.Now()
 	MustPublish(t, db, "", 1, 2, 3)
+	d.Wake() // as the API does after a publish; else a claim made just before waits a poll interval
 	waitFor(t, 5*time.Second, "one delivery and two deferrals", func() bool {
 		ds.mu.Lock()
 		defer ds.mu.Unlock()
