@@ -23,7 +23,9 @@ import (
 
 // buildHookd compiles ./cmd/hookd into dir and returns the binary's path.
 func buildHookd(ctx context.Context, dir string) (string, error) {
-	bin := filepath.Join(dir, "hookd")
+	// Not named "hookd": other sessions on a shared machine may clean up
+	// their own hookd processes by name (killall hookd, pkill -f "hookd serve").
+	bin := filepath.Join(dir, "hookd-under-bench")
 	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/hookd")
 	out, err := cmd.CombinedOutput()
 	if err != nil {
@@ -161,6 +163,14 @@ func (p *hookdProc) stop() {
 		p.logFile.Close()
 		p.logFile = nil
 	}
+}
+
+// exitReason says how hookd ended, for the report.
+func (p *hookdProc) exitReason() string {
+	if p.waitErr == nil {
+		return "exit status 0: a clean shutdown, i.e. it got SIGTERM or SIGINT from outside the benchmark"
+	}
+	return p.waitErr.Error()
 }
 
 // alive reports whether the process still runs.

@@ -26,6 +26,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"slices"
@@ -268,6 +269,22 @@ func (b *bench) startProfile(ctx context.Context, e *env, r *scenarioResult) (wa
 	return func() { <-done }
 }
 
+// sourceVersion names the commit the work tree is on, and whether files
+// other than the benchmark's own differ from it (others may be changing the
+// tree while we build).
+func sourceVersion(ctx context.Context) string {
+	out, err := exec.CommandContext(ctx, "git", "log", "-1", "--format=%h %cI %s").Output()
+	if err != nil {
+		return "unknown (not a git work tree)"
+	}
+	v := strings.TrimSpace(string(out))
+	if st, err := exec.CommandContext(ctx, "git", "status", "--porcelain", "--", ".",
+		":!cmd/hookd-bench", ":!BENCHMARKS.md").Output(); err == nil && len(st) > 0 {
+		v += " (+ uncommitted changes)"
+	}
+	return v
+}
+
 func run(args []string, stdout, stderr io.Writer) int {
 	cfg, err := parseConfig(args, stderr)
 	if errors.Is(err, flag.ErrHelp) {
@@ -305,7 +322,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 	// Build first, so the build's CPU does not disturb the limit.
 	b.bin = cfg.hookdBin
+	res.Source = "binary " + b.bin
 	if b.bin == "" {
+		res.Source = sourceVersion(ctx)
 		b.logf("building hookd")
 		b.bin, err = buildHookd(ctx, b.tmp)
 		if err != nil {

@@ -18,6 +18,7 @@ import (
 type results struct {
 	Date      string           `json:"date"`
 	Command   string           `json:"command"`
+	Source    string           `json:"hookd_source"` // what was built, see sourceVersion
 	Machine   machine          `json:"machine"`
 	Settings  map[string]any   `json:"settings"`
 	Limit     limitResult      `json:"limit"`
@@ -156,7 +157,7 @@ func (r *results) evaluate() {
 		bl := r.phase("e backlog build-up")
 		if complete(without) && complete(with) && bl != nil && !bl.TimedOut && without.DeliveryRate > 0 {
 			ratio := with.DeliveryRate / without.DeliveryRate
-			t.Got = fmt.Sprintf("%s/s vs %s/s = %.2f (backlog %d)", f0(with.DeliveryRate), f0(without.DeliveryRate), ratio, bl.Events)
+			t.Got = fmt.Sprintf("%s/s vs %s/s = %.3f (backlog %d)", f0(with.DeliveryRate), f0(without.DeliveryRate), ratio, bl.Events)
 			t.Met = met(ratio >= 0.9)
 		} else {
 			t.Got = "incomplete scenario"
@@ -188,10 +189,15 @@ func (r *results) evaluate() {
 					Detail: fmt.Sprintf("%d of %d", p.Delivered, p.Events)})
 			} else {
 				d := fmt.Sprintf("%d of %d delivered", p.Delivered, p.Deliveries)
-				if p.Lost > 0 {
+				name := p.Name + ": nothing lost"
+				switch {
+				case p.HookdStopped != "":
+					name = p.Name + ": hookd kept running"
+					d += fmt.Sprintf("; hookd stopped before the rest was delivered (%s); not judged as loss", p.HookdStopped)
+				case p.Lost > 0:
 					d += fmt.Sprintf("; %d lost, e.g. seq %v", p.Lost, p.LostSample)
 				}
-				r.Checks = append(r.Checks, checkResult{Name: p.Name + ": nothing lost", OK: p.Lost == 0 && !p.TimedOut && p.Events > 0, Detail: d})
+				r.Checks = append(r.Checks, checkResult{Name: name, OK: p.Lost == 0 && !p.TimedOut && p.Events > 0, Detail: d})
 			}
 			if strings.HasPrefix(p.Name, "c ") || p.OrderViolations > 0 {
 				r.Checks = append(r.Checks, checkResult{Name: p.Name + ": group order kept", OK: p.OrderViolations == 0,
@@ -230,7 +236,7 @@ func f0(v float64) string {
 func (r *results) print(w io.Writer) {
 	fmt.Fprintf(w, "\nhookd-bench  %s  %d × %s  %s  db=%v  workers=%v\n", r.Date, r.Machine.NumCPU, r.Machine.CPUModel,
 		r.Machine.GoVersion, r.Settings["db"], r.Settings["workers"])
-	fmt.Fprintf(w, "command: %s\n\n", r.Command)
+	fmt.Fprintf(w, "command: %s\nhookd: %s\n\n", r.Command, r.Source)
 	if r.Limit.Rate > 0 {
 		fmt.Fprintf(w, "LIMIT  raw Go client → loopback receiver, %d keep-alive connections, %.0f-byte signed bodies: %s requests/s (%d in %.1fs, %d errors)\n\n",
 			r.Limit.Conns, r.Limit.BodyBytes, f0(r.Limit.Rate), r.Limit.Requests, r.Limit.Seconds, r.Limit.Errors)
@@ -250,6 +256,9 @@ func (r *results) print(w io.Writer) {
 			to := ""
 			if p.TimedOut {
 				to = " (TIMEOUT)"
+			}
+			if p.HookdStopped != "" {
+				to = " (HOOKD STOPPED)"
 			}
 			fmt.Fprintf(tw, "%s%s\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t\n", p.Name, to, p.Events, p.Deliveries,
 				f0(p.PublishRate), f0(p.DeliveryRate), ratio, f0(p.DrainRate), p50, p99, mx, p.Lost, p.DupRedeliveries+p.DupMessages, p.OrderViolations)

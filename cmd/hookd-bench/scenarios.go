@@ -39,6 +39,7 @@ type phaseResult struct {
 	OfferedRate     float64         `json:"offered_rate_per_s,omitempty"`
 	PublishLagP99MS float64         `json:"publish_lag_p99_ms,omitempty"`
 	TimedOut        bool            `json:"timed_out"`
+	HookdStopped    string          `json:"hookd_stopped,omitempty"` // hookd ended before the phase did
 	Notes           []string        `json:"notes,omitempty"`
 }
 
@@ -107,7 +108,7 @@ func (b *bench) runScenario(parent context.Context, s scenario) scenarioResult {
 	peak, now := e.h.memory()
 	r.PeakRSSMiB, r.RSSMiB = mib(peak), mib(now)
 	if !e.h.alive() {
-		r.note("hookd exited during the scenario (%v); log tail:\n%s", e.h.waitErr, e.h.logTail(15))
+		r.note("hookd exited during the scenario (%s); log tail:\n%s", e.h.exitReason(), e.h.logTail(15))
 		if err == nil {
 			err = errors.New("hookd exited")
 		}
@@ -172,7 +173,7 @@ func (b *bench) await(ctx context.Context, e *env, name string, targets []target
 }
 
 // finish fills a phase's delivery figures from its targets after await.
-func (b *bench) finish(ctx context.Context, name, how string, pub pubResult, fanout int, targets []target, gaveUp, wantLatency bool) phaseResult {
+func (b *bench) finish(ctx context.Context, e *env, name, how string, pub pubResult, fanout int, targets []target, gaveUp, wantLatency bool) phaseResult {
 	p := phaseResult{
 		Name: name, Publish: how, Events: pub.Accepted,
 		PublishSeconds: pub.duration().Seconds(), PublishRate: rate(pub.Accepted, pub.duration()),
@@ -226,10 +227,15 @@ func (b *bench) finish(ctx context.Context, name, how string, pub pubResult, fan
 		p.Latency = &s
 	}
 	if fanout > 1 {
-		p.Notes = append(p.Notes, fmt.Sprintf("%d events × %d webhooks; rates count deliveries", pub.Accepted, fanout))
+		p.Notes = append(p.Notes, fmt.Sprintf("%d events × %d webhooks; publish created %.0f messages/s; delivery rates count deliveries",
+			pub.Accepted, fanout, p.PublishRate*float64(fanout)))
 	}
 	if gaveUp {
 		p.Notes = append(p.Notes, fmt.Sprintf("gave up waiting: %d of %d delivered", p.Delivered, p.Deliveries))
+	}
+	if !e.h.alive() {
+		p.HookdStopped = e.h.exitReason()
+		p.TimedOut = true
 	}
 	b.logf("  %s: %d events, publish %.0f/s, %d/%d delivered at %.0f/s (%.2f × limit)",
 		name, p.Events, p.PublishRate, p.Delivered, p.Deliveries, p.DeliveryRate, p.RatioToLimit)
@@ -266,7 +272,7 @@ func (b *bench) backlogPhase(ctx context.Context, e *env, name, typ string, n in
 		targets[i] = target{s, pub.Seqs}
 	}
 	gaveUp := b.await(ctx, e, name, targets)
-	return b.finish(ctx, name, b.batchHow(b.cfg.batchSize), pub, len(sinks), targets, gaveUp, true)
+	return b.finish(ctx, e, name, b.batchHow(b.cfg.batchSize), pub, len(sinks), targets, gaveUp, true)
 }
 
 // webhook is the body of a webhook registration for the benchmark.
@@ -307,7 +313,7 @@ func (b *bench) scenarioA(ctx context.Context, e *env, r *scenarioResult) error 
 	}
 	pub := publishSingles(ctx, e, b.pad, cfg.singleClients, next, nil)
 	t2 := []target{{s2, pub.Seqs}}
-	p = b.finish(ctx, "a single", fmt.Sprintf("single, %d clients", cfg.singleClients), pub, 1, t2, b.await(ctx, e, "a single", t2), true)
+	p = b.finish(ctx, e, "a single", fmt.Sprintf("single, %d clients", cfg.singleClients), pub, 1, t2, b.await(ctx, e, "a single", t2), true)
 	r.Phases = append(r.Phases, p)
 	s2.release()
 	if err := ctx.Err(); err != nil {
@@ -331,7 +337,7 @@ func (b *bench) scenarioA(ctx context.Context, e *env, r *scenarioResult) error 
 		return src(c)
 	})
 	t3 := []target{{s3, pub.Seqs}}
-	p = b.finish(ctx, "a steady", b.batchHow(steadyBatch), pub, 1, t3, b.await(ctx, e, "a steady", t3), true)
+	p = b.finish(ctx, e, "a steady", b.batchHow(steadyBatch), pub, 1, t3, b.await(ctx, e, "a steady", t3), true)
 	// Receipts while publishing went on, after the first quarter (warm-up).
 	from := pub.Start.Add(pub.duration() / 4)
 	if w := pub.End.Sub(from); w > 0 {
@@ -354,7 +360,7 @@ func (b *bench) scenarioA(ctx context.Context, e *env, r *scenarioResult) error 
 	next = func() (evt, bool) { return evt{Type: "a.latency", Seq: b.seq.Add(1)}, true }
 	pub = publishSingles(ctx, e, b.pad, cfg.singleClients, next, pace(ctx, cfg.latencyRate, n))
 	t4 := []target{{s4, pub.Seqs}}
-	p = b.finish(ctx, "a latency", fmt.Sprintf("single at %d/s, %d clients", cfg.latencyRate, cfg.singleClients), pub, 1, t4, b.await(ctx, e, "a latency", t4), true)
+	p = b.finish(ctx, e, "a latency", fmt.Sprintf("single at %d/s, %d clients", cfg.latencyRate, cfg.singleClients), pub, 1, t4, b.await(ctx, e, "a latency", t4), true)
 	p.OfferedRate = rate(pub.Accepted, pub.duration())
 	if len(pub.Lag) > 0 {
 		slices.Sort(pub.Lag)
@@ -420,7 +426,7 @@ func (b *bench) scenarioC(ctx context.Context, e *env, r *scenarioResult) error 
 	b.logf("  c: publishing %d events in %d groups (%d each)", perGroup*groups, groups, perGroup)
 	pub := publishBatches(ctx, e, b.pad, true, clients, next)
 	t := []target{{s, pub.Seqs}}
-	p := b.finish(ctx, "c grouped", b.batchHow(b.cfg.batchSize)+", groups split by client", pub, 1, t, b.await(ctx, e, "c grouped", t), true)
+	p := b.finish(ctx, e, "c grouped", b.batchHow(b.cfg.batchSize)+", groups split by client", pub, 1, t, b.await(ctx, e, "c grouped", t), true)
 	if pub.Errors > 0 {
 		p.Notes = append(p.Notes, "a failed batch leaves gaps in its groups' numbers; only arrivals out of order are counted")
 	}
@@ -535,7 +541,7 @@ func (b *bench) scenarioE(ctx context.Context, e *env, r *scenarioResult) error 
 	if p0.DeliveryRate > 0 {
 		ratio := p1.DeliveryRate / p0.DeliveryRate
 		r.extra("with_vs_without_backlog", ratio)
-		p1.Notes = append(p1.Notes, fmt.Sprintf("%.2f × the rate without backlog", ratio))
+		p1.Notes = append(p1.Notes, fmt.Sprintf("%.3f × the rate without backlog", ratio))
 	}
 	if extra := dead.attempts.Load() - attemptsBefore; extra > 0 {
 		p1.Notes = append(p1.Notes, fmt.Sprintf("%d attempts to the backlog webhook during this phase (none due for 24h)", extra))
