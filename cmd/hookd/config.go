@@ -26,6 +26,7 @@ type serveConfig struct {
 	Retention           time.Duration
 	Workers             int
 	ShutdownTimeout     time.Duration
+	DebugAddr           string
 	LogFormat           string
 	LogLevel            string
 }
@@ -88,6 +89,7 @@ func parseServeConfig(args []string, getenv func(string) string, out io.Writer) 
 	fs.DurationVar(&c.Retention, "retention", 720*time.Hour, "terminal messages, their attempts and events older than this are deleted")
 	fs.IntVar(&c.Workers, "workers", 64, "concurrent delivery attempts")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "how long SIGTERM waits for in-flight requests and attempts")
+	fs.StringVar(&c.DebugAddr, "debug-addr", "", "if set, serve Go's pprof profiles at http://<debug-addr>/debug/pprof/ (keep it on loopback)")
 	fs.StringVar(&c.LogFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.Usage = func() {

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -154,6 +155,14 @@ func runServer(ctx context.Context, cfg *serveConfig, logger *slog.Logger, stdou
 		defer close(sweepDone)
 		delivery.RunSweeper(engineCtx, store, cfg.Retention, time.Minute, logger)
 	}()
+	if cfg.DebugAddr != "" {
+		dbg, err := startDebugServer(cfg.DebugAddr)
+		if err != nil {
+			return err
+		}
+		defer dbg.Close()
+		logger.Info("pprof profiles served", "addr", "http://"+dbg.Addr+"/debug/pprof/")
+	}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 
@@ -196,6 +205,24 @@ func runServer(ctx context.Context, cfg *serveConfig, logger *slog.Logger, stdou
 	<-sweepDone
 	logger.Info("hookd stopped")
 	return nil
+}
+
+// startDebugServer serves net/http/pprof on its own listener, never on the
+// API's address, so profiles are only reachable where the operator says.
+func startDebugServer(addr string) (*http.Server, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("debug listener: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Addr: ln.Addr().String(), Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln)
+	return srv, nil
 }
 
 // redactDB hides a password in a store URL before it is logged.
