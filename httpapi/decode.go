@@ -266,25 +266,23 @@ func (o *obj) list(name string, each func(path string, raw json.RawMessage)) boo
 }
 
 // strList decodes an array of strings; ok is false when absent, null or
-// wrong (then errors were recorded).
+// not an array (then errors were recorded). An item of the wrong type is
+// reported under its own path and kept as "" in its place, so that the
+// other items are still validated under their own indexes (the item's
+// validation errors are left out, see covered).
 func (o *obj) strList(name string) ([]string, bool) {
 	out := []string{}
-	good := true
 	if !o.list(name, func(p string, raw json.RawMessage) {
 		s, ok := asString(raw)
 		if !ok {
 			o.add(p, "must be a string")
-			good = false
-			return
+			o.bad[p] = true
 		}
 		out = append(out, s)
 	}) {
 		return nil, false
 	}
-	if !good {
-		o.bad[o.path(name)] = true
-	}
-	return out, good
+	return out, true
 }
 
 func (o *obj) rawMap(name string) (map[string]json.RawMessage, bool) {

@@ -52,6 +52,8 @@ func TestCreateWebhookValidation(t *testing.T) {
 		{"url too long", merge(base, "url", "https://example.com/"+strings.Repeat("p", 2048)), 400, []string{"url"}},
 		{"event types empty", merge(base, "event_types", []string{}), 400, []string{"event_types"}},
 		{"event types bad items", merge(base, "event_types", []string{"ok", "bad type", "x.**"}), 400, []string{"event_types[1]", "event_types[2]"}},
+		{"event types wrong type beside a bad item", merge(base, "event_types", []any{"ok", 3, "bad type", nil}), 400,
+			[]string{"event_types[1]", "event_types[2]", "event_types[3]"}},
 		{"event types too many", merge(base, "event_types", manyTypes(101)), 400, []string{"event_types"}},
 		{"headers rules", merge(base, "headers", map[string]any{"X Bad": []string{"v"}, "X-Val": []string{"a\nb"},
 			"Host": []string{"h"}, "webhook-id": []string{"x"}, "Content-Type": []string{"text/plain"}}), 400,
