@@ -167,7 +167,7 @@ func (db *DB) Claim(ctx context.Context, now time.Time, limit int, lease time.Du
 	}
 	token := newLease()
 	var out []*hookd.Delivery
-	err := db.tx(ctx, func(tx *wtx) error {
+	err := db.txSync(ctx, syncNormal, func(tx *wtx) error {
 		rows, err := tx.QueryContext(ctx, `UPDATE messages SET due_at = ?, lease = ?
 			WHERE seq IN (SELECT seq FROM messages WHERE due_at <= ? ORDER BY due_at LIMIT ?)
 			RETURNING `+messageColumns+`, manual, seq`, ms(now.Add(lease)), token, ms(now), limit)
@@ -330,7 +330,7 @@ func (db *DB) DeferMessage(ctx context.Context, messageID string, lease int64, d
 	if lease == 0 {
 		return nil
 	}
-	err := db.tx(ctx, func(tx *wtx) error {
+	err := db.txSync(ctx, syncNormal, func(tx *wtx) error {
 		_, err := tx.ExecContext(ctx, `UPDATE messages SET lease = 0, next_attempt_at = ?,
 			due_at = CASE WHEN state = 'pending' THEN NULL ELSE ? END, updated_at = ?
 			WHERE id = ? AND lease = ? AND test = 0 AND state IN ('created', 'pending', 'retrying')`,
@@ -355,7 +355,7 @@ func (db *DB) Complete(ctx context.Context, outcomes []hookd.Outcome, now time.T
 			return hookd.Errorf(hookd.EINVALID, "outcome state %q is not successful, retrying or failed", o.State)
 		}
 	}
-	err := db.tx(ctx, func(tx *wtx) error {
+	err := db.txSync(ctx, syncNormal, func(tx *wtx) error {
 		hooks := map[string]*hookd.Webhook{} // nil: deleted
 		webhook := func(tenantID, id string) (*hookd.Webhook, error) {
 			if w, ok := hooks[id]; ok {

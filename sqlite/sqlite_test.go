@@ -121,3 +121,27 @@ func rawDB(tb testing.TB, path string) *sql.DB {
 	tb.Cleanup(func() { raw.Close() })
 	return raw
 }
+
+// The delivery engine's bookkeeping commits without an fsync, everything
+// else (Publish, API writes) with one, whatever ran before on the writer.
+func TestSynchronousPerTransaction(t *testing.T) {
+	t.Parallel()
+	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "hookd.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, normal := range []bool{false, true, true, false, true, false, false} {
+		got, err := sqlite.WriterSynchronous(db, normal)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := 2
+		if normal {
+			want = 1
+		}
+		if got != want {
+			t.Errorf("normal %v: synchronous %d, want %d", normal, got, want)
+		}
+	}
+}
