@@ -295,22 +295,6 @@ func (db *DB) ListEvents(ctx context.Context, tenantID string, f hookd.EventFilt
 		where = append(where, "created_at < ?")
 		args = append(args, ms(*f.Until))
 	}
-	rows, err := db.read.QueryContext(ctx, "SELECT "+eventColumns+" FROM events WHERE "+strings.Join(where, " AND ")+
-		" ORDER BY id LIMIT ?", append(args, limitOf(f.Page))...)
-	if err != nil {
-		return nil, fmt.Errorf("list events: %w", err)
-	}
-	defer rows.Close()
-	out := []*hookd.Event{}
-	for rows.Next() {
-		ev, err := scanEvent(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list events: %w", err)
-		}
-		out = append(out, ev)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list events: %w", err)
-	}
-	return out, nil
+	return queryList(ctx, db, "events", "SELECT "+eventColumns+" FROM events WHERE "+strings.Join(where, " AND ")+
+		" ORDER BY id LIMIT ?", append(args, limitOf(f.Page)), scanEvent)
 }

@@ -56,24 +56,9 @@ func (db *DB) ListMessages(ctx context.Context, tenantID string, f hookd.Message
 		where = append(where, "created_at < ?")
 		args = append(args, ms(*f.Until))
 	}
-	rows, err := db.read.QueryContext(ctx, "SELECT "+messageColumns+" FROM messages WHERE "+strings.Join(where, " AND ")+
-		" ORDER BY id LIMIT ?", append(args, limitOf(f.Page))...)
-	if err != nil {
-		return nil, fmt.Errorf("list messages: %w", err)
-	}
-	defer rows.Close()
-	out := []*hookd.Message{}
-	for rows.Next() {
-		m, err := scanMessage(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list messages: %w", err)
-		}
-		out = append(out, m)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list messages: %w", err)
-	}
-	return out, nil
+	return queryList(ctx, db, "messages", "SELECT "+messageColumns+" FROM messages WHERE "+strings.Join(where, " AND ")+
+		" ORDER BY id LIMIT ?", append(args, limitOf(f.Page)),
+		func(sc interface{ Scan(...any) error }) (*hookd.Message, error) { return scanMessage(sc) })
 }
 
 // ListAttempts returns one page of a message's attempts in id order;

@@ -161,24 +161,8 @@ func (db *DB) ListAPIKeys(ctx context.Context, tenantID string, p hookd.Page) ([
 	} else if !ok {
 		return nil, hookd.Errorf(hookd.ENOTFOUND, "tenant not found")
 	}
-	rows, err := db.read.QueryContext(ctx, "SELECT "+apiKeyColumns+
-		" FROM api_keys WHERE tenant_id = ? AND id > ? ORDER BY id LIMIT ?", tenantID, p.After, limitOf(p))
-	if err != nil {
-		return nil, fmt.Errorf("list api keys: %w", err)
-	}
-	defer rows.Close()
-	out := []*hookd.APIKey{}
-	for rows.Next() {
-		k, err := scanAPIKey(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list api keys: %w", err)
-		}
-		out = append(out, k)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list api keys: %w", err)
-	}
-	return out, nil
+	return queryList(ctx, db, "api keys", "SELECT "+apiKeyColumns+
+		" FROM api_keys WHERE tenant_id = ? AND id > ? ORDER BY id LIMIT ?", []any{tenantID, p.After, limitOf(p)}, scanAPIKey)
 }
 
 // DeleteAPIKey deletes the tenant's key; ENOTFOUND.
