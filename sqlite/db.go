@@ -36,6 +36,9 @@ type DB struct {
 	mu    sync.Mutex
 	stmts map[string]*sql.Stmt // prepared on write, see wtx
 
+	rmu    sync.Mutex
+	rstmts map[string]*sql.Stmt // prepared on read, see readRow
+
 	// sync is the writer connection's synchronous level; read and written
 	// only while holding that connection (see txSync).
 	sync syncLevel
@@ -79,7 +82,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		w.Close()
 		return nil, fmt.Errorf("open sqlite writer %s: %w", path, err)
 	}
-	db := &DB{write: w, Now: time.Now, stmts: map[string]*sql.Stmt{}}
+	db := &DB{write: w, Now: time.Now, stmts: map[string]*sql.Stmt{}, rstmts: map[string]*sql.Stmt{}}
 	if err := db.migrate(ctx); err != nil {
 		w.Close()
 		return nil, err
@@ -113,6 +116,12 @@ func (db *DB) Close() error {
 		delete(db.stmts, q)
 	}
 	db.mu.Unlock()
+	db.rmu.Lock()
+	for q, s := range db.rstmts {
+		errs = append(errs, s.Close())
+		delete(db.rstmts, q)
+	}
+	db.rmu.Unlock()
 	return errors.Join(append(errs, db.read.Close(), db.write.Close())...)
 }
 
@@ -326,6 +335,32 @@ func (t *wtx) QueryRowContext(ctx context.Context, query string, args ...any) *s
 	s, err := t.stmt(ctx, query)
 	if err != nil {
 		return t.Tx.QueryRowContext(ctx, query, args...) // reports the same error
+	}
+	return s.QueryRowContext(ctx, args...)
+}
+
+// readRow runs query on the read pool as a statement prepared once per
+// process (and by database/sql once per pool connection): parsing the SQL
+// of a point lookup costs more than running it, and the API runs some
+// (a tenant by id, for the root token) on every request. Only for queries
+// of fixed text; the cache is not bounded.
+func (db *DB) readRow(ctx context.Context, query string, args ...any) *sql.Row {
+	db.rmu.Lock()
+	s, ok := db.rstmts[query]
+	db.rmu.Unlock()
+	if !ok {
+		var err error
+		if s, err = db.read.PrepareContext(ctx, query); err != nil {
+			return db.read.QueryRowContext(ctx, query, args...) // reports the same error
+		}
+		db.rmu.Lock()
+		if old, ok := db.rstmts[query]; ok {
+			s.Close()
+			s = old
+		} else {
+			db.rstmts[query] = s
+		}
+		db.rmu.Unlock()
 	}
 	return s.QueryRowContext(ctx, args...)
 }
