@@ -270,7 +270,7 @@ func insertRows(ctx context.Context, tx *wtx, table string, cols []string, tail 
 
 // GetEvent returns the tenant's event; ENOTFOUND.
 func (db *DB) GetEvent(ctx context.Context, tenantID, id string) (*hookd.Event, error) {
-	ev, err := scanEvent(db.read.QueryRowContext(ctx, "SELECT "+eventColumns+" FROM events WHERE id = ? AND tenant_id = ?", id, tenantID))
+	ev, err := scanEvent(db.readRow(ctx, "SELECT "+eventColumns+" FROM events WHERE id = ? AND tenant_id = ?", id, tenantID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, hookd.Errorf(hookd.ENOTFOUND, "event not found")
 	} else if err != nil {

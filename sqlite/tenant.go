@@ -34,7 +34,7 @@ func (db *DB) CreateTenant(ctx context.Context, t *hookd.Tenant) error {
 func (db *DB) GetTenant(ctx context.Context, id string) (*hookd.Tenant, error) {
 	var t hookd.Tenant
 	var created int64
-	err := db.read.QueryRowContext(ctx, "SELECT id, name, created_at FROM tenants WHERE id = ?", id).
+	err := db.readRow(ctx, "SELECT id, name, created_at FROM tenants WHERE id = ?", id).
 		Scan(&t.ID, &t.Name, &created)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, hookd.Errorf(hookd.ENOTFOUND, "tenant not found")
@@ -179,7 +179,7 @@ func (db *DB) DeleteAPIKey(ctx context.Context, tenantID, id string) error {
 
 // FindAPIKey returns the key whose token hashes to hash; ENOTFOUND.
 func (db *DB) FindAPIKey(ctx context.Context, hash string) (*hookd.APIKey, error) {
-	k, err := scanAPIKey(db.read.QueryRowContext(ctx, "SELECT "+apiKeyColumns+" FROM api_keys WHERE token_hash = ?", hash))
+	k, err := scanAPIKey(db.readRow(ctx, "SELECT "+apiKeyColumns+" FROM api_keys WHERE token_hash = ?", hash))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, hookd.Errorf(hookd.ENOTFOUND, "api key not found")
 	} else if err != nil {
