@@ -183,3 +183,31 @@ func TestKeys(t *testing.T) {
 	e.do("DELETE", "/v1/tenants/acme/keys/"+id, rootToken, nil).want(t, 204)
 	e.do("GET", "/v1/tenants/acme/keys", token, nil).want(t, 401)
 }
+
+// Keys are remembered between requests (the store caches FindAPIKey); a
+// revoked key, or a key of a deleted tenant, is refused on the very next
+// request.
+func TestRevokedKeyRefusedAtOnce(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.mustTenant("acme")
+	e.mustTenant("other")
+	ev := map[string]any{"type": "Unit.Updated", "payload": map[string]any{"id": 1}}
+	r := e.do("POST", "/v1/tenants/acme/keys", rootToken, map[string]any{"name": "erp", "scopes": []string{"events:write"}}).want(t, 201)
+	key, id := r.str("token"), r.str("id")
+	admin := e.mustKey("acme", hookd.ScopeAdmin)
+	otherKey := e.mustKey("other", hookd.ScopeAdmin)
+	for range 3 {
+		e.do("POST", "/v1/tenants/acme/events", key, ev).want(t, 202)
+	}
+	e.do("DELETE", "/v1/tenants/acme/keys/"+id, admin, nil).want(t, 204)
+	e.do("POST", "/v1/tenants/acme/events", key, ev).want(t, 401)
+
+	for range 3 {
+		e.do("POST", "/v1/tenants/acme/events", admin, ev).want(t, 202)
+		e.do("POST", "/v1/tenants/other/events", otherKey, ev).want(t, 202)
+	}
+	e.do("DELETE", "/v1/tenants/acme", rootToken, nil).want(t, 204)
+	e.do("POST", "/v1/tenants/acme/events", admin, ev).want(t, 401)
+	e.do("POST", "/v1/tenants/other/events", otherKey, ev).want(t, 202)
+}

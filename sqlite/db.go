@@ -39,6 +39,8 @@ type DB struct {
 	rmu    sync.Mutex
 	rstmts map[string]*sql.Stmt // prepared on read, see readRow
 
+	keys keyCache // FindAPIKey's answers, see tenant.go
+
 	// sync is the writer connection's synchronous level; read and written
 	// only while holding that connection (see txSync).
 	sync syncLevel

@@ -6,6 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"sync"
+	"time"
 
 	"github.com/hookd/hookd"
 )
@@ -71,6 +74,7 @@ func (db *DB) ListTenants(ctx context.Context, p hookd.Page) ([]*hookd.Tenant, e
 
 // DeleteTenant removes the tenant and every row it owns; ENOTFOUND.
 func (db *DB) DeleteTenant(ctx context.Context, id string) error {
+	defer db.keys.invalidate() // its keys are gone once this returns
 	err := db.tx(ctx, func(tx *wtx) error {
 		for _, table := range []string{"attempts", "messages", "events", "idempotency_keys", "webhooks", "api_keys"} {
 			if _, err := tx.ExecContext(ctx, "DELETE FROM "+table+" WHERE tenant_id = ?", id); err != nil {
@@ -167,6 +171,7 @@ func (db *DB) ListAPIKeys(ctx context.Context, tenantID string, p hookd.Page) ([
 
 // DeleteAPIKey deletes the tenant's key; ENOTFOUND.
 func (db *DB) DeleteAPIKey(ctx context.Context, tenantID, id string) error {
+	defer db.keys.invalidate() // the key is refused once this returns
 	res, err := db.write.ExecContext(ctx, "DELETE FROM api_keys WHERE tenant_id = ? AND id = ?", tenantID, id)
 	if err != nil {
 		return fmt.Errorf("delete api key: %w", err)
@@ -177,13 +182,100 @@ func (db *DB) DeleteAPIKey(ctx context.Context, tenantID, id string) error {
 	return nil
 }
 
-// FindAPIKey returns the key whose token hashes to hash; ENOTFOUND.
+// FindAPIKey returns the key whose token hashes to hash; ENOTFOUND. Keys
+// found are remembered for a few seconds (see keyCache): every API request
+// looks its key up.
 func (db *DB) FindAPIKey(ctx context.Context, hash string) (*hookd.APIKey, error) {
+	now := time.Now()
+	if k, ok := db.keys.get(hash, now); ok {
+		return k, nil
+	}
+	gen := db.keys.generation()
 	k, err := scanAPIKey(db.readRow(ctx, "SELECT "+apiKeyColumns+" FROM api_keys WHERE token_hash = ?", hash))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, hookd.Errorf(hookd.ENOTFOUND, "api key not found")
 	} else if err != nil {
 		return nil, fmt.Errorf("find api key: %w", err)
 	}
+	db.keys.put(hash, k, gen, now)
 	return k, nil
+}
+
+// keyCache remembers the API keys FindAPIKey found, by token hash, so that
+// a request does not cost a query. Only this process deletes keys
+// (DeleteAPIKey, DeleteTenant), and both empty the cache before they
+// return, so a revoked key is refused from then on. Entries also expire
+// after keyCacheTTL, which bounds how long a key deleted behind the
+// process's back (another process on the same file) is still accepted.
+// Unknown tokens are not remembered: a new key works at once, and guessed
+// tokens cannot fill the cache.
+//
+// A lookup that read the database before a delete committed must not put
+// its (now stale) key into the cache after the delete emptied it: put
+// only stores when the generation, which every invalidate advances, is
+// still the one read before the query.
+type keyCache struct {
+	mu  sync.Mutex
+	gen uint64
+	m   map[string]cachedKey
+}
+
+type cachedKey struct {
+	key     hookd.APIKey
+	expires time.Time
+}
+
+const (
+	keyCacheTTL = 5 * time.Second
+	keyCacheMax = 4096 // keys; beyond it an arbitrary entry makes room
+)
+
+// get returns a copy of the cached key of hash, unless absent or expired.
+func (c *keyCache) get(hash string, now time.Time) (*hookd.APIKey, bool) {
+	c.mu.Lock()
+	e, ok := c.m[hash]
+	c.mu.Unlock()
+	if !ok || !now.Before(e.expires) {
+		return nil, false
+	}
+	k := e.key
+	k.Scopes = slices.Clone(k.Scopes) // the caller may change its copy
+	return &k, true
+}
+
+// generation returns the current generation, to pass to put.
+func (c *keyCache) generation() uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.gen
+}
+
+// put remembers k unless the cache was invalidated since gen was read.
+func (c *keyCache) put(hash string, k *hookd.APIKey, gen uint64, now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.gen != gen {
+		return
+	}
+	if c.m == nil {
+		c.m = map[string]cachedKey{}
+	}
+	if _, ok := c.m[hash]; !ok && len(c.m) >= keyCacheMax {
+		for h := range c.m {
+			delete(c.m, h)
+			break
+		}
+	}
+	e := cachedKey{key: *k, expires: now.Add(keyCacheTTL)}
+	e.key.Scopes = slices.Clone(k.Scopes)
+	c.m[hash] = e
+}
+
+// invalidate forgets every key and makes lookups under way not store
+// theirs.
+func (c *keyCache) invalidate() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.gen++
+	clear(c.m)
 }
