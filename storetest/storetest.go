@@ -52,6 +52,7 @@ func Exercise(t *testing.T, open func(t *testing.T) hookd.Store) {
 		{"ReleaseLeasesEndsTestMessages", testReleaseLeasesEndsTestMessages},
 		{"DeferMessage", testDeferMessage},
 		{"AttemptID", testAttemptID},
+		{"CompleteBatch", testCompleteBatch},
 		{"ConcurrentClaims", testConcurrentClaims},
 		{"GroupOrder", testGroupOrder},
 		{"GroupContinueOnFailure", testGroupContinueOnFailure},
