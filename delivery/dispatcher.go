@@ -88,8 +88,8 @@ type Dispatcher struct {
 	m            *engineMetrics
 
 	wake     chan struct{} // a Wake happened (capacity 1)
-	freed    chan struct{} // outcomes were completed, workers are free (capacity 1)
-	inflight atomic.Int64  // dispatched and not yet completed
+	freed    chan struct{} // a delivery left the window (capacity 1)
+	inflight atomic.Int64  // dispatched and not yet attempted to the end
 
 	started  atomic.Bool
 	stop     chan struct{} // closed by Drain: stop claiming
@@ -157,9 +157,10 @@ type job struct {
 }
 
 // Run delivers until ctx ends or Drain is called, then stops claiming,
-// lets the attempts in flight finish, records their outcomes and returns
-// nil. Store errors are logged and retried, never returned. Run may be
-// called once.
+// gives back the claimed deliveries no worker has started (due now), lets
+// the attempts in flight finish, records their outcomes and returns nil.
+// Store errors are logged and retried, never returned. Run may be called
+// once.
 func (d *Dispatcher) Run(ctx context.Context) error {
 	if !d.started.CompareAndSwap(false, true) {
 		return errors.New("delivery: Run called more than once")
@@ -167,13 +168,25 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	defer close(d.done)
 	defer d.abort()
 
-	jobs := make(chan job)
-	results := make(chan *hookd.Outcome, d.workers)
+	// Up to a window of two claims' worth of deliveries is claimed and
+	// not yet attempted: the workers' and a queue as long, so that a
+	// worker finds its next delivery waiting while the next claim runs.
+	window := 2 * d.workers
+	jobs := make(chan job, window)
+	results := make(chan *hookd.Outcome, window)
 	var wg sync.WaitGroup
 	for range d.workers {
 		wg.Go(func() {
 			for j := range jobs {
-				results <- d.attempt(j)
+				o := d.work(j)
+				d.inflight.Add(-1)
+				select {
+				case d.freed <- struct{}{}:
+				default:
+				}
+				if o != nil {
+					results <- o
+				}
 			}
 		})
 	}
@@ -183,7 +196,8 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 		d.completeLoop(results)
 	}()
 
-	d.loop(ctx, jobs)
+	d.loop(ctx, jobs, window)
+	d.stopOnce.Do(func() { close(d.stop) }) // the workers give back what is queued
 
 	close(jobs)
 	wg.Wait()
@@ -213,8 +227,11 @@ func (d *Dispatcher) Drain(ctx context.Context) error {
 	}
 }
 
-// loop claims and dispatches until ctx ends or Drain is called.
-func (d *Dispatcher) loop(ctx context.Context, jobs chan<- job) {
+// loop claims and dispatches until ctx ends or Drain is called. It claims
+// once at most half the window is claimed and not attempted (the workers
+// may soon run dry), as much as fills the window: claims stay large under
+// load and come at once when idle.
+func (d *Dispatcher) loop(ctx context.Context, jobs chan<- job, window int) {
 	p := &pacer{queues: map[string]*paceQueue{}}
 	defer p.giveBackAll(d)
 	timer := time.NewTimer(time.Hour)
@@ -228,12 +245,12 @@ func (d *Dispatcher) loop(ctx context.Context, jobs chan<- job) {
 			return
 		default:
 		}
-		free := d.workers - int(d.inflight.Load())
+		free := window - int(d.inflight.Load())
 		if free > 0 {
 			free -= p.dispatchReady(d, jobs, free)
 		}
 		wait := d.pollInterval
-		if free > 0 {
+		if free >= window-d.workers {
 			ds, err := d.store.Claim(ctx, d.now(), free, d.lease)
 			if err != nil {
 				if ctx.Err() != nil {
@@ -308,8 +325,8 @@ func (d *Dispatcher) holdDeadline(dl *hookd.Delivery, claimedAt time.Time) time.
 	return claimedAt.Add(d.lease - timeout - d.margin/2)
 }
 
-// dispatch hands j to a worker. The caller has counted a free worker, so
-// the send waits at most for a worker to pass on its previous outcome.
+// dispatch queues j for a worker. The caller has counted room in the
+// window, and the queue holds a whole window, so the send never waits.
 func (d *Dispatcher) dispatch(jobs chan<- job, j job) {
 	d.inflight.Add(1)
 	jobs <- j
@@ -329,9 +346,21 @@ func (d *Dispatcher) giveBack(j job, due time.Time) {
 		"webhook_id", j.d.Webhook.ID)
 }
 
-// attempt runs one delivery and returns its outcome, nil when the attempt
+// work runs one claimed delivery and returns its outcome, nil when it was
+// not attempted: Drain was called while it waited in the queue, or it
+// waited past its deadline (it is given back, due now), or the attempt
 // was cut short by an aborted drain.
-func (d *Dispatcher) attempt(j job) *hookd.Outcome {
+func (d *Dispatcher) work(j job) *hookd.Outcome {
+	select {
+	case <-d.stop:
+		d.giveBack(j, d.now())
+		return nil
+	default:
+	}
+	if time.Now().After(j.deadline) {
+		d.giveBack(j, d.now())
+		return nil
+	}
 	res := d.sender.Send(d.attemptCtx, j.d)
 	if d.attemptCtx.Err() != nil && errors.Is(res.Err, context.Canceled) {
 		return nil
@@ -356,40 +385,26 @@ func (d *Dispatcher) outcome(dl *hookd.Delivery, res Result) *hookd.Outcome {
 // outcome waits at most for one store write.
 func (d *Dispatcher) completeLoop(results <-chan *hookd.Outcome) {
 	var batch []hookd.Outcome
-	for {
-		o, ok := <-results
-		if !ok {
-			return
-		}
-		n, closed := 1, false
-		batch = batch[:0]
-		if o != nil {
-			batch = append(batch, *o)
-		}
+	for o := range results {
+		batch = append(batch[:0], *o)
 	more:
 		for {
 			select {
 			case o, ok := <-results:
 				if !ok {
-					closed = true
 					break more
 				}
-				n++
-				if o != nil {
-					batch = append(batch, *o)
-				}
+				batch = append(batch, *o)
 			default:
 				break more
 			}
 		}
 		d.commit(batch)
-		d.inflight.Add(-int64(n))
+		// A retry may now be due sooner than the loop planned when it
+		// last asked (it saw these messages still leased).
 		select {
 		case d.freed <- struct{}{}:
 		default:
-		}
-		if closed {
-			return
 		}
 	}
 }

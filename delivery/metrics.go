@@ -30,7 +30,7 @@ func newEngineMetrics(r *metrics.Registry, inflight func() float64) *engineMetri
 	m.duration = r.Histogram("hookd_delivery_attempt_duration_seconds",
 		"Duration of delivery attempts, from the first byte sent to the last read.",
 		[]float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30})
-	r.Gauge("hookd_delivery_in_flight", "Claimed messages being attempted or recorded.", inflight)
+	r.Gauge("hookd_delivery_in_flight", "Claimed messages waiting for a worker or being attempted.", inflight)
 	m.claimedN = r.Counter("hookd_delivery_claimed_total", "Messages claimed for delivery.")
 	m.completedN = r.Counter("hookd_delivery_completed_total", "Attempt outcomes recorded in the store.")
 	m.deferredN = r.Counter("hookd_delivery_deferred_total",
