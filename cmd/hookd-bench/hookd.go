@@ -44,6 +44,9 @@ type hookdProc struct {
 	done    chan struct{}
 	waitErr error
 	token   string
+	// debug is the base URL of hookd's pprof listener ("" when not asked
+	// for with --cpuprofile).
+	debug string
 }
 
 // freeAddr returns a loopback address whose port was free a moment ago.
@@ -89,6 +92,14 @@ func startHookd(ctx context.Context, cfg *config, bin, dir, name string) (*hookd
 		"--log-level", cfg.hookdLogLevel}
 	if cfg.db != "" {
 		args = append(args, "--db", cfg.db)
+	}
+	if cfg.cpuProfile != "" {
+		daddr, err := freeAddr()
+		if err != nil {
+			return nil, err
+		}
+		p.debug = "http://" + daddr
+		args = append(args, "--debug-addr", daddr)
 	}
 	args = append(args, cfg.hookdArgs...)
 	p.logFile, err = os.Create(p.logPath)

@@ -122,7 +122,7 @@ func parseConfig(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&c.retrySchedule, "retry-schedule", "10ms,20ms", "hookd --retry-schedule (the server default)")
 	fs.StringVar(&c.hookdLogLevel, "hookd-log-level", "warn", "hookd --log-level")
 	fs.Var((*stringList)(&c.hookdArgs), "hookd-arg", "extra argument for hookd serve (repeatable)")
-	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile of hookd during scenario a's backlog to this file (needs /debug/pprof in hookd)")
+	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile of hookd during scenario a's backlog to this file (runs hookd with --debug-addr)")
 	fs.IntVar(&c.profileSeconds, "profile-seconds", 15, "length of the CPU profile")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -230,9 +230,9 @@ func (b *bench) stopAll() {
 	}
 }
 
-// startProfile fetches a CPU profile from hookd's /debug/pprof while the
-// caller works; the returned func waits for it. Without --cpuprofile, or
-// when hookd serves no pprof, it only notes that.
+// startProfile fetches a CPU profile from hookd's pprof listener (serve
+// --debug-addr, added when --cpuprofile is given) while the caller works;
+// the returned func waits for it.
 func (b *bench) startProfile(ctx context.Context, e *env, r *scenarioResult) (wait func()) {
 	if b.cfg.cpuProfile == "" {
 		return func() {}
@@ -240,9 +240,8 @@ func (b *bench) startProfile(ctx context.Context, e *env, r *scenarioResult) (wa
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		url := fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", e.h.base, b.cfg.profileSeconds)
+		url := fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", e.h.debug, b.cfg.profileSeconds)
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-		req.Header.Set("Authorization", "Bearer "+e.h.token)
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			r.note("CPU profile: %v", err)
