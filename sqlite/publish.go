@@ -16,14 +16,16 @@ import (
 // WAL), and one commit per Publish caps single-event publishing at the
 // disk's fsyncs per second however many clients publish at once. So
 // Publish does not write itself: it queues its call for one writer
-// goroutine, which takes every call queued at that moment (up to
-// maxBatchCalls calls or about maxBatchEvents events), runs each inside
-// its own SAVEPOINT of ONE transaction, commits once and then answers every
+// goroutine, which takes every call queued once it holds the writer
+// connection, and those queued while it runs them (up to maxBatchCalls
+// calls or about maxBatchEvents events), runs each inside its own
+// SAVEPOINT of ONE transaction, commits once and then answers every
 // caller. A call that fails (an idempotency conflict, an unknown tenant, an
 // error) rolls back to its savepoint and only it fails; the others still
 // commit. Nothing waits for a timer: an idle writer starts on the first
-// call at once, and calls queue up only while a commit is under way, which
-// is exactly when batching them costs nothing. Calls are run in the order
+// call at once, and calls queue up only while the writer is busy (waiting
+// for its connection, running calls, committing), which is exactly when
+// batching them costs nothing. Calls are run in the order
 // they were queued, so a later call sees an earlier call's idempotency key
 // just as if they had committed one after the other.
 
@@ -124,80 +126,106 @@ func (db *DB) stopPublisher() {
 // above, until the queue is closed and empty.
 func (db *DB) publishLoop() {
 	defer close(db.pubDone)
-	var next *publishCall // taken from the queue but over the last batch's bounds
-	batch := make([]*publishCall, 0, maxBatchCalls)
+	r := &pubRound{batch: make([]*publishCall, 0, maxBatchCalls)}
 	for {
-		batch = batch[:0]
-		n := 0
-		add := func(c *publishCall) {
-			if c.state.CompareAndSwap(callQueued, callTaken) {
-				batch = append(batch, c)
-				n += len(c.events)
-			}
-		}
-		if next != nil {
-			add(next)
-			next = nil
+		r.batch, r.events = r.batch[:0], 0
+		if r.next != nil {
+			r.add(r.next)
+			r.next = nil
 		} else {
 			c, ok := <-db.pubQueue
 			if !ok {
 				return
 			}
-			add(c)
+			r.add(c)
 		}
-	fill:
-		for len(batch) < maxBatchCalls && n < maxBatchEvents {
-			select {
-			case c, ok := <-db.pubQueue:
-				if !ok {
-					break fill // the next round's receive ends the loop
-				}
-				if len(batch) > 0 && n+len(c.events) > maxBatchEvents {
-					next = c
-					break fill
-				}
-				add(c)
-			default:
-				break fill
-			}
-		}
-		if len(batch) > 0 {
-			db.publishBatch(batch)
+		if len(r.batch) > 0 {
+			db.publishBatch(r)
 		}
 	}
 }
 
-// publishBatch runs the calls in one transaction, each in a savepoint
-// unless it is alone, commits and answers them all.
-func (db *DB) publishBatch(batch []*publishCall) {
+// pubRound is the calls of one group commit.
+type pubRound struct {
+	batch  []*publishCall
+	events int          // in batch
+	next   *publishCall // taken from the queue but over the bounds: the next round's first
+}
+
+// add takes c unless its caller gave up on it.
+func (r *pubRound) add(c *publishCall) {
+	if c.state.CompareAndSwap(callQueued, callTaken) {
+		r.batch = append(r.batch, c)
+		r.events += len(c.events)
+	}
+}
+
+// fill takes the calls queued now, within the bounds of a round, without
+// waiting for more.
+func (r *pubRound) fill(queue <-chan *publishCall) {
+	for r.next == nil && len(r.batch) < maxBatchCalls && r.events < maxBatchEvents {
+		select {
+		case c, ok := <-queue:
+			if !ok {
+				return // the loop's next receive ends it
+			}
+			if len(r.batch) > 0 && r.events+len(c.events) > maxBatchEvents {
+				r.next = c
+				return
+			}
+			r.add(c)
+		default:
+			return
+		}
+	}
+}
+
+// publishBatch runs the round's calls in one transaction, each in a
+// savepoint unless it is alone, commits and answers them all.
+//
+// The round takes the calls that queued up while the writer waited for
+// its connection (Claim and Complete share it) and while it ran the
+// calls it had, so it takes them after BEGIN and again after running
+// them, until none is waiting or the bounds are reached: each call taken
+// then shares a commit (an fsync) it would otherwise have waited for.
+func (db *DB) publishBatch(r *pubRound) {
 	// The statements run under the writer's context, not a caller's: one
 	// caller going away must not roll back the others' events.
 	ctx := context.Background()
 	hc := &hookCache{}
 	err := db.tx(ctx, func(tx *wtx) error {
-		if len(batch) == 1 {
-			c := batch[0]
-			c.res, c.err = publishTx(ctx, tx, hc, c.tenantID, c.events, c.now)
-			return c.err
-		}
-		for _, c := range batch {
-			if _, err := tx.ExecContext(ctx, "SAVEPOINT publish"); err != nil {
-				return fmt.Errorf("savepoint: %w", err)
-			}
-			c.res, c.err = publishTx(ctx, tx, hc, c.tenantID, c.events, c.now)
-			if c.err != nil {
-				c.res = nil
-				if _, err := tx.ExecContext(ctx, "ROLLBACK TO publish"); err != nil {
-					return fmt.Errorf("roll back to savepoint: %w", err)
+		r.fill(db.pubQueue)
+		for i := 0; i < len(r.batch); {
+			for ; i < len(r.batch); i++ {
+				c := r.batch[i]
+				if i == 0 && len(r.batch) == 1 {
+					// Alone so far: no savepoint; if it fails, so does
+					// the transaction, and nothing else is in it.
+					c.res, c.err = publishTx(ctx, tx, hc, c.tenantID, c.events, c.now)
+					if c.err != nil {
+						return c.err
+					}
+					continue
+				}
+				if _, err := tx.ExecContext(ctx, "SAVEPOINT publish"); err != nil {
+					return fmt.Errorf("savepoint: %w", err)
+				}
+				c.res, c.err = publishTx(ctx, tx, hc, c.tenantID, c.events, c.now)
+				if c.err != nil {
+					c.res = nil
+					if _, err := tx.ExecContext(ctx, "ROLLBACK TO publish"); err != nil {
+						return fmt.Errorf("roll back to savepoint: %w", err)
+					}
+				}
+				if _, err := tx.ExecContext(ctx, "RELEASE publish"); err != nil {
+					return fmt.Errorf("release savepoint: %w", err)
 				}
 			}
-			if _, err := tx.ExecContext(ctx, "RELEASE publish"); err != nil {
-				return fmt.Errorf("release savepoint: %w", err)
-			}
+			r.fill(db.pubQueue)
 		}
 		return nil
 	})
-	for _, c := range batch {
+	for _, c := range r.batch {
 		if err != nil && c.err == nil {
 			// Not committed: whatever the call did is gone, and so may be
 			// an earlier call's key that it saw.
