@@ -49,19 +49,20 @@ func insertEvent(ctx context.Context, tx *wtx, tenantID string, in *hookd.EventI
 	return ev, nil
 }
 
-// publishTx stores one Publish call's events and their messages in tx,
+// publishTx decides one Publish call's events and their messages in tx,
 // set-based: it first decides everything (idempotency keys looked up at
-// once, group order checked once per (webhook, group)), then writes the
-// events, keys and messages with a few multi-row INSERTs, so a call that
-// fails on a rule has written nothing. See hookd.Store. ENOTFOUND for an
-// unknown tenant; ECONFLICT (ExistingID: the first event) for an
-// idempotency key reused with another body.
-func publishTx(ctx context.Context, tx *wtx, hc *hookCache, tenantID string, events []hookd.EventInput, now time.Time) ([]hookd.PublishResult, error) {
+// once, group order checked once per (webhook, group)), then hands the
+// events, keys and messages to rows, which writes them with a few
+// multi-row INSERTs, so a call that fails on a rule has written nothing.
+// See hookd.Store. ENOTFOUND for an unknown tenant; ECONFLICT (ExistingID:
+// the first event) for an idempotency key reused with another body. An
+// error of rows (rows.err) is the transaction's, not the call's.
+func publishTx(ctx context.Context, tx *wtx, hc *hookCache, rows *pendingRows, tenantID string, events []hookd.EventInput, now time.Time) ([]hookd.PublishResult, error) {
 	hooks, err := hc.load(ctx, tx, tenantID)
 	if err != nil {
 		return nil, err
 	}
-	stored, err := lookupKeys(ctx, tx, tenantID, events)
+	stored, err := lookupKeys(ctx, tx, rows, tenantID, events)
 	if err != nil {
 		return nil, err
 	}
@@ -101,6 +102,9 @@ func publishTx(ctx context.Context, tx *wtx, hc *hookCache, tenantID string, eve
 					return nil, &hookd.Error{Code: hookd.ECONFLICT,
 						Message: "idempotency key was used with a different event", ExistingID: k.eventID}
 				}
+				if err := rows.flush(ctx, tx); err != nil {
+					return nil, err
+				}
 				var n int
 				if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM messages WHERE event_id = ?", k.eventID).Scan(&n); err != nil {
 					return nil, fmt.Errorf("count messages: %w", err)
@@ -139,6 +143,9 @@ func publishTx(ctx context.Context, tx *wtx, hc *hookCache, tenantID string, eve
 				k := [2]string{w.ID, group}
 				isBlocked := busy[k]
 				if !isBlocked {
+					if err := rows.flush(ctx, tx); err != nil {
+						return nil, err
+					}
 					if isBlocked, err = blocked(ctx, tx, w, group, math.MaxInt64); err != nil {
 						return nil, err
 					}
@@ -160,17 +167,39 @@ func publishTx(ctx context.Context, tx *wtx, hc *hookCache, tenantID string, eve
 		}
 		out[i] = hookd.PublishResult{EventID: evID, Messages: n}
 	}
-	if err := insertRows(ctx, tx, "events", eventCols, "", evArgs); err != nil {
-		return nil, fmt.Errorf("insert events: %w", err)
-	}
-	if err := insertRows(ctx, tx, "idempotency_keys", keyCols, ` ON CONFLICT (tenant_id, key) DO UPDATE
-		SET fingerprint = excluded.fingerprint, event_id = excluded.event_id, created_at = excluded.created_at`, keyArgs); err != nil {
-		return nil, fmt.Errorf("store idempotency keys: %w", err)
-	}
-	if err := insertRows(ctx, tx, "messages", msgCols, "", msgArgs); err != nil {
-		return nil, fmt.Errorf("insert messages: %w", err)
-	}
+	rows.events = append(rows.events, evArgs...)
+	rows.keys = append(rows.keys, keyArgs...)
+	rows.messages = append(rows.messages, msgArgs...)
 	return out, nil
+}
+
+// pendingRows holds the rows that the Publish calls of one transaction
+// decided on and that are not written yet: the calls of a group commit
+// share their multi-row INSERTs instead of paying for a few statements
+// each. Anything that reads what Publish writes (idempotency keys,
+// messages) flushes them first, so every call still sees the calls before
+// it as if they had been written. A failed flush fails the transaction:
+// rows of several calls were in it.
+type pendingRows struct {
+	events, keys, messages []any // values in eventCols, keyCols, msgCols order
+	err                    error // the first failed flush; sticky
+}
+
+// flush writes the pending rows.
+func (p *pendingRows) flush(ctx context.Context, tx *wtx) error {
+	if p.err != nil {
+		return p.err
+	}
+	if err := insertRows(ctx, tx, "events", eventCols, "", p.events); err != nil {
+		p.err = fmt.Errorf("insert events: %w", err)
+	} else if err := insertRows(ctx, tx, "idempotency_keys", keyCols, ` ON CONFLICT (tenant_id, key) DO UPDATE
+		SET fingerprint = excluded.fingerprint, event_id = excluded.event_id, created_at = excluded.created_at`, p.keys); err != nil {
+		p.err = fmt.Errorf("store idempotency keys: %w", err)
+	} else if err := insertRows(ctx, tx, "messages", msgCols, "", p.messages); err != nil {
+		p.err = fmt.Errorf("insert messages: %w", err)
+	}
+	p.events, p.keys, p.messages = p.events[:0], p.keys[:0], p.messages[:0]
+	return p.err
 }
 
 // The columns Publish writes.
@@ -188,8 +217,8 @@ type storedKey struct {
 }
 
 // lookupKeys returns the tenant's stored idempotency keys (expired ones
-// too) that the events use.
-func lookupKeys(ctx context.Context, tx *wtx, tenantID string, events []hookd.EventInput) (map[string]storedKey, error) {
+// too) that the events use, pending rows written first.
+func lookupKeys(ctx context.Context, tx *wtx, pending *pendingRows, tenantID string, events []hookd.EventInput) (map[string]storedKey, error) {
 	var keys []any
 	seen := map[string]bool{}
 	for i := range events {
@@ -199,6 +228,11 @@ func lookupKeys(ctx context.Context, tx *wtx, tenantID string, events []hookd.Ev
 		}
 	}
 	out := make(map[string]storedKey, len(keys))
+	if len(keys) > 0 {
+		if err := pending.flush(ctx, tx); err != nil {
+			return nil, err
+		}
+	}
 	for len(keys) > 0 {
 		// The smallest of chunkSizes that holds the keys left (or the
 		// largest), padded with the last key: a few statements serve

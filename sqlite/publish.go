@@ -18,16 +18,16 @@ import (
 // Publish does not write itself: it queues its call for one writer
 // goroutine, which takes every call queued once it holds the writer
 // connection, and those queued while it runs them (up to maxBatchCalls
-// calls or about maxBatchEvents events), runs each inside its own
-// SAVEPOINT of ONE transaction, commits once and then answers every
-// caller. A call that fails (an idempotency conflict, an unknown tenant, an
-// error) rolls back to its savepoint and only it fails; the others still
-// commit. Nothing waits for a timer: an idle writer starts on the first
-// call at once, and calls queue up only while the writer is busy (waiting
-// for its connection, running calls, committing), which is exactly when
-// batching them costs nothing. Calls are run in the order
+// calls or about maxBatchEvents events), runs them in ONE transaction,
+// writing their rows together (see pendingRows), commits once and then
+// answers every caller. A call that fails on a rule (an idempotency
+// conflict, an unknown tenant) writes nothing and only it fails; the
+// others still commit. Nothing waits for a timer: an idle writer starts on
+// the first call at once, and calls queue up only while the writer is busy
+// (waiting for its connection, running calls, committing), which is
+// exactly when batching them costs nothing. Calls are run in the order
 // they were queued, so a later call sees an earlier call's idempotency key
-// just as if they had committed one after the other.
+// and group messages just as if they had committed one after the other.
 
 // Bounds of one group commit: a larger batch would keep the writer
 // connection, and so Claim and Complete, waiting for longer.
@@ -180,50 +180,38 @@ func (r *pubRound) fill(queue <-chan *publishCall) {
 	}
 }
 
-// publishBatch runs the round's calls in one transaction, each in a
-// savepoint unless it is alone, commits and answers them all.
+// publishBatch runs the round's calls in one transaction, commits and
+// answers them all.
 //
 // The round takes the calls that queued up while the writer waited for
 // its connection (Claim and Complete share it) and while it ran the
 // calls it had, so it takes them after BEGIN and again after running
 // them, until none is waiting or the bounds are reached: each call taken
 // then shares a commit (an fsync) it would otherwise have waited for.
+//
+// A call that breaks a rule fails before it wrote anything, and the
+// calls' rows are written together (pendingRows), so no call needs a
+// savepoint of its own. A failed write or commit fails every call of the
+// round.
 func (db *DB) publishBatch(r *pubRound) {
 	// The statements run under the writer's context, not a caller's: one
 	// caller going away must not roll back the others' events.
 	ctx := context.Background()
 	hc := &hookCache{}
+	rows := &pendingRows{}
 	err := db.tx(ctx, func(tx *wtx) error {
 		r.fill(db.pubQueue)
 		for i := 0; i < len(r.batch); {
 			for ; i < len(r.batch); i++ {
 				c := r.batch[i]
-				if i == 0 && len(r.batch) == 1 {
-					// Alone so far: no savepoint; if it fails, so does
-					// the transaction, and nothing else is in it.
-					c.res, c.err = publishTx(ctx, tx, hc, c.tenantID, c.events, c.now)
-					if c.err != nil {
-						return c.err
-					}
-					continue
-				}
-				if _, err := tx.ExecContext(ctx, "SAVEPOINT publish"); err != nil {
-					return fmt.Errorf("savepoint: %w", err)
-				}
-				c.res, c.err = publishTx(ctx, tx, hc, c.tenantID, c.events, c.now)
-				if c.err != nil {
-					c.res = nil
-					if _, err := tx.ExecContext(ctx, "ROLLBACK TO publish"); err != nil {
-						return fmt.Errorf("roll back to savepoint: %w", err)
-					}
-				}
-				if _, err := tx.ExecContext(ctx, "RELEASE publish"); err != nil {
-					return fmt.Errorf("release savepoint: %w", err)
+				c.res, c.err = publishTx(ctx, tx, hc, rows, c.tenantID, c.events, c.now)
+				if rows.err != nil {
+					return rows.err
 				}
 			}
 			r.fill(db.pubQueue)
 		}
-		return nil
+		return rows.flush(ctx, tx)
 	})
 	for _, c := range r.batch {
 		if err != nil && c.err == nil {

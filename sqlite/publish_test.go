@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -202,5 +204,84 @@ func TestPublishCancelAndClose(t *testing.T) {
 	}
 	if len(keys) != 2 || keys[0] != "first" || keys[1] != "kept" {
 		t.Fatalf("stored events with keys %v, want first and kept", keys)
+	}
+}
+
+// Many concurrent callers, committed in rounds of several calls whose rows
+// are written together: every group still has exactly one message that
+// may be sent (the first published) and the rest wait, and callers racing
+// with one idempotency key all get the one event.
+func TestPublishConcurrentRounds(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := MustOpenDB(t)
+	if err := db.CreateTenant(ctx, &hookd.Tenant{ID: "a"}); err != nil {
+		t.Fatal(err)
+	}
+	w := hookd.NewWebhookDefaults()
+	w.TenantID, w.URL, w.EventTypes, w.Grouped = "a", "https://example.com/hook", []string{"*"}, true
+	if err := db.CreateWebhook(ctx, w); err != nil {
+		t.Fatal(err)
+	}
+	const clients, each = 16, 20
+	var mu sync.Mutex
+	keyed := map[string]bool{} // event ids answered for the shared key
+	var wg sync.WaitGroup
+	for c := range clients {
+		wg.Go(func() {
+			for i := range each {
+				ev := hookd.EventInput{Type: "x", Payload: json.RawMessage(`{}`), Group: fmt.Sprintf("g%d", (c+i)%5)}
+				if i%4 == 0 {
+					ev.IdempotencyKey = "shared"
+					ev.Group = ""
+				}
+				res, err := db.Publish(ctx, "a", []hookd.EventInput{ev}, storeT0)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if ev.IdempotencyKey != "" {
+					mu.Lock()
+					keyed[res[0].EventID] = true
+					mu.Unlock()
+					if res[0].Messages != 1 {
+						t.Errorf("shared key: %+v, want 1 message", res[0])
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if len(keyed) != 1 {
+		t.Fatalf("the shared idempotency key gave %d events, want 1", len(keyed))
+	}
+	created := map[string]int{}
+	total := 0
+	for after := ""; ; {
+		ms, err := db.ListMessages(ctx, "a", hookd.MessageFilter{Page: hookd.Page{After: after, Limit: 100}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ms) == 0 {
+			break
+		}
+		for _, m := range ms {
+			total++
+			if m.State == hookd.StateCreated {
+				created[m.Group]++
+			}
+		}
+		after = ms[len(ms)-1].ID
+	}
+	if want := clients*each - clients*each/4 + 1; total != want {
+		t.Fatalf("%d messages, want %d", total, want)
+	}
+	for g, n := range created {
+		if n != 1 {
+			t.Errorf("group %q has %d sendable messages, want 1", g, n)
+		}
+	}
+	if len(created) != 6 { // g0..g4 and the ungrouped keyed event
+		t.Errorf("sendable messages by group: %v", created)
 	}
 }
