@@ -80,8 +80,8 @@ func decodeObject(body []byte) (map[string]json.RawMessage, error) {
 		}
 		return nil, hookd.Errorf(hookd.EINVALID, "malformed JSON")
 	}
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(body, &m); err != nil || m == nil {
+	m, ok := members(body)
+	if !ok {
 		return nil, hookd.Errorf(hookd.EINVALID, "the body must be a JSON object")
 	}
 	return m, nil
@@ -167,10 +167,12 @@ func (o *obj) str(name string, dst *string) bool {
 	if !ok {
 		return false
 	}
-	if err := json.Unmarshal(raw, dst); err != nil {
+	s, ok := unquote(raw)
+	if !ok {
 		o.add(o.path(name), "must be a string")
 		return false
 	}
+	*dst = s
 	return true
 }
 
@@ -254,13 +256,14 @@ func (o *obj) list(name string, each func(path string, raw json.RawMessage)) boo
 	if !ok {
 		return false
 	}
-	var items []json.RawMessage
-	if json.Unmarshal(raw, &items) != nil {
+	list, ok := items(raw)
+	if !ok {
 		o.add(o.path(name), "must be an array")
 		return false
 	}
-	for i, it := range items {
-		each(fmt.Sprintf("%s[%d]", o.path(name), i), it)
+	p := o.path(name)
+	for i, it := range list {
+		each(p+"["+strconv.Itoa(i)+"]", it)
 	}
 	return true
 }
@@ -290,8 +293,8 @@ func (o *obj) rawMap(name string) (map[string]json.RawMessage, bool) {
 	if !ok {
 		return nil, false
 	}
-	var m map[string]json.RawMessage
-	if json.Unmarshal(raw, &m) != nil || m == nil {
+	m, ok := members(raw)
+	if !ok {
 		o.add(o.path(name), "must be an object")
 		return nil, false
 	}
@@ -330,15 +333,15 @@ func (o *obj) strListMap(name string) (map[string][]string, bool) {
 	out := make(map[string][]string, len(m))
 	good := true
 	for _, k := range sortedKeys(m) {
-		var items []json.RawMessage
 		p := o.path(name) + "." + k
-		if json.Unmarshal(m[k], &items) != nil || items == nil {
+		list, ok := items(m[k])
+		if !ok {
 			o.add(p, "must be an array of strings")
 			good = false
 			continue
 		}
-		vals := make([]string, 0, len(items))
-		for i, it := range items {
+		vals := make([]string, 0, len(list))
+		for i, it := range list {
 			s, ok := asString(it)
 			if !ok {
 				o.add(fmt.Sprintf("%s[%d]", p, i), "must be a string")
@@ -357,11 +360,10 @@ func (o *obj) strListMap(name string) (map[string][]string, bool) {
 
 // asString decodes a JSON string; null and every other value are not.
 func asString(raw json.RawMessage) (string, bool) {
-	var s string
-	if isNull(raw) || json.Unmarshal(raw, &s) != nil {
+	if isNull(raw) {
 		return "", false
 	}
-	return s, true
+	return unquote(raw)
 }
 
 func sortedKeys[V any](m map[string]V) []string {

@@ -18,6 +18,9 @@ func itoa(n int) string { return strconv.Itoa(n) }
 
 // compact returns raw without insignificant white space (raw is valid JSON).
 func compact(raw json.RawMessage) json.RawMessage {
+	if !bytes.ContainsAny(raw, " \t\r\n") {
+		return raw // nothing to take out: save the copy
+	}
 	var b bytes.Buffer
 	if err := json.Compact(&b, raw); err != nil {
 		return raw
@@ -150,8 +153,8 @@ func (s *Server) publishBatch(w http.ResponseWriter, r *http.Request, c *call) e
 	}
 	var ins []hookd.EventInput
 	listed := o.list("events", func(p string, raw json.RawMessage) {
-		var m map[string]json.RawMessage
-		if json.Unmarshal(raw, &m) != nil || m == nil {
+		m, ok := members(raw)
+		if !ok {
 			o.add(p, "must be an object")
 			ins = append(ins, hookd.EventInput{Type: "x"}) // keeps indexes aligned; never published
 			return
