@@ -25,6 +25,7 @@ fuzz: ## run every fuzz target for FUZZTIME each
 	$(GO) test ./httpapi -run '^$$' -fuzz '^FuzzPatchWebhook$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./httpapi -run '^$$' -fuzz '^FuzzPublishEvent$$' -fuzztime $(FUZZTIME)
 	$(GO) test . -run '^$$' -fuzz '^FuzzWebhookValidate$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./httpapi -run '^$$' -fuzz '^FuzzJSONScan$$' -fuzztime $(FUZZTIME)
 
 bench: ## run the delivery benchmark against the raw HTTP limit
 	$(GO) run ./cmd/hookd-bench
