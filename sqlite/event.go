@@ -233,42 +233,18 @@ func lookupKeys(ctx context.Context, tx *wtx, pending *pendingRows, tenantID str
 			return nil, err
 		}
 	}
-	for len(keys) > 0 {
-		// The smallest of chunkSizes that holds the keys left (or the
-		// largest), padded with the last key: a few statements serve
-		// every number of keys.
-		size := chunkSizes[0]
-		for _, c := range chunkSizes {
-			if c >= len(keys) {
-				size = c
-			}
+	err := queryIn(ctx, tx, `SELECT key, fingerprint, event_id, created_at FROM idempotency_keys
+		WHERE tenant_id = ? AND key IN (IN)`, []any{tenantID}, keys, func(rows *sql.Rows) error {
+		var key string
+		var k storedKey
+		if err := rows.Scan(&key, &k.fp, &k.eventID, &k.created); err != nil {
+			return err
 		}
-		n := min(size, len(keys))
-		args := make([]any, 0, size+1)
-		args = append(args, tenantID)
-		args = append(args, keys[:n]...)
-		for len(args) < size+1 {
-			args = append(args, keys[n-1])
-		}
-		keys = keys[n:]
-		rows, err := tx.QueryContext(ctx, `SELECT key, fingerprint, event_id, created_at FROM idempotency_keys
-			WHERE tenant_id = ? AND key IN (`+placeholders(size)+")", args...)
-		if err != nil {
-			return nil, fmt.Errorf("look up idempotency keys: %w", err)
-		}
-		for rows.Next() {
-			var key string
-			var k storedKey
-			if err := rows.Scan(&key, &k.fp, &k.eventID, &k.created); err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("look up idempotency keys: %w", err)
-			}
-			out[key] = k
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, fmt.Errorf("look up idempotency keys: %w", err)
-		}
+		out[key] = k
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("look up idempotency keys: %w", err)
 	}
 	return out, nil
 }
