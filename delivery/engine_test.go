@@ -392,7 +392,7 @@ func TestRateLimit(t *testing.T) {
 		w.EventTypes = []string{"Unit.*"}
 	})
 	wf := MustWebhook(t, db, free.URL, func(w *hookd.Webhook) { w.EventTypes = []string{"Free.*"} })
-	StartDispatcher(t, delivery.Config{Store: db, Workers: 4})
+	d := StartDispatcher(t, delivery.Config{Store: db, Workers: 4})
 	start := time.Now()
 	MustPublish(t, db, "", make([]int, total)...)
 	in := make([]hookd.EventInput, 50)
@@ -402,6 +402,7 @@ func TestRateLimit(t *testing.T) {
 	if _, err := db.Publish(ctx, tenant, in, time.Now()); err != nil {
 		t.Fatal(err)
 	}
+	d.Wake() // as the API does after a publish; else the engine may find them only at its 5 s poll
 
 	// The webhook without a limit is not held up by the paced one: it is
 	// done long before the paced one (which takes 3 s).
