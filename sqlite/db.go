@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"net/url"
 	"sort"
 	"strconv"
@@ -66,6 +67,12 @@ const busyTimeoutMS = 10000
 // Open opens or creates the database file at path (its directory must
 // exist) and applies every embedded migration that has not been applied yet.
 func Open(ctx context.Context, path string) (*DB, error) {
+	return open(ctx, path, math.MaxInt)
+}
+
+// open is Open applying only the migrations up to version: tests make
+// databases of an older schema with it, to test the later migrations.
+func open(ctx context.Context, path string, version int) (*DB, error) {
 	if path == "" {
 		return nil, errors.New("open sqlite: empty path")
 	}
@@ -85,7 +92,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		return nil, fmt.Errorf("open sqlite writer %s: %w", path, err)
 	}
 	db := &DB{write: w, Now: time.Now, stmts: map[string]*sql.Stmt{}, rstmts: map[string]*sql.Stmt{}}
-	if err := db.migrate(ctx); err != nil {
+	if err := db.migrate(ctx, version); err != nil {
 		w.Close()
 		return nil, err
 	}
@@ -138,10 +145,10 @@ func (db *DB) Ping(ctx context.Context) error {
 
 func (db *DB) now() time.Time { return db.Now().UTC() }
 
-// migrate applies migrations/NNNN_name.sql in order, each in its own
-// transaction together with its schema_version row. BEGIN IMMEDIATE makes
-// two processes starting at once apply each migration exactly once.
-func (db *DB) migrate(ctx context.Context) error {
+// migrate applies migrations/NNNN_name.sql in order, up to upTo, each in
+// its own transaction together with its schema_version row. BEGIN IMMEDIATE
+// makes two processes starting at once apply each migration exactly once.
+func (db *DB) migrate(ctx context.Context, upTo int) error {
 	if _, err := db.write.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_version (
 		version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`); err != nil {
 		return fmt.Errorf("create schema_version: %w", err)
@@ -157,6 +164,9 @@ func (db *DB) migrate(ctx context.Context) error {
 		version, err := strconv.Atoi(num)
 		if !ok || err != nil {
 			return fmt.Errorf("migration %s: name must start with a number and '_'", base)
+		}
+		if version > upTo {
+			break
 		}
 		body, err := migrationFS.ReadFile(name)
 		if err != nil {
