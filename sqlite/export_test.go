@@ -1,6 +1,10 @@
 package sqlite
 
-import "context"
+import (
+	"context"
+
+	"github.com/hookd/hookd"
+)
 
 // QueuedPublishes returns how many Publish calls wait for the writer, for
 // tests that line calls up behind a blocked writer.
@@ -19,4 +23,42 @@ func WriterSynchronous(db *DB, normal bool) (int, error) {
 		return tx.Tx.QueryRow("PRAGMA synchronous").Scan(&v)
 	})
 	return v, err
+}
+
+// OpenAtVersion is Open applying only the migrations up to version: a
+// database as a hookd of that schema left it.
+func OpenAtVersion(ctx context.Context, path string, version int) (*DB, error) {
+	return open(ctx, path, version)
+}
+
+// Queries whose plans TestQueryPlans checks.
+const (
+	RecoverQuery              = recoverQuery
+	ListAttemptsQuery         = listAttemptsQuery
+	DeleteTenantAttemptsQuery = deleteTenantAttempts
+)
+
+// ListMessagesQuery returns the query and arguments ListMessages runs.
+func ListMessagesQuery(tenantID string, f hookd.MessageFilter) (string, []any) {
+	return listMessagesQuery(tenantID, f)
+}
+
+// QueryPlan returns the detail lines of EXPLAIN QUERY PLAN for query, as
+// the store's own connections plan it.
+func QueryPlan(db *DB, query string, args ...any) ([]string, error) {
+	rows, err := db.read.Query("EXPLAIN QUERY PLAN "+query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			return nil, err
+		}
+		out = append(out, detail)
+	}
+	return out, rows.Err()
 }

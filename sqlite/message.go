@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -28,6 +29,13 @@ func getMessage(ctx context.Context, q queryer, tenantID, id string) (*hookd.Mes
 
 // ListMessages returns one page of the tenant's messages in id order.
 func (db *DB) ListMessages(ctx context.Context, tenantID string, f hookd.MessageFilter) ([]*hookd.Message, error) {
+	query, args := listMessagesQuery(tenantID, f)
+	return queryList(ctx, db, "messages", query, args,
+		func(sc interface{ Scan(...any) error }) (*hookd.Message, error) { return scanMessage(sc) })
+}
+
+// listMessagesQuery returns ListMessages' query and its arguments.
+func listMessagesQuery(tenantID string, f hookd.MessageFilter) (string, []any) {
 	where := []string{"tenant_id = ?", "id > ?"}
 	args := []any{tenantID, f.After}
 	if f.WebhookID != "" {
@@ -38,7 +46,18 @@ func (db *DB) ListMessages(ctx context.Context, tenantID string, f hookd.Message
 		where = append(where, "event_id = ?")
 		args = append(args, f.EventID)
 	}
-	if len(f.States) > 0 {
+	// A filter on failed alone (the API's and UI's "what failed?") is
+	// written as the literal term state = 'failed', which lets the planner
+	// use the partial index messages_failed: the page is an index range.
+	// Other states have no index of their own (they change on every
+	// attempt, see migrations/0003): such a filter reads the tenant's (or
+	// webhook's) messages in id order through messages_tenant or
+	// messages_webhook until the page is full, as many rows as it skips.
+	failedOnly := !slices.ContainsFunc(f.States, func(s hookd.MessageState) bool { return s != hookd.StateFailed })
+	switch {
+	case len(f.States) > 0 && failedOnly:
+		where = append(where, "state = 'failed'")
+	case len(f.States) > 0:
 		where = append(where, "state IN ("+placeholders(len(f.States))+")")
 		for _, s := range f.States {
 			args = append(args, string(s))
@@ -56,9 +75,8 @@ func (db *DB) ListMessages(ctx context.Context, tenantID string, f hookd.Message
 		where = append(where, "created_at < ?")
 		args = append(args, ms(*f.Until))
 	}
-	return queryList(ctx, db, "messages", "SELECT "+messageColumns+" FROM messages WHERE "+strings.Join(where, " AND ")+
-		" ORDER BY id LIMIT ?", append(args, limitOf(f.Page)),
-		func(sc interface{ Scan(...any) error }) (*hookd.Message, error) { return scanMessage(sc) })
+	return "SELECT " + messageColumns + " FROM messages WHERE " + strings.Join(where, " AND ") +
+		" ORDER BY id LIMIT ?", append(args, limitOf(f.Page))
 }
 
 // ListAttempts returns one page of a message's attempts in id order;
@@ -67,9 +85,7 @@ func (db *DB) ListAttempts(ctx context.Context, tenantID, messageID string, p ho
 	if _, err := getMessage(ctx, db.read, tenantID, messageID); err != nil {
 		return nil, err
 	}
-	rows, err := db.read.QueryContext(ctx, `SELECT id, tenant_id, message_id, webhook_id, number, trigger, started_at,
-		duration_ms, status_code, error, response_body, success FROM attempts
-		WHERE message_id = ? AND tenant_id = ? AND id > ? ORDER BY id LIMIT ?`, messageID, tenantID, p.After, limitOf(p))
+	rows, err := db.read.QueryContext(ctx, listAttemptsQuery, messageID, tenantID, p.After, limitOf(p))
 	if err != nil {
 		return nil, fmt.Errorf("list attempts: %w", err)
 	}
@@ -90,6 +106,12 @@ func (db *DB) ListAttempts(ctx context.Context, tenantID, messageID string, p ho
 	}
 	return out, nil
 }
+
+// listAttemptsQuery reads a page of a message's attempts through
+// attempts_message. Arguments: message id, tenant id, after, limit.
+const listAttemptsQuery = `SELECT id, tenant_id, message_id, webhook_id, number, trigger, started_at,
+	duration_ms, status_code, error, response_body, success FROM attempts
+	WHERE message_id = ? AND tenant_id = ? AND id > ? ORDER BY id LIMIT ?`
 
 // msgRow is what the manual operations need of a message.
 type msgRow struct {
@@ -214,6 +236,13 @@ func (db *DB) ResolveMessage(ctx context.Context, tenantID, id string, now time.
 	return db.endMessage(ctx, tenantID, id, hookd.StateResolved, now)
 }
 
+// recoverQuery selects the failed messages of a webhook created in a time
+// range, in publish order. Its term state = 'failed' must stay a literal:
+// only then may the planner use the partial index messages_failed_webhook
+// (TestQueryPlans checks it does). Arguments: webhook id, since, until.
+const recoverQuery = `SELECT seq, webhook_id, group_key, state, attempt_count FROM messages
+	WHERE webhook_id = ? AND state = 'failed' AND created_at >= ? AND created_at < ? ORDER BY seq`
+
 // RecoverMessages requeues, like RetryMessage and in publish order, every
 // failed message of the webhook created in [since, until) (a zero until:
 // no upper bound) and returns how many. ENOTFOUND.
@@ -228,9 +257,7 @@ func (db *DB) RecoverMessages(ctx context.Context, tenantID, webhookID string, s
 		if !until.IsZero() {
 			upper = ms(until)
 		}
-		rows, err := tx.QueryContext(ctx, `SELECT seq, webhook_id, group_key, state, attempt_count FROM messages
-			WHERE webhook_id = ? AND state = 'failed' AND created_at >= ? AND created_at < ? ORDER BY seq`,
-			webhookID, ms(since), upper)
+		rows, err := tx.QueryContext(ctx, recoverQuery, webhookID, ms(since), upper)
 		if err != nil {
 			return err
 		}

@@ -72,13 +72,26 @@ func (db *DB) ListTenants(ctx context.Context, p hookd.Page) ([]*hookd.Tenant, e
 	return out, nil
 }
 
+// deleteTenantAttempts deletes a tenant's attempts, found through its
+// messages (messages_tenant, then attempts_message): attempts has no index
+// on tenant_id, which every delivery outcome would have to maintain.
+// Argument: tenant id.
+const deleteTenantAttempts = "DELETE FROM attempts WHERE message_id IN (SELECT id FROM messages WHERE tenant_id = ?)"
+
 // DeleteTenant removes the tenant and every row it owns; ENOTFOUND.
 func (db *DB) DeleteTenant(ctx context.Context, id string) error {
 	defer db.keys.invalidate() // its keys are gone once this returns
 	err := db.tx(ctx, func(tx *wtx) error {
-		for _, table := range []string{"attempts", "messages", "events", "idempotency_keys", "webhooks", "api_keys"} {
-			if _, err := tx.ExecContext(ctx, "DELETE FROM "+table+" WHERE tenant_id = ?", id); err != nil {
-				return fmt.Errorf("delete %s: %w", table, err)
+		for _, step := range []struct{ table, query string }{
+			{"attempts", deleteTenantAttempts}, // first: found through the messages
+			{"messages", "DELETE FROM messages WHERE tenant_id = ?"},
+			{"events", "DELETE FROM events WHERE tenant_id = ?"},
+			{"idempotency_keys", "DELETE FROM idempotency_keys WHERE tenant_id = ?"},
+			{"webhooks", "DELETE FROM webhooks WHERE tenant_id = ?"},
+			{"api_keys", "DELETE FROM api_keys WHERE tenant_id = ?"},
+		} {
+			if _, err := tx.ExecContext(ctx, step.query, id); err != nil {
+				return fmt.Errorf("delete %s: %w", step.table, err)
 			}
 		}
 		res, err := tx.ExecContext(ctx, "DELETE FROM tenants WHERE id = ?", id)

@@ -1,0 +1,218 @@
+package sqlite_test
+
+import (
+	"context"
+	"encoding/json"
+	"math"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hookd/hookd"
+	"github.com/hookd/hookd/sqlite"
+)
+
+// The queries that lost an index in migration 0003 (messages_webhook_state,
+// attempts_tenant) still read an index range, not the whole table: the
+// partial indexes on failed messages serve only queries that spell
+// state = 'failed' out, which an edit could silently lose.
+func TestQueryPlans(t *testing.T) {
+	t.Parallel()
+	db := MustOpenDB(t)
+	failed := []hookd.MessageState{hookd.StateFailed}
+	listFailed, listFailedArgs := sqlite.ListMessagesQuery("a", hookd.MessageFilter{States: failed})
+	listFailedHook, listFailedHookArgs := sqlite.ListMessagesQuery("a", hookd.MessageFilter{WebhookID: "wh", States: failed})
+	since, until := time.Unix(0, 0), time.Now()
+	listFailedRange, listFailedRangeArgs := sqlite.ListMessagesQuery("a",
+		hookd.MessageFilter{States: []hookd.MessageState{hookd.StateFailed, hookd.StateFailed}, Since: &since, Until: &until})
+	listOther, listOtherArgs := sqlite.ListMessagesQuery("a",
+		hookd.MessageFilter{States: []hookd.MessageState{hookd.StateFailed, hookd.StateRetrying}})
+	for _, tt := range []struct {
+		name    string
+		query   string
+		args    []any
+		search  string   // a table the plan must search by index
+		indexes []string // one of which it must use
+	}{
+		{"RecoverMessages", sqlite.RecoverQuery, []any{"wh", 0, math.MaxInt64},
+			"messages", []string{"messages_failed_webhook"}},
+		{"ListMessages failed", listFailed, listFailedArgs, "messages", []string{"messages_failed"}},
+		{"ListMessages failed, created in a range", listFailedRange, listFailedRangeArgs,
+			"messages", []string{"messages_failed"}},
+		{"ListMessages failed of a webhook", listFailedHook, listFailedHookArgs,
+			"messages", []string{"messages_failed", "messages_webhook"}},
+		// The trade-off of 0003: other state filters read the tenant's
+		// messages in id order, still not the whole table.
+		{"ListMessages failed or retrying", listOther, listOtherArgs, "messages", []string{"messages_tenant"}},
+		{"DeleteTenant's attempts", sqlite.DeleteTenantAttemptsQuery, []any{"a"}, "attempts", []string{"attempts_message"}},
+		{"DeleteTenant's attempts, their messages", sqlite.DeleteTenantAttemptsQuery, []any{"a"},
+			"messages", []string{"messages_tenant"}},
+		{"ListAttempts", sqlite.ListAttemptsQuery, []any{"msg", "a", "", 50}, "attempts", []string{"attempts_message"}},
+	} {
+		plan, err := sqlite.QueryPlan(db, tt.query, tt.args...)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		found := false
+		for _, line := range plan {
+			if strings.HasPrefix(line, "SCAN messages") || strings.HasPrefix(line, "SCAN attempts") {
+				t.Errorf("%s scans a table: %q", tt.name, line)
+			}
+			for _, idx := range tt.indexes {
+				for _, using := range []string{" USING INDEX ", " USING COVERING INDEX "} {
+					found = found || strings.HasPrefix(line, "SEARCH "+tt.search+using+idx+" (")
+				}
+			}
+		}
+		if !found {
+			t.Errorf("%s: plan %q does not search %s by %s", tt.name, plan, tt.search, strings.Join(tt.indexes, " or "))
+		}
+	}
+}
+
+// A database made by the migrations before 0003, with failed and delivered
+// messages and their attempts, takes 0003 on Open: the partial indexes are
+// built from the existing rows, and the queries that use them or lost an
+// index answer as before.
+func TestMigrateNarrowerIndexes(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "hookd.db")
+	old, err := sqlite.OpenAtVersion(ctx, path, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	hooks := map[string]string{}
+	failedOf := map[string][]string{} // message ids by tenant, in id order
+	for tenant, states := range map[string][]hookd.MessageState{
+		"a": {hookd.StateFailed, hookd.StateSuccessful, hookd.StateFailed, hookd.StateRetrying},
+		"b": {hookd.StateFailed},
+	} {
+		if err := old.CreateTenant(ctx, &hookd.Tenant{ID: tenant}); err != nil {
+			t.Fatal(err)
+		}
+		w := hookd.NewWebhookDefaults()
+		w.TenantID, w.URL, w.EventTypes = tenant, "https://example.com/"+tenant, []string{"*"}
+		if err := old.CreateWebhook(ctx, w); err != nil {
+			t.Fatal(err)
+		}
+		hooks[tenant] = w.ID
+		evs := make([]hookd.EventInput, len(states))
+		for i := range evs {
+			evs[i] = hookd.EventInput{Type: "Unit.Updated", Payload: json.RawMessage(`{}`)}
+		}
+		if _, err := old.Publish(ctx, tenant, evs, t0); err != nil {
+			t.Fatal(err)
+		}
+		ds, err := old.Claim(ctx, t0, len(states), time.Minute)
+		if err != nil || len(ds) != len(states) {
+			t.Fatalf("claimed %d of %d: %v", len(ds), len(states), err)
+		}
+		slices.SortFunc(ds, func(x, y *hookd.Delivery) int { return strings.Compare(x.Message.ID, y.Message.ID) })
+		var outs []hookd.Outcome
+		for i, d := range ds {
+			o := hookd.Outcome{MessageID: d.Message.ID, Lease: d.Lease, State: states[i],
+				Attempt: hookd.Attempt{StartedAt: t0, StatusCode: 500}}
+			switch states[i] {
+			case hookd.StateSuccessful:
+				o.Attempt.StatusCode, o.Attempt.Success = 200, true
+			case hookd.StateRetrying:
+				o.NextAttemptAt = t0.Add(time.Hour)
+			case hookd.StateFailed:
+				failedOf[tenant] = append(failedOf[tenant], d.Message.ID)
+			}
+			outs = append(outs, o)
+		}
+		if err := old.Complete(ctx, outs, t0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := old.Close(); err != nil {
+		t.Fatal(err)
+	}
+	raw := rawDB(t, path)
+	indexes := func() []string {
+		t.Helper()
+		rows, err := raw.Query("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name IN ('messages', 'attempts') AND sql IS NOT NULL")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		var names []string
+		for rows.Next() {
+			var n string
+			if err := rows.Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			names = append(names, n)
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
+		slices.Sort(names)
+		return names
+	}
+	before := indexes()
+	if !slices.Contains(before, "messages_webhook_state") || !slices.Contains(before, "attempts_tenant") {
+		t.Fatalf("the database at version 2 has the indexes %v", before)
+	}
+
+	db := MustOpenPath(t, path)
+	var version int
+	if err := raw.QueryRow("SELECT count(*) FROM schema_version WHERE version = 3").Scan(&version); err != nil || version != 1 {
+		t.Fatalf("schema_version rows of version 3: %d, %v", version, err)
+	}
+	after := indexes()
+	for _, gone := range []string{"messages_webhook_state", "attempts_tenant"} {
+		if slices.Contains(after, gone) {
+			t.Errorf("index %s is still there", gone)
+		}
+	}
+	for _, idx := range append(slices.DeleteFunc(before, func(n string) bool {
+		return n == "messages_webhook_state" || n == "attempts_tenant"
+	}), "messages_failed", "messages_failed_webhook") {
+		if !slices.Contains(after, idx) {
+			t.Errorf("index %s is missing after the migration: %v", idx, after)
+		}
+	}
+	var check string
+	if err := raw.QueryRow("PRAGMA integrity_check").Scan(&check); err != nil || check != "ok" {
+		t.Fatalf("integrity_check = %q, %v", check, err)
+	}
+
+	for tenant, want := range failedOf {
+		ms, err := db.ListMessages(ctx, tenant, hookd.MessageFilter{States: []hookd.MessageState{hookd.StateFailed}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := make([]string, 0, len(ms))
+		for _, m := range ms {
+			if m.State != hookd.StateFailed || m.TenantID != tenant {
+				t.Errorf("listed as tenant %s's failed: %+v", tenant, m)
+			}
+			got = append(got, m.ID)
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("tenant %s's failed messages: %v, want %v", tenant, got, want)
+		}
+	}
+	if n, err := db.RecoverMessages(ctx, "a", hooks["a"], t0, time.Time{}, t0); err != nil || n != len(failedOf["a"]) {
+		t.Fatalf("RecoverMessages = %d, %v; want %d", n, err, len(failedOf["a"]))
+	}
+	if ms, err := db.ListMessages(ctx, "a", hookd.MessageFilter{States: []hookd.MessageState{hookd.StateFailed}}); err != nil || len(ms) != 0 {
+		t.Fatalf("tenant a's failed messages after recovering them: %d, %v", len(ms), err)
+	}
+
+	if err := db.DeleteTenant(ctx, "a"); err != nil {
+		t.Fatal(err)
+	}
+	for tenant, want := range map[string]int{"a": 0, "b": 1} {
+		var n int
+		if err := raw.QueryRow("SELECT count(*) FROM attempts WHERE tenant_id = ?", tenant).Scan(&n); err != nil || n != want {
+			t.Errorf("tenant %s's attempts after deleting tenant a: %d, %v; want %d", tenant, n, err, want)
+		}
+	}
+}
