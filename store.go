@@ -166,3 +166,27 @@ type Store interface {
 	// message left, and expired idempotency keys. Returns rows deleted.
 	Sweep(ctx context.Context, cutoff time.Time, limit int, now time.Time) (int, error)
 }
+
+// Handoff takes messages leased to it as they are published, so that a
+// fresh message is attempted without a Claim: one write less per message
+// and no wait for the engine's next claim. A store that supports it (see
+// HandoffStore) asks Reserve before it writes each claimable message of a
+// publish, writes the reserved ones already leased (as Claim would have,
+// until now+lease), and after its commit calls Deliver with them; if the
+// commit fails it calls Release instead. A message it could not reserve is
+// written claimable as usual.
+type Handoff interface {
+	// Reserve returns how many of n more deliveries the engine takes (0 to
+	// n), and the lease to give them.
+	Reserve(n int) (int, time.Duration)
+	// Deliver hands over committed, leased deliveries reserved before.
+	Deliver(ds []*Delivery)
+	// Release gives back n reservations that will not be delivered.
+	Release(n int)
+}
+
+// HandoffStore is a Store that can hand published messages to a Handoff.
+type HandoffStore interface {
+	// SetHandoff sets the receiver of leased messages (nil: none).
+	SetHandoff(h Handoff)
+}

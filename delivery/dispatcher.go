@@ -87,6 +87,7 @@ type Dispatcher struct {
 	log          *slog.Logger
 	m            *engineMetrics
 
+	ho       handoff       // messages leased to the dispatcher at publish, see handoff.go
 	wake     chan struct{} // a Wake happened (capacity 1)
 	freed    chan struct{} // a delivery left the window (capacity 1)
 	inflight atomic.Int64  // dispatched and not yet attempted to the end
@@ -196,7 +197,9 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 		d.completeLoop(results)
 	}()
 
+	closeHandoff := d.openHandoff()
 	d.loop(ctx, jobs, window)
+	closeHandoff()
 	d.stopOnce.Do(func() { close(d.stop) }) // the workers give back what is queued
 
 	close(jobs)
@@ -245,7 +248,15 @@ func (d *Dispatcher) loop(ctx context.Context, jobs chan<- job, window int) {
 			return
 		default:
 		}
-		free := window - int(d.inflight.Load())
+		handed, reserved := d.takeHanded()
+		if len(handed) > 0 {
+			d.m.handed(len(handed))
+			leasedAt := time.Now()
+			for _, dl := range handed {
+				p.admit(d, jobs, job{d: dl, deadline: d.holdDeadline(dl, leasedAt)})
+			}
+		}
+		free := window - int(d.inflight.Load()) - reserved
 		if free > 0 {
 			free -= p.dispatchReady(d, jobs, free)
 		}
@@ -263,6 +274,7 @@ func (d *Dispatcher) loop(ctx context.Context, jobs chan<- job, window int) {
 				errDelay = 0
 				d.m.claimed(len(ds))
 				asked := free
+				d.setCaughtUp(len(ds) < asked)
 				claimedAt := time.Now()
 				for _, dl := range ds {
 					j := job{d: dl, deadline: d.holdDeadline(dl, claimedAt)}
@@ -334,10 +346,12 @@ func (d *Dispatcher) dispatch(jobs chan<- job, j job) {
 
 // giveBack returns a claimed delivery unattempted: due at due if the store
 // is a Deferrer, else when its lease ends.
-func (d *Dispatcher) giveBack(j job, due time.Time) {
+func (d *Dispatcher) giveBack(j job, due time.Time) { d.giveBackCtx(d.attemptCtx, j, due) }
+
+func (d *Dispatcher) giveBackCtx(ctx context.Context, j job, due time.Time) {
 	d.m.deferred()
 	if s, ok := d.store.(Deferrer); ok {
-		if err := s.DeferMessage(d.attemptCtx, j.d.Message.ID, j.d.Lease, due); err != nil {
+		if err := s.DeferMessage(ctx, j.d.Message.ID, j.d.Lease, due); err != nil {
 			d.log.Warn("delivery: defer message", "message_id", j.d.Message.ID, "err", err)
 		}
 		return

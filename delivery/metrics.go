@@ -8,9 +8,9 @@ import (
 // engineMetrics are the dispatcher's series; a nil *engineMetrics records
 // nothing.
 type engineMetrics struct {
-	results                         map[string]*metrics.Counter // by result: success or an attempt error code
-	duration                        *metrics.Histogram
-	claimedN, completedN, deferredN *metrics.Counter
+	results                                  map[string]*metrics.Counter // by result: success or an attempt error code
+	duration                                 *metrics.Histogram
+	claimedN, handedN, completedN, deferredN *metrics.Counter
 }
 
 // attemptResults are the values of the result label.
@@ -32,6 +32,8 @@ func newEngineMetrics(r *metrics.Registry, inflight func() float64) *engineMetri
 		[]float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30})
 	r.Gauge("hookd_delivery_in_flight", "Claimed messages waiting for a worker or being attempted.", inflight)
 	m.claimedN = r.Counter("hookd_delivery_claimed_total", "Messages claimed for delivery.")
+	m.handedN = r.Counter("hookd_delivery_handed_total",
+		"Messages leased to the engine as they were published, attempted without a claim.")
 	m.completedN = r.Counter("hookd_delivery_completed_total", "Attempt outcomes recorded in the store.")
 	m.deferredN = r.Counter("hookd_delivery_deferred_total",
 		"Claimed messages given back unattempted because a rate limit would keep them past their lease.")
@@ -55,6 +57,12 @@ func (m *engineMetrics) attempt(res Result) {
 func (m *engineMetrics) claimed(n int) {
 	if m != nil && n > 0 {
 		m.claimedN.Add(uint64(n))
+	}
+}
+
+func (m *engineMetrics) handed(n int) {
+	if m != nil && n > 0 {
+		m.handedN.Add(uint64(n))
 	}
 }
 

@@ -18,6 +18,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hookd/hookd"
@@ -51,6 +52,7 @@ type DB struct {
 	pubClosed bool
 	pubQueue  chan *publishCall
 	pubDone   chan struct{} // closed when the writer goroutine ends
+	handoff   atomic.Pointer[handoffBox]
 
 	// Now is the clock for timestamps the Store interface does not pass in
 	// (created_at and updated_at of tenants, keys and webhooks). Tests may

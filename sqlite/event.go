@@ -57,7 +57,16 @@ func insertEvent(ctx context.Context, tx *wtx, tenantID string, in *hookd.EventI
 // See hookd.Store. ENOTFOUND for an unknown tenant; ECONFLICT (ExistingID:
 // the first event) for an idempotency key reused with another body. An
 // error of rows (rows.err) is the transaction's, not the call's.
-func publishTx(ctx context.Context, tx *wtx, hc *hookCache, rows *pendingRows, tenantID string, events []hookd.EventInput, now time.Time) ([]hookd.PublishResult, error) {
+func publishTx(ctx context.Context, tx *wtx, hc *hookCache, rows *pendingRows, tenantID string, events []hookd.EventInput, now time.Time) (_ []hookd.PublishResult, err error) {
+	// Messages leased to the handoff by this call: they join the round's
+	// once the call succeeds; a call that fails gives their reservations
+	// back.
+	var handed []*hookd.Delivery
+	defer func() {
+		if err != nil && len(handed) > 0 {
+			rows.handoff.Release(len(handed))
+		}
+	}()
 	hooks, err := hc.load(ctx, tx, tenantID)
 	if err != nil {
 		return nil, err
@@ -118,12 +127,13 @@ func publishTx(ctx context.Context, tx *wtx, hc *hookCache, rows *pendingRows, t
 		if err != nil {
 			return nil, fmt.Errorf("encode attributes: %w", err)
 		}
-		payload := in.Payload
-		if len(payload) == 0 {
-			payload = json.RawMessage("null")
+		payload := "null"
+		if len(in.Payload) > 0 {
+			payload = string(in.Payload)
 		}
 		evID := hookd.NewID(hookd.PrefixEvent)
-		evArgs = append(evArgs, evID, tenantID, in.Type, string(payload), in.Group, string(attrs), in.IdempotencyKey, nowMS)
+		evArgs = append(evArgs, evID, tenantID, in.Type, payload, in.Group, string(attrs), in.IdempotencyKey, nowMS)
+		var ev *hookd.Event // built for the first message handed off
 		if in.IdempotencyKey != "" {
 			keyArgs = append(keyArgs, tenantID, in.IdempotencyKey, fp, evID, nowMS)
 		}
@@ -157,12 +167,30 @@ func publishTx(ctx context.Context, tx *wtx, hc *hookCache, rows *pendingRows, t
 			if group != "" {
 				busy[[2]string{w.ID, group}] = true
 			}
-			var due any
+			var next, due any
+			var lease int64
+			msgID := hookd.NewID(hookd.PrefixMessage)
 			if state == hookd.StateCreated {
-				due = nowMS
+				next, due = nowMS, nowMS
+				if rows.reserve() {
+					// Leased as Claim would lease it: due again when the
+					// lease ends.
+					lease, due = rows.lease, ms(now.Add(rows.leaseFor))
+					if ev == nil {
+						ev = &hookd.Event{ID: evID, TenantID: tenantID, Type: in.Type, Payload: json.RawMessage(payload),
+							Group: in.Group, Attributes: in.Attributes, IdempotencyKey: in.IdempotencyKey, CreatedAt: fromMS(nowMS)}
+					}
+					created := fromMS(nowMS)
+					handed = append(handed, &hookd.Delivery{
+						Message: hookd.Message{ID: msgID, TenantID: tenantID, WebhookID: w.ID, EventID: evID,
+							EventType: in.Type, Group: in.Group, State: hookd.StateCreated, NextAttemptAt: &created,
+							CreatedAt: created, UpdatedAt: created},
+						Event: *ev, Webhook: *w, Lease: lease, Trigger: hookd.TriggerScheduled,
+					})
+				}
 			}
-			msgArgs = append(msgArgs, hookd.NewID(hookd.PrefixMessage), tenantID, w.ID, evID, in.Type,
-				in.Group, group, string(state), due, due, nowMS, nowMS)
+			msgArgs = append(msgArgs, msgID, tenantID, w.ID, evID, in.Type,
+				in.Group, group, string(state), next, due, lease, nowMS, nowMS)
 			n++
 		}
 		out[i] = hookd.PublishResult{EventID: evID, Messages: n}
@@ -170,6 +198,7 @@ func publishTx(ctx context.Context, tx *wtx, hc *hookCache, rows *pendingRows, t
 	rows.events = append(rows.events, evArgs...)
 	rows.keys = append(rows.keys, keyArgs...)
 	rows.messages = append(rows.messages, msgArgs...)
+	rows.handed = append(rows.handed, handed...)
 	return out, nil
 }
 
@@ -183,6 +212,27 @@ func publishTx(ctx context.Context, tx *wtx, hc *hookCache, rows *pendingRows, t
 type pendingRows struct {
 	events, keys, messages []any // values in eventCols, keyCols, msgCols order
 	err                    error // the first failed flush; sticky
+
+	// The round's handoff (nil: none), the lease token and length it gives
+	// the messages it takes, and those taken by the calls that succeeded,
+	// to deliver after the commit.
+	handoff  hookd.Handoff
+	lease    int64
+	leaseFor time.Duration
+	handed   []*hookd.Delivery
+}
+
+// reserve asks the handoff to take one more message.
+func (p *pendingRows) reserve() bool {
+	if p.handoff == nil {
+		return false
+	}
+	n, lease := p.handoff.Reserve(1)
+	if n == 0 {
+		return false
+	}
+	p.leaseFor = lease
+	return true
 }
 
 // flush writes the pending rows.
@@ -207,7 +257,7 @@ var (
 	eventCols = []string{"id", "tenant_id", "type", "payload", "group_name", "attributes", "idempotency_key", "created_at"}
 	keyCols   = []string{"tenant_id", "key", "fingerprint", "event_id", "created_at"}
 	msgCols   = []string{"id", "tenant_id", "webhook_id", "event_id", "event_type", "event_group", "group_key", "state",
-		"next_attempt_at", "due_at", "created_at", "updated_at"}
+		"next_attempt_at", "due_at", "lease", "created_at", "updated_at"}
 )
 
 // storedKey is an idempotency key as stored.

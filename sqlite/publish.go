@@ -199,6 +199,9 @@ func (db *DB) publishBatch(r *pubRound) {
 	ctx := context.Background()
 	hc := &hookCache{}
 	rows := &pendingRows{}
+	if b := db.handoff.Load(); b != nil {
+		rows.handoff, rows.lease = b.h, newLease()
+	}
 	err := db.tx(ctx, func(tx *wtx) error {
 		r.fill(db.pubQueue)
 		for i := 0; i < len(r.batch); {
@@ -213,6 +216,13 @@ func (db *DB) publishBatch(r *pubRound) {
 		}
 		return rows.flush(ctx, tx)
 	})
+	if len(rows.handed) > 0 {
+		if err == nil {
+			rows.handoff.Deliver(rows.handed)
+		} else {
+			rows.handoff.Release(len(rows.handed))
+		}
+	}
 	for _, c := range r.batch {
 		if err != nil && c.err == nil {
 			// Not committed: whatever the call did is gone, and so may be
@@ -267,3 +277,19 @@ func (hc *hookCache) load(ctx context.Context, tx *wtx, tenantID string) ([]*hoo
 	hc.tenants[tenantID] = hooks
 	return hooks, nil
 }
+
+// handoffBox holds the Handoff set by SetHandoff.
+type handoffBox struct{ h hookd.Handoff }
+
+// SetHandoff makes Publish hand the claimable messages it writes to h,
+// leased, as far as h reserves room for them (see hookd.Handoff); nil
+// stops it. A round already running keeps the handoff it started with.
+func (db *DB) SetHandoff(h hookd.Handoff) {
+	if h == nil {
+		db.handoff.Store(nil)
+		return
+	}
+	db.handoff.Store(&handoffBox{h})
+}
+
+var _ hookd.HandoffStore = (*DB)(nil)
