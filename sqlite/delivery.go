@@ -29,6 +29,18 @@ import (
 // that SQLite's planner may use the index (it must see the same terms).
 const groupIndexTerms = `group_key != '' AND state IN ('created', 'pending', 'retrying', 'failed')`
 
+// openIndexTerms repeats the partial index messages_open's WHERE clause, for
+// the same reason.
+const openIndexTerms = `state IN ('created', 'pending', 'retrying')`
+
+// holdQuery, releaseQuery: see holdWebhook and releaseWebhook.
+const (
+	holdQuery = `UPDATE messages SET state = 'pending', due_at = NULL, updated_at = ?
+		WHERE webhook_id = ? AND ` + openIndexTerms + ` AND state IN ('created', 'retrying') AND test = 0`
+	releaseQuery = "UPDATE messages SET " + releaseSet +
+		" WHERE webhook_id = ? AND " + openIndexTerms + " AND state = 'pending' AND group_key = ''"
+)
+
 // newLease returns a fresh non-zero lease token.
 func newLease() int64 {
 	for {
@@ -43,8 +55,7 @@ func newLease() int64 {
 // applies. A test message is not held: it is being sent regardless of the
 // webhook's state, and a held one would later be released as claimable.
 func holdWebhook(ctx context.Context, tx *wtx, webhookID string, now time.Time) error {
-	_, err := tx.ExecContext(ctx, `UPDATE messages SET state = 'pending', due_at = NULL, updated_at = ?
-		WHERE webhook_id = ? AND state IN ('created', 'retrying') AND test = 0`, ms(now), webhookID)
+	_, err := tx.ExecContext(ctx, holdQuery, ms(now), webhookID)
 	if err != nil {
 		return fmt.Errorf("hold messages: %w", err)
 	}
@@ -67,9 +78,7 @@ func releaseWebhook(ctx context.Context, tx *wtx, w *hookd.Webhook, now time.Tim
 	if !w.Active() {
 		return nil
 	}
-	if _, err := tx.ExecContext(ctx, "UPDATE messages SET "+releaseSet+
-		" WHERE webhook_id = ? AND state = 'pending' AND group_key = ''",
-		ms(now), w.ID); err != nil {
+	if _, err := tx.ExecContext(ctx, releaseQuery, ms(now), w.ID); err != nil {
 		return fmt.Errorf("release messages: %w", err)
 	}
 	rows, err := tx.QueryContext(ctx, "SELECT DISTINCT group_key FROM messages WHERE webhook_id = ? AND "+

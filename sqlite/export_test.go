@@ -36,6 +36,9 @@ const (
 	RecoverQuery              = recoverQuery
 	ListAttemptsQuery         = listAttemptsQuery
 	DeleteTenantAttemptsQuery = deleteTenantAttempts
+	HoldQuery                 = holdQuery
+	ReleaseQuery              = releaseQuery
+	AbortWebhookQuery         = abortWebhookQuery
 )
 
 // ListMessagesQuery returns the query and arguments ListMessages runs.

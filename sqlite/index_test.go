@@ -49,6 +49,10 @@ func TestQueryPlans(t *testing.T) {
 		{"DeleteTenant's attempts", sqlite.DeleteTenantAttemptsQuery, []any{"a"}, "attempts", []string{"attempts_message"}},
 		{"DeleteTenant's attempts, their messages", sqlite.DeleteTenantAttemptsQuery, []any{"a"},
 			"messages", []string{"messages_tenant"}},
+		// A webhook's unfinished messages, however many it keeps.
+		{"hold a webhook's messages", sqlite.HoldQuery, []any{0, "wh"}, "messages", []string{"messages_open"}},
+		{"release a webhook's messages", sqlite.ReleaseQuery, []any{0, "wh"}, "messages", []string{"messages_open"}},
+		{"abort a deleted webhook's messages", sqlite.AbortWebhookQuery, []any{0, "wh"}, "messages", []string{"messages_open"}},
 		{"ListAttempts", sqlite.ListAttemptsQuery, []any{"msg", "a", "", 50}, "attempts", []string{"attempts_message"}},
 	} {
 		plan, err := sqlite.QueryPlan(db, tt.query, tt.args...)

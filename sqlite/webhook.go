@@ -318,9 +318,7 @@ func (db *DB) DeleteWebhook(ctx context.Context, tenantID, id string) error {
 		if n, _ := res.RowsAffected(); n == 0 {
 			return hookd.Errorf(hookd.ENOTFOUND, "webhook not found")
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE messages SET state = 'aborted', due_at = NULL, lease = 0,
-			next_attempt_at = NULL, updated_at = ? WHERE webhook_id = ? AND state IN ('created', 'pending', 'retrying')`,
-			now, id)
+		_, err = tx.ExecContext(ctx, abortWebhookQuery, now, id)
 		return err
 	})
 	return internal("delete webhook", err)
@@ -392,3 +390,8 @@ func (db *DB) SetSecrets(ctx context.Context, tenantID, id string, secrets []hoo
 	}
 	return nil
 }
+
+// abortWebhookQuery aborts a deleted webhook's unfinished messages, found
+// through messages_open.
+const abortWebhookQuery = `UPDATE messages SET state = 'aborted', due_at = NULL, lease = 0,
+	next_attempt_at = NULL, updated_at = ? WHERE webhook_id = ? AND ` + openIndexTerms
