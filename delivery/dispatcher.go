@@ -261,7 +261,21 @@ func (d *Dispatcher) loop(ctx context.Context, jobs chan<- job, window int) {
 			free -= p.dispatchReady(d, jobs, free)
 		}
 		wait := d.pollInterval
-		if free >= window-d.workers {
+		claim := free >= window-d.workers
+		if claim && d.caughtUp() {
+			// The last Claim found everything due, and fresh messages are
+			// handed off: ask the read pool whether anything is due
+			// before taking the writer for a Claim (a publish wakes the
+			// loop even when its messages were handed off).
+			if next, ok, err := d.store.NextDue(ctx); err == nil {
+				if now := d.now(); !ok {
+					claim = false
+				} else if next.After(now) {
+					claim, wait = false, next.Sub(now)
+				}
+			}
+		}
+		if claim {
 			ds, err := d.store.Claim(ctx, d.now(), free, d.lease)
 			if err != nil {
 				if ctx.Err() != nil {

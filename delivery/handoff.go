@@ -133,3 +133,10 @@ func (d *Dispatcher) setCaughtUp(v bool) {
 	d.ho.caughtUp = v
 	d.ho.mu.Unlock()
 }
+
+// caughtUp reports whether the last Claim found everything that was due.
+func (d *Dispatcher) caughtUp() bool {
+	d.ho.mu.Lock()
+	defer d.ho.mu.Unlock()
+	return d.ho.caughtUp
+}

@@ -321,7 +321,7 @@ func webhooksByID(ctx context.Context, q queryer, ids []string) (map[string]*hoo
 // or a lease ends.
 func (db *DB) NextDue(ctx context.Context) (time.Time, bool, error) {
 	var v sql.NullInt64
-	if err := db.read.QueryRowContext(ctx, "SELECT min(due_at) FROM messages WHERE due_at IS NOT NULL").Scan(&v); err != nil {
+	if err := db.readRow(ctx, "SELECT min(due_at) FROM messages WHERE due_at IS NOT NULL").Scan(&v); err != nil {
 		return time.Time{}, false, fmt.Errorf("next due: %w", err)
 	}
 	if !v.Valid {
