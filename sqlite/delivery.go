@@ -396,18 +396,39 @@ func (db *DB) Complete(ctx context.Context, outcomes []hookd.Outcome, now time.T
 			return hookd.Errorf(hookd.EINVALID, "outcome state %q is not successful, retrying or failed", o.State)
 		}
 	}
-	err := db.txSync(ctx, syncNormal, func(tx *wtx) error {
-		rest := outcomes
-		for len(rest) > 0 {
-			var round []hookd.Outcome
-			round, rest = splitRound(rest)
-			if err := completeRound(ctx, tx, round, now); err != nil {
-				return err
-			}
-		}
+	if len(outcomes) == 0 {
 		return nil
-	})
-	return internal("complete attempts", err)
+	}
+	// Complete shares the writer's rounds with Publish (publish.go): when
+	// both flow, one commit serves both, and neither waits for the
+	// other's transaction.
+	c := &publishCall{outs: outcomes, now: now, done: make(chan struct{})}
+	if err := db.enqueue(ctx, c); err != nil {
+		return err
+	}
+	select {
+	case <-c.done:
+	case <-ctx.Done():
+		if c.state.CompareAndSwap(callQueued, callAbandoned) {
+			return ctx.Err()
+		}
+		<-c.done // taken: it is being committed, wait for the outcome
+	}
+	return internal("complete attempts", c.err)
+}
+
+// completeTx applies outcomes in tx, several outcomes of one message in
+// successive rounds.
+func completeTx(ctx context.Context, tx *wtx, outcomes []hookd.Outcome, now time.Time) error {
+	rest := outcomes
+	for len(rest) > 0 {
+		var round []hookd.Outcome
+		round, rest = splitRound(rest)
+		if err := completeRound(ctx, tx, round, now); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // splitRound returns the outcomes whose message has no earlier outcome in

@@ -39,10 +39,13 @@ const (
 // errClosed answers a Publish after Close.
 var errClosed = errors.New("sqlite: store is closed")
 
-// publishCall is one Publish call on its way through the writer.
+// publishCall is one Publish call on its way through the writer, or one
+// Complete call (outs set): Complete shares the rounds of Publish, see
+// completeInRound.
 type publishCall struct {
 	tenantID string
 	events   []hookd.EventInput
+	outs     []hookd.Outcome // a Complete call when non-nil
 	now      time.Time
 
 	// state is callQueued until the writer takes the call (callTaken) or
@@ -156,20 +159,35 @@ type pubRound struct {
 func (r *pubRound) add(c *publishCall) {
 	if c.state.CompareAndSwap(callQueued, callTaken) {
 		r.batch = append(r.batch, c)
-		r.events += len(c.events)
+		r.events += c.size()
 	}
 }
 
+// size is what a call counts against maxBatchEvents.
+func (c *publishCall) size() int { return len(c.events) + len(c.outs) }
+
+// level is the synchronous level a round needs for c: a Publish is
+// answered only once durable; a Complete alone may be lost in a crash
+// (its messages are then attempted again), see syncNormal.
+func (c *publishCall) level() syncLevel {
+	if c.outs != nil {
+		return syncNormal
+	}
+	return syncFull
+}
+
 // fill takes the calls queued now, within the bounds of a round, without
-// waiting for more.
-func (r *pubRound) fill(queue <-chan *publishCall) {
+// waiting for more. A round that began at synchronous=NORMAL (Complete
+// calls only) cannot take a Publish: SQLite does not change the level
+// inside a transaction, so the Publish opens the next round.
+func (r *pubRound) fill(queue <-chan *publishCall, level syncLevel) {
 	for r.next == nil && len(r.batch) < maxBatchCalls && r.events < maxBatchEvents {
 		select {
 		case c, ok := <-queue:
 			if !ok {
 				return // the loop's next receive ends it
 			}
-			if len(r.batch) > 0 && r.events+len(c.events) > maxBatchEvents {
+			if len(r.batch) > 0 && (r.events+c.size() > maxBatchEvents || level == syncNormal && c.level() == syncFull) {
 				r.next = c
 				return
 			}
@@ -202,17 +220,24 @@ func (db *DB) publishBatch(r *pubRound) {
 	if b := db.handoff.Load(); b != nil {
 		rows.handoff, rows.lease = b.h, newLease()
 	}
-	err := db.tx(ctx, func(tx *wtx) error {
-		r.fill(db.pubQueue)
+	level := r.batch[0].level()
+	err := db.txSync(ctx, level, func(tx *wtx) error {
+		r.fill(db.pubQueue, level)
 		for i := 0; i < len(r.batch); {
 			for ; i < len(r.batch); i++ {
 				c := r.batch[i]
+				if c.outs != nil {
+					if err := completeInRound(ctx, tx, hc, rows, c); err != nil {
+						return err
+					}
+					continue
+				}
 				c.res, c.err = publishTx(ctx, tx, hc, rows, c.tenantID, c.events, c.now)
 				if rows.err != nil {
 					return rows.err
 				}
 			}
-			r.fill(db.pubQueue)
+			r.fill(db.pubQueue, level)
 		}
 		return rows.flush(ctx, tx)
 	})
@@ -293,3 +318,29 @@ func (db *DB) SetHandoff(h hookd.Handoff) {
 }
 
 var _ hookd.HandoffStore = (*DB)(nil)
+
+// completeInRound applies a Complete call inside a round, after the
+// Publish calls before it (their rows are written first: the outcomes may
+// release a group's next message). A savepoint confines a failed Complete
+// to its own call, as a failed rule confines a Publish. A Complete may
+// suspend a webhook, so the round's Publish calls after it read the
+// webhooks again. Only an error of the transaction itself is returned.
+func completeInRound(ctx context.Context, tx *wtx, hc *hookCache, rows *pendingRows, c *publishCall) error {
+	if err := rows.flush(ctx, tx); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, "SAVEPOINT complete"); err != nil {
+		return err
+	}
+	c.err = completeTx(ctx, tx, c.outs, c.now)
+	if c.err != nil {
+		if _, err := tx.ExecContext(ctx, "ROLLBACK TO complete"); err != nil {
+			return err
+		}
+	}
+	if _, err := tx.ExecContext(ctx, "RELEASE complete"); err != nil {
+		return err
+	}
+	*hc = hookCache{}
+	return nil
+}
