@@ -28,6 +28,13 @@ import (
 // exactly when batching them costs nothing. Calls are run in the order
 // they were queued, so a later call sees an earlier call's idempotency key
 // and group messages just as if they had committed one after the other.
+//
+// Complete uses the same queue and rounds (a call with outcomes): when
+// deliveries and publishing both flow, one commit serves both, and
+// neither waits for the other's transaction. A round takes the level of
+// its first call: a Publish makes it FULL, and it then takes Completes
+// too; a Complete makes it NORMAL, and it then leaves a Publish for the
+// next round, since SQLite does not change the level inside a transaction.
 
 // Bounds of one group commit: a larger batch would keep the writer
 // connection, and so Claim and Complete, waiting for longer.
