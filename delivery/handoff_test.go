@@ -3,12 +3,14 @@ package delivery_test
 import (
 	"context"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/hookd/hookd"
 	"github.com/hookd/hookd/delivery"
+	"github.com/hookd/hookd/metrics"
 	"github.com/hookd/hookd/sqlite"
 )
 
@@ -43,7 +45,8 @@ func TestHandoffDeliversWithoutClaim(t *testing.T) {
 	db := &claimCounter{DB: MustOpenDB(t)}
 	rc := newReceiver(t, nil)
 	w := MustWebhook(t, db, rc.URL)
-	d := StartDispatcher(t, delivery.Config{Store: db, PollInterval: time.Hour})
+	reg := metrics.NewRegistry()
+	d := StartDispatcher(t, delivery.Config{Store: db, PollInterval: time.Hour, Metrics: reg})
 	waitTakesHandoffs(t, d)
 	for i := range 20 {
 		MustPublish(t, db, "", i)
@@ -54,6 +57,13 @@ func TestHandoffDeliversWithoutClaim(t *testing.T) {
 	}
 	if n := db.claimed.Load(); n != 0 {
 		t.Fatalf("Claim returned %d messages, want 0: every message was handed off", n)
+	}
+	var sb strings.Builder
+	reg.WriteText(&sb)
+	for _, want := range []string{"hookd_delivery_handed_total 20", "hookd_delivery_claimed_total 0"} {
+		if !strings.Contains(sb.String(), want) {
+			t.Errorf("metrics lack %q:\n%s", want, sb.String())
+		}
 	}
 }
 
