@@ -26,6 +26,7 @@ fuzz: ## run every fuzz target for FUZZTIME each
 	$(GO) test ./httpapi -run '^$$' -fuzz '^FuzzPublishEvent$$' -fuzztime $(FUZZTIME)
 	$(GO) test . -run '^$$' -fuzz '^FuzzWebhookValidate$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./httpapi -run '^$$' -fuzz '^FuzzJSONScan$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./delivery -run '^$$' -fuzz '^FuzzBody$$' -fuzztime $(FUZZTIME)
 
 bench: ## run the delivery benchmark against the raw HTTP limit
 	$(GO) run ./cmd/hookd-bench

@@ -84,7 +84,7 @@ func Body(d *hookd.Delivery) ([]byte, error) {
 	if tenant == "" {
 		tenant = d.Event.TenantID
 	}
-	b, err := json.Marshal(body{
+	v := body{
 		ID:        d.Message.ID,
 		EventID:   eventID,
 		Type:      typ,
@@ -92,9 +92,66 @@ func Body(d *hookd.Delivery) ([]byte, error) {
 		TenantID:  tenant,
 		Group:     d.Event.Group,
 		Data:      data,
-	})
+	}
+	if b, ok := v.appendPlain(make([]byte, 0, 128+len(data))); ok {
+		return b, nil
+	}
+	b, err := json.Marshal(v)
 	if err != nil {
 		return nil, fmt.Errorf("encode body of %s: %w", d.Message.ID, err)
 	}
 	return b, nil
+}
+
+// appendPlain appends v as json.Marshal would encode it, when that needs
+// no escaping and no compaction: every string is plain ASCII without
+// quotes, backslashes, control characters or the HTML characters <, > and
+// & (which encoding/json escapes), and the payload has none of those
+// HTML characters, no whitespace and no byte outside ASCII. That is the
+// common body (ids, a timestamp, a type, compact ASCII JSON) and skips
+// reflection, which was a quarter of the sender's CPU. Otherwise ok is
+// false and the caller uses json.Marshal. The payload is not validated
+// again: the API stored it as valid JSON.
+func (v *body) appendPlain(b []byte) ([]byte, bool) {
+	for _, s := range []string{v.ID, v.EventID, v.Type, v.Timestamp, v.TenantID, v.Group} {
+		if !plain(s, false) {
+			return nil, false
+		}
+	}
+	if !plain(string(v.Data), true) {
+		return nil, false
+	}
+	b = append(b, `{"id":"`...)
+	b = append(b, v.ID...)
+	b = append(b, `","event_id":"`...)
+	b = append(b, v.EventID...)
+	b = append(b, `","type":"`...)
+	b = append(b, v.Type...)
+	b = append(b, `","timestamp":"`...)
+	b = append(b, v.Timestamp...)
+	b = append(b, `","tenant_id":"`...)
+	b = append(b, v.TenantID...)
+	if v.Group != "" {
+		b = append(b, `","group":"`...)
+		b = append(b, v.Group...)
+	}
+	b = append(b, `","data":`...)
+	b = append(b, v.Data...)
+	return append(b, '}'), true
+}
+
+// plain reports whether s needs no change from encoding/json: printable
+// ASCII other than <, > and &, and for a string value also no quote or
+// backslash, for raw JSON (payload) also no space (whitespace is
+// compacted away).
+func plain(s string, payload bool) bool {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c < 0x20 || c >= 0x7f, c == '<', c == '>', c == '&':
+			return false
+		case !payload && (c == '"' || c == '\\'), payload && c == ' ':
+			return false
+		}
+	}
+	return true
 }
