@@ -53,6 +53,7 @@ type DB struct {
 	pubQueue  chan *publishCall
 	pubDone   chan struct{} // closed when the writer goroutine ends
 	handoff   atomic.Pointer[handoffBox]
+	onRound   func(level syncLevel, calls []*publishCall) // tests: sees each round once it ran
 
 	// Now is the clock for timestamps the Store interface does not pass in
 	// (created_at and updated_at of tenants, keys and webhooks). Tests may

@@ -178,27 +178,18 @@ func (db *DB) Claim(ctx context.Context, now time.Time, limit int, lease time.Du
 	if limit <= 0 {
 		return nil, nil
 	}
-	token := newLease()
-	var batch []claimed
-	// The LIMIT is written into the statement: SQLite re-prepares this
-	// statement whenever a bound LIMIT of its subquery changes value, which
-	// cost a third of Claim's time under load.
-	q := `UPDATE messages SET due_at = ?, lease = ?
-		WHERE seq IN (SELECT seq FROM messages WHERE due_at <= ? ORDER BY due_at LIMIT ` + strconv.Itoa(limit) + `)
-		RETURNING ` + messageColumns + `, manual, seq`
-	err := db.txSync(ctx, syncNormal, func(tx *wtx) error {
-		batch = batch[:0]
-		return queryRows(ctx, tx, q, []any{ms(now.Add(lease)), token, ms(now)}, func(rows *sql.Rows) error {
-			var c claimed
-			var err error
-			c.m, err = scanMessage(rows, &c.manual, &c.seq)
-			batch = append(batch, c)
-			return err
-		})
-	})
+	// The lease is written in the writer's rounds, with whatever Publish
+	// and Complete calls share them (publish.go): one commit for all.
+	cl := &claimCall{now: now, limit: limit, lease: lease, token: newLease()}
+	c := &publishCall{claim: cl, now: now}
+	err := db.run(ctx, c)
+	if err == nil {
+		err = c.err
+	}
 	if err != nil {
 		return nil, fmt.Errorf("claim due messages: %w", err)
 	}
+	batch, token := cl.out, cl.token
 	if len(batch) == 0 {
 		return nil, nil
 	}
@@ -226,6 +217,35 @@ func (db *DB) Claim(ctx context.Context, now time.Time, limit int, lease time.Du
 		}
 	}
 	return out, nil
+}
+
+// claimCall is a Claim's write, run in a writer round.
+type claimCall struct {
+	now   time.Time
+	limit int
+	lease time.Duration
+	token int64
+	out   []claimed
+}
+
+// leaseDue leases up to c.limit due messages, oldest due first, with
+// c.token until c.now+c.lease.
+func leaseDue(ctx context.Context, tx *wtx, c *claimCall) ([]claimed, error) {
+	// The LIMIT is written into the statement: SQLite re-prepares this
+	// statement whenever a bound LIMIT of its subquery changes value, which
+	// cost a third of Claim's time under load.
+	q := `UPDATE messages SET due_at = ?, lease = ?
+		WHERE seq IN (SELECT seq FROM messages WHERE due_at <= ? ORDER BY due_at LIMIT ` + strconv.Itoa(c.limit) + `)
+		RETURNING ` + messageColumns + `, manual, seq`
+	var batch []claimed
+	err := queryRows(ctx, tx, q, []any{ms(c.now.Add(c.lease)), c.token, ms(c.now)}, func(rows *sql.Rows) error {
+		var cl claimed
+		var err error
+		cl.m, err = scanMessage(rows, &cl.manual, &cl.seq)
+		batch = append(batch, cl)
+		return err
+	})
+	return batch, err
 }
 
 // claimed is a message Claim leased.
@@ -402,17 +422,9 @@ func (db *DB) Complete(ctx context.Context, outcomes []hookd.Outcome, now time.T
 	// Complete shares the writer's rounds with Publish (publish.go): when
 	// both flow, one commit serves both, and neither waits for the
 	// other's transaction.
-	c := &publishCall{outs: outcomes, now: now, done: make(chan struct{})}
-	if err := db.enqueue(ctx, c); err != nil {
+	c := &publishCall{outs: outcomes, now: now}
+	if err := db.run(ctx, c); err != nil {
 		return err
-	}
-	select {
-	case <-c.done:
-	case <-ctx.Done():
-		if c.state.CompareAndSwap(callQueued, callAbandoned) {
-			return ctx.Err()
-		}
-		<-c.done // taken: it is being committed, wait for the outcome
 	}
 	return internal("complete attempts", c.err)
 }

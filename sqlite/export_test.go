@@ -65,3 +65,27 @@ func QueryPlan(db *DB, query string, args ...any) ([]string, error) {
 	}
 	return out, rows.Err()
 }
+
+// ObserveRounds makes the writer report each round once it ran: its
+// synchronous level ("FULL" or "NORMAL") and its calls' kinds in order
+// (P publish, C complete, L claim). Set it before the first call.
+func ObserveRounds(db *DB, f func(level string, kinds string)) {
+	db.onRound = func(level syncLevel, calls []*publishCall) {
+		name := "FULL"
+		if level == syncNormal {
+			name = "NORMAL"
+		}
+		kinds := ""
+		for _, c := range calls {
+			switch {
+			case c.claim != nil:
+				kinds += "L"
+			case c.outs != nil:
+				kinds += "C"
+			default:
+				kinds += "P"
+			}
+		}
+		f(name, kinds)
+	}
+}

@@ -29,12 +29,14 @@ import (
 // they were queued, so a later call sees an earlier call's idempotency key
 // and group messages just as if they had committed one after the other.
 //
-// Complete uses the same queue and rounds (a call with outcomes): when
-// deliveries and publishing both flow, one commit serves both, and
-// neither waits for the other's transaction. A round takes the level of
-// its first call: a Publish makes it FULL, and it then takes Completes
-// too; a Complete makes it NORMAL, and it then leaves a Publish for the
-// next round, since SQLite does not change the level inside a transaction.
+// Complete and Claim use the same queue and rounds: when deliveries and
+// publishing both flow, one commit serves them all, and none waits for
+// another's transaction. A round takes the level of its first call: a
+// Publish makes it FULL, and it then takes Completes too, but not a
+// Claim (which would wait for the fsync); a Complete or a Claim makes it
+// NORMAL, and it then takes Completes and Claims and leaves a Publish for
+// the next round, since SQLite does not change the level inside a
+// transaction.
 
 // Bounds of one group commit: a larger batch would keep the writer
 // connection, and so Claim and Complete, waiting for longer.
@@ -53,6 +55,7 @@ type publishCall struct {
 	tenantID string
 	events   []hookd.EventInput
 	outs     []hookd.Outcome // a Complete call when non-nil
+	claim    *claimCall      // a Claim call when non-nil
 	now      time.Time
 
 	// state is callQueued until the writer takes the call (callTaken) or
@@ -80,22 +83,33 @@ const (
 // the writer took the call, ctx.Err() and nothing is stored; once taken,
 // the call's own answer.
 func (db *DB) Publish(ctx context.Context, tenantID string, events []hookd.EventInput, now time.Time) ([]hookd.PublishResult, error) {
-	c := &publishCall{tenantID: tenantID, events: events, now: now, done: make(chan struct{})}
-	if err := db.enqueue(ctx, c); err != nil {
+	c := &publishCall{tenantID: tenantID, events: events, now: now}
+	if err := db.run(ctx, c); err != nil {
 		return nil, err
-	}
-	select {
-	case <-c.done:
-	case <-ctx.Done():
-		if c.state.CompareAndSwap(callQueued, callAbandoned) {
-			return nil, ctx.Err()
-		}
-		<-c.done // taken: it is being committed, wait for the outcome
 	}
 	if c.err != nil {
 		return nil, internal("publish events", c.err)
 	}
 	return c.res, nil
+}
+
+// run hands c to the writer and waits until it is answered. It returns
+// ctx.Err() when ctx ends before the writer took c (then nothing of c was
+// written), errClosed after Close, else nil: c.err is the call's answer.
+func (db *DB) run(ctx context.Context, c *publishCall) error {
+	c.done = make(chan struct{})
+	if err := db.enqueue(ctx, c); err != nil {
+		return err
+	}
+	select {
+	case <-c.done:
+	case <-ctx.Done():
+		if c.state.CompareAndSwap(callQueued, callAbandoned) {
+			return ctx.Err()
+		}
+		<-c.done // taken: it is being committed, wait for the outcome
+	}
+	return nil
 }
 
 // enqueue hands c to the writer.
@@ -139,9 +153,18 @@ func (db *DB) publishLoop() {
 	r := &pubRound{batch: make([]*publishCall, 0, maxBatchCalls)}
 	for {
 		r.batch, r.events = r.batch[:0], 0
-		if r.next != nil {
-			r.add(r.next)
-			r.next = nil
+		if len(r.later) > 0 {
+			// The calls set aside by the last round go first, in their
+			// order, as far as they fit together.
+			later := r.later
+			r.later = nil
+			for _, c := range later {
+				if len(r.batch) == 0 || fits(c, r.batch[0].level()) && r.events+c.size() <= maxBatchEvents && len(r.batch) < maxBatchCalls {
+					r.add(c) // a call given up on is dropped here
+				} else {
+					r.later = append(r.later, c)
+				}
+			}
 		} else {
 			c, ok := <-db.pubQueue
 			if !ok {
@@ -158,8 +181,11 @@ func (db *DB) publishLoop() {
 // pubRound is the calls of one group commit.
 type pubRound struct {
 	batch  []*publishCall
-	events int          // in batch
-	next   *publishCall // taken from the queue but over the bounds: the next round's first
+	events int // in batch
+	// later holds calls taken from the queue for a later round: over the
+	// bounds, or not fitting this round's level. They are not marked
+	// taken until a round takes them, so their callers may still give up.
+	later []*publishCall
 }
 
 // add takes c unless its caller gave up on it.
@@ -171,31 +197,57 @@ func (r *pubRound) add(c *publishCall) {
 }
 
 // size is what a call counts against maxBatchEvents.
-func (c *publishCall) size() int { return len(c.events) + len(c.outs) }
+func (c *publishCall) size() int {
+	n := len(c.events) + len(c.outs)
+	if c.claim != nil {
+		n += c.claim.limit
+	}
+	return n
+}
 
 // level is the synchronous level a round needs for c: a Publish is
 // answered only once durable; a Complete alone may be lost in a crash
 // (its messages are then attempted again), see syncNormal.
 func (c *publishCall) level() syncLevel {
-	if c.outs != nil {
+	if c.outs != nil || c.claim != nil {
 		return syncNormal
 	}
 	return syncFull
 }
 
+// fits reports whether c may join a round at level. A Publish needs FULL.
+// A Claim joins only a NORMAL round: in a FULL one it would wait for the
+// fsync, and delivery while publishing lost a quarter of its rate so
+// (hookd-bench scenario a, steady phase). A Complete joins either.
+func fits(c *publishCall, level syncLevel) bool {
+	switch {
+	case c.claim != nil:
+		return level == syncNormal
+	case c.outs != nil:
+		return true
+	default:
+		return level == syncFull
+	}
+}
+
 // fill takes the calls queued now, within the bounds of a round, without
-// waiting for more. A round that began at synchronous=NORMAL (Complete
-// calls only) cannot take a Publish: SQLite does not change the level
-// inside a transaction, so the Publish opens the next round.
+// waiting for more. A call that does not fit the round's level (see fits:
+// SQLite does not change the level inside a transaction) is set aside for
+// the next round and filling goes on, so that the calls behind it are not
+// held back; a call over the bounds ends the filling.
 func (r *pubRound) fill(queue <-chan *publishCall, level syncLevel) {
-	for r.next == nil && len(r.batch) < maxBatchCalls && r.events < maxBatchEvents {
+	for len(r.batch) < maxBatchCalls && r.events < maxBatchEvents && len(r.later) < maxBatchCalls {
 		select {
 		case c, ok := <-queue:
 			if !ok {
 				return // the loop's next receive ends it
 			}
-			if len(r.batch) > 0 && (r.events+c.size() > maxBatchEvents || level == syncNormal && c.level() == syncFull) {
-				r.next = c
+			if len(r.batch) > 0 && !fits(c, level) {
+				r.later = append(r.later, c)
+				continue
+			}
+			if len(r.batch) > 0 && r.events+c.size() > maxBatchEvents {
+				r.later = append(r.later, c)
 				return
 			}
 			r.add(c)
@@ -233,8 +285,8 @@ func (db *DB) publishBatch(r *pubRound) {
 		for i := 0; i < len(r.batch); {
 			for ; i < len(r.batch); i++ {
 				c := r.batch[i]
-				if c.outs != nil {
-					if err := completeInRound(ctx, tx, hc, rows, c); err != nil {
+				if c.outs != nil || c.claim != nil {
+					if err := otherInRound(ctx, tx, hc, rows, c); err != nil {
 						return err
 					}
 					continue
@@ -248,6 +300,9 @@ func (db *DB) publishBatch(r *pubRound) {
 		}
 		return rows.flush(ctx, tx)
 	})
+	if db.onRound != nil {
+		db.onRound(level, r.batch)
+	}
 	if len(rows.handed) > 0 {
 		if err == nil {
 			rows.handoff.Deliver(rows.handed)
@@ -326,28 +381,31 @@ func (db *DB) SetHandoff(h hookd.Handoff) {
 
 var _ hookd.HandoffStore = (*DB)(nil)
 
-// completeInRound applies a Complete call inside a round, after the
-// Publish calls before it (their rows are written first: the outcomes may
-// release a group's next message). A savepoint confines a failed Complete
-// to its own call, as a failed rule confines a Publish. A Complete may
-// suspend a webhook, so the round's Publish calls after it read the
-// webhooks again. Only an error of the transaction itself is returned.
-func completeInRound(ctx context.Context, tx *wtx, hc *hookCache, rows *pendingRows, c *publishCall) error {
+// otherInRound runs a Complete or a Claim call inside a round, after the
+// Publish calls before it (their rows are written first: outcomes may
+// release a group's next message, a Claim may take what they wrote). A
+// savepoint confines a failed call to itself, as a failed rule confines a
+// Publish. A Complete may suspend a webhook, so the round's Publish calls
+// after it read the webhooks again. Only an error of the transaction
+// itself is returned.
+func otherInRound(ctx context.Context, tx *wtx, hc *hookCache, rows *pendingRows, c *publishCall) error {
 	if err := rows.flush(ctx, tx); err != nil {
 		return err
 	}
-	if _, err := tx.ExecContext(ctx, "SAVEPOINT complete"); err != nil {
+	if _, err := tx.ExecContext(ctx, "SAVEPOINT call"); err != nil {
 		return err
 	}
-	c.err = completeTx(ctx, tx, c.outs, c.now)
+	if c.claim != nil {
+		c.claim.out, c.err = leaseDue(ctx, tx, c.claim)
+	} else {
+		c.err = completeTx(ctx, tx, c.outs, c.now)
+		*hc = hookCache{}
+	}
 	if c.err != nil {
-		if _, err := tx.ExecContext(ctx, "ROLLBACK TO complete"); err != nil {
+		if _, err := tx.ExecContext(ctx, "ROLLBACK TO call"); err != nil {
 			return err
 		}
 	}
-	if _, err := tx.ExecContext(ctx, "RELEASE complete"); err != nil {
-		return err
-	}
-	*hc = hookCache{}
-	return nil
+	_, err := tx.ExecContext(ctx, "RELEASE call")
+	return err
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -82,5 +83,87 @@ func TestCompleteSharesPublishRound(t *testing.T) {
 	}
 	if ms[0].State != hookd.StatePending {
 		t.Fatalf("message published after the suspending Complete: %s, want pending (held)", ms[0].State)
+	}
+}
+
+// A round begun by a Complete runs at NORMAL: a Publish queued behind it
+// is set aside for the next round (FULL), and the Complete and Claim
+// queued behind the Publish still join the first round.
+func TestRoundLevels(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "hookd.db")
+	db := MustOpenPath(t, path)
+	if err := db.CreateTenant(ctx, &hookd.Tenant{ID: "a"}); err != nil {
+		t.Fatal(err)
+	}
+	w := hookd.NewWebhookDefaults()
+	w.TenantID, w.URL, w.EventTypes = "a", "https://example.com/hook", []string{"*"}
+	if err := db.CreateWebhook(ctx, w); err != nil {
+		t.Fatal(err)
+	}
+	ev := hookd.EventInput{Type: "x", Payload: json.RawMessage(`{}`)}
+	if _, err := db.Publish(ctx, "a", []hookd.EventInput{ev, ev}, storeT0); err != nil {
+		t.Fatal(err)
+	}
+	ds, err := db.Claim(ctx, storeT0, 2, time.Minute)
+	if err != nil || len(ds) != 2 {
+		t.Fatalf("Claim = %d, %v", len(ds), err)
+	}
+	if _, err := db.Publish(ctx, "a", []hookd.EventInput{ev}, storeT0); err != nil { // for the Claim below
+		t.Fatal(err)
+	}
+	ok := func(d *hookd.Delivery) []hookd.Outcome {
+		return []hookd.Outcome{{MessageID: d.Message.ID, Lease: d.Lease, State: hookd.StateSuccessful,
+			Attempt: hookd.Attempt{StartedAt: storeT0, StatusCode: 204, Success: true}}}
+	}
+	var mu sync.Mutex
+	var rounds []string
+	sqlite.ObserveRounds(db, func(level, kinds string) {
+		mu.Lock()
+		rounds = append(rounds, level+" "+kinds)
+		mu.Unlock()
+	})
+
+	release := blockWriter(t, path)
+	errs := make(chan error, 3)
+	go func() { errs <- db.Complete(ctx, ok(ds[0]), storeT0) }()
+	time.Sleep(50 * time.Millisecond) // the writer takes it and waits in BEGIN
+	pub := queuePublish(t, db, ctx, "a", 1, ev)
+	waitQueued := func(n int) {
+		deadline := time.Now().Add(5 * time.Second)
+		for sqlite.QueuedPublishes(db) < n {
+			if time.Now().After(deadline) {
+				t.Fatalf("%d calls queued, want %d", sqlite.QueuedPublishes(db), n)
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	go func() { errs <- db.Complete(ctx, ok(ds[1]), storeT0) }()
+	waitQueued(2)
+	claimed := make(chan []*hookd.Delivery, 1)
+	go func() {
+		ds, err := db.Claim(ctx, storeT0, 10, time.Minute)
+		errs <- err
+		claimed <- ds
+	}()
+	waitQueued(3)
+	release()
+	for range 3 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if a := <-pub; a.err != nil || len(a.res) != 1 {
+		t.Fatalf("Publish = %+v, %v", a.res, a.err)
+	}
+	if got := <-claimed; len(got) != 1 {
+		t.Fatalf("Claim in the round got %d deliveries, want the 1 due", len(got))
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	want := []string{"NORMAL CCL", "FULL P"}
+	if len(rounds) != len(want) || rounds[0] != want[0] || rounds[1] != want[1] {
+		t.Fatalf("rounds %q, want %q", rounds, want)
 	}
 }
