@@ -49,19 +49,8 @@ func TestPublishHandsOff(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	db := MustOpenDB(t)
-	if err := db.CreateTenant(ctx, &hookd.Tenant{ID: "a"}); err != nil {
-		t.Fatal(err)
-	}
-	w := hookd.NewWebhookDefaults()
-	w.TenantID, w.URL, w.EventTypes, w.Grouped = "a", "https://example.com/grouped", []string{"*"}, true
-	if err := db.CreateWebhook(ctx, w); err != nil {
-		t.Fatal(err)
-	}
-	held := hookd.NewWebhookDefaults()
-	held.TenantID, held.URL, held.EventTypes = "a", "https://example.com/suspended", []string{"*"}
-	if err := db.CreateWebhook(ctx, held); err != nil {
-		t.Fatal(err)
-	}
+	w := mustTenantHook(t, db, "https://example.com/grouped", func(w *hookd.Webhook) { w.Grouped = true })
+	held := mustHook(t, db, "https://example.com/suspended")
 	if _, err := db.SetSuspended(ctx, "a", held.ID, true, storeT0); err != nil {
 		t.Fatal(err)
 	}
@@ -131,14 +120,7 @@ func TestPublishHandoffReleasesOnFailure(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	db := MustOpenDB(t)
-	if err := db.CreateTenant(ctx, &hookd.Tenant{ID: "a"}); err != nil {
-		t.Fatal(err)
-	}
-	w := hookd.NewWebhookDefaults()
-	w.TenantID, w.URL, w.EventTypes = "a", "https://example.com/hook", []string{"*"}
-	if err := db.CreateWebhook(ctx, w); err != nil {
-		t.Fatal(err)
-	}
+	mustTenantHook(t, db, "https://example.com/hook")
 	h := &fakeHandoff{room: 10, lease: time.Minute}
 	db.SetHandoff(h)
 	// The second event reuses the first one's key with another body: the

@@ -21,15 +21,8 @@ func TestCompleteSharesPublishRound(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "hookd.db")
 	db := MustOpenPath(t, path)
-	if err := db.CreateTenant(ctx, &hookd.Tenant{ID: "a"}); err != nil {
-		t.Fatal(err)
-	}
-	w := hookd.NewWebhookDefaults()
-	w.TenantID, w.URL, w.EventTypes = "a", "https://example.com/hook", []string{"*"}
-	w.FailureHandling.SuspendAfter = hookd.Duration(time.Hour)
-	if err := db.CreateWebhook(ctx, w); err != nil {
-		t.Fatal(err)
-	}
+	w := mustTenantHook(t, db, "https://example.com/hook",
+		func(w *hookd.Webhook) { w.FailureHandling.SuspendAfter = hookd.Duration(time.Hour) })
 	ev := hookd.EventInput{Type: "x", Payload: json.RawMessage(`{}`)}
 	if _, err := db.Publish(ctx, "a", []hookd.EventInput{ev, ev}, storeT0); err != nil {
 		t.Fatal(err)
@@ -94,14 +87,7 @@ func TestRoundLevels(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "hookd.db")
 	db := MustOpenPath(t, path)
-	if err := db.CreateTenant(ctx, &hookd.Tenant{ID: "a"}); err != nil {
-		t.Fatal(err)
-	}
-	w := hookd.NewWebhookDefaults()
-	w.TenantID, w.URL, w.EventTypes = "a", "https://example.com/hook", []string{"*"}
-	if err := db.CreateWebhook(ctx, w); err != nil {
-		t.Fatal(err)
-	}
+	mustTenantHook(t, db, "https://example.com/hook")
 	ev := hookd.EventInput{Type: "x", Payload: json.RawMessage(`{}`)}
 	if _, err := db.Publish(ctx, "a", []hookd.EventInput{ev, ev}, storeT0); err != nil {
 		t.Fatal(err)

@@ -145,3 +145,27 @@ func TestSynchronousPerTransaction(t *testing.T) {
 		}
 	}
 }
+
+// mustTenantHook creates tenant "a" and a webhook of it, see mustHook.
+func mustTenantHook(tb testing.TB, db *sqlite.DB, url string, opts ...func(*hookd.Webhook)) *hookd.Webhook {
+	tb.Helper()
+	if err := db.CreateTenant(context.Background(), &hookd.Tenant{ID: "a"}); err != nil {
+		tb.Fatal(err)
+	}
+	return mustHook(tb, db, url, opts...)
+}
+
+// mustHook creates a webhook of tenant "a" for every event type to url,
+// changed by opts.
+func mustHook(tb testing.TB, db *sqlite.DB, url string, opts ...func(*hookd.Webhook)) *hookd.Webhook {
+	tb.Helper()
+	w := hookd.NewWebhookDefaults()
+	w.TenantID, w.URL, w.EventTypes = "a", url, []string{"*"}
+	for _, o := range opts {
+		o(w)
+	}
+	if err := db.CreateWebhook(context.Background(), w); err != nil {
+		tb.Fatal(err)
+	}
+	return w
+}
