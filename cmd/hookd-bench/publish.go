@@ -57,6 +57,7 @@ type pubResult struct {
 	FirstErr  string
 	Throttled int             // 429 answers retried
 	Lag       []time.Duration // paced publishing: actual send − scheduled send
+	hookdCPU0 float64         // hookd's CPU seconds when publishing began
 }
 
 func (r *pubResult) duration() time.Duration { return r.End.Sub(r.Start) }
@@ -124,6 +125,7 @@ func (p *publisher) send(ctx context.Context, path string, body []byte) (int, []
 // one client publishes keep their order.
 func publishBatches(ctx context.Context, e *env, pad string, keep bool, clients int, next func(client int) []evt) pubResult {
 	p := &publisher{e: e, pad: pad, keep: keep}
+	p.res.hookdCPU0 = e.h.cpuSeconds()
 	p.res.Start = time.Now()
 	path := "/v1/tenants/" + e.tenant + "/events/batch"
 	var wg sync.WaitGroup
@@ -180,6 +182,7 @@ func publishBatches(ctx context.Context, e *env, pad string, keep bool, clients 
 // publishing) and the lag behind the token's time is recorded.
 func publishSingles(ctx context.Context, e *env, pad string, clients int, next func() (evt, bool), schedule <-chan time.Time) pubResult {
 	p := &publisher{e: e, pad: pad, keep: true}
+	p.res.hookdCPU0 = e.h.cpuSeconds()
 	p.res.Start = time.Now()
 	path := "/v1/tenants/" + e.tenant + "/events"
 	var wg sync.WaitGroup

@@ -242,7 +242,7 @@ func (r *results) print(w io.Writer) {
 			r.Limit.Conns, r.Limit.BodyBytes, f0(r.Limit.Rate), r.Limit.Requests, r.Limit.Seconds, r.Limit.Errors)
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "phase\tevents\tdeliveries\tpublish/s\tdelivered/s\t× limit\tdrain/s\tp50 ms\tp99 ms\tmax ms\tlost\tdup\torder\t")
+	fmt.Fprintln(tw, "phase\tevents\tdeliveries\tpublish/s\tdelivered/s\t× limit\tdrain/s\tp50 ms\tp99 ms\tmax ms\tlost\tdup\torder\thookd µs/delivery\t")
 	for _, s := range r.Scenarios {
 		for _, p := range s.Phases {
 			p50, p99, mx := "-", "-", "-"
@@ -260,8 +260,12 @@ func (r *results) print(w io.Writer) {
 			if p.HookdStopped != "" {
 				to = " (HOOKD STOPPED)"
 			}
-			fmt.Fprintf(tw, "%s%s\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t\n", p.Name, to, p.Events, p.Deliveries,
-				f0(p.PublishRate), f0(p.DeliveryRate), ratio, f0(p.DrainRate), p50, p99, mx, p.Lost, p.DupRedeliveries+p.DupMessages, p.OrderViolations)
+			cpu := "-"
+			if p.CPUPerDeliveryUS > 0 {
+				cpu = f0(p.CPUPerDeliveryUS)
+			}
+			fmt.Fprintf(tw, "%s%s\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%s\t\n", p.Name, to, p.Events, p.Deliveries,
+				f0(p.PublishRate), f0(p.DeliveryRate), ratio, f0(p.DrainRate), p50, p99, mx, p.Lost, p.DupRedeliveries+p.DupMessages, p.OrderViolations, cpu)
 		}
 	}
 	tw.Flush()

@@ -40,7 +40,13 @@ type phaseResult struct {
 	PublishLagP99MS float64         `json:"publish_lag_p99_ms,omitempty"`
 	TimedOut        bool            `json:"timed_out"`
 	HookdStopped    string          `json:"hookd_stopped,omitempty"` // hookd ended before the phase did
-	Notes           []string        `json:"notes,omitempty"`
+	// HookdCPUSeconds is the CPU hookd used from the phase's first publish
+	// until its last delivery; CPUPerDeliveryUS divides it by the
+	// deliveries: hookd's cost per message, publishing included, which
+	// depends far less on the machine's other load than the rates do.
+	HookdCPUSeconds  float64  `json:"hookd_cpu_seconds,omitempty"`
+	CPUPerDeliveryUS float64  `json:"hookd_cpu_us_per_delivery,omitempty"`
+	Notes            []string `json:"notes,omitempty"`
 }
 
 // scenarioResult is one scenario on its own hookd process.
@@ -225,6 +231,10 @@ func (b *bench) finish(ctx context.Context, e *env, name, how string, pub pubRes
 	if wantLatency && len(lat) > 0 {
 		s := summarize(lat)
 		p.Latency = &s
+	}
+	if p.Delivered > 0 && e.h.alive() {
+		p.HookdCPUSeconds = e.h.cpuSeconds() - pub.hookdCPU0
+		p.CPUPerDeliveryUS = p.HookdCPUSeconds * 1e6 / float64(p.Delivered)
 	}
 	if fanout > 1 {
 		p.Notes = append(p.Notes, fmt.Sprintf("%d events × %d webhooks; publish created %.0f messages/s; delivery rates count deliveries",
