@@ -25,3 +25,23 @@ func TestSetGCPercent(t *testing.T) {
 		}
 	}
 }
+
+// hookd's soft memory limit is defaultMemoryLimit unless GOMEMLIMIT chose
+// one.
+func TestSetMemoryLimit(t *testing.T) {
+	orig := debug.SetMemoryLimit(-1)
+	defer debug.SetMemoryLimit(orig)
+	for _, tt := range []struct {
+		env  string
+		want int64
+	}{
+		{"", defaultMemoryLimit},
+		{"1GiB", 1 << 40}, // left as the runtime set it (here: the test's)
+	} {
+		debug.SetMemoryLimit(1 << 40)
+		setMemoryLimit(tt.env)
+		if got := debug.SetMemoryLimit(-1); got != tt.want {
+			t.Errorf("GOMEMLIMIT=%q: limit %d, want %d", tt.env, got, tt.want)
+		}
+	}
+}
