@@ -180,7 +180,7 @@ func (db *DB) Claim(ctx context.Context, now time.Time, limit int, lease time.Du
 	}
 	// The lease is written in the writer's rounds, with whatever Publish
 	// and Complete calls share them (publish.go): one commit for all.
-	cl := &claimCall{now: now, limit: limit, lease: lease, token: newLease()}
+	cl := &claimCall{limit: limit, lease: lease, token: newLease()}
 	c := &publishCall{claim: cl, now: now}
 	err := db.run(ctx, c)
 	if err == nil {
@@ -221,16 +221,15 @@ func (db *DB) Claim(ctx context.Context, now time.Time, limit int, lease time.Du
 
 // claimCall is a Claim's write, run in a writer round.
 type claimCall struct {
-	now   time.Time
 	limit int
 	lease time.Duration
 	token int64
 	out   []claimed
 }
 
-// leaseDue leases up to c.limit due messages, oldest due first, with
-// c.token until c.now+c.lease.
-func leaseDue(ctx context.Context, tx *wtx, c *claimCall) ([]claimed, error) {
+// leaseDue leases up to c.limit messages due at now, oldest due first,
+// with c.token until now+c.lease.
+func leaseDue(ctx context.Context, tx *wtx, c *claimCall, now time.Time) ([]claimed, error) {
 	// The LIMIT is written into the statement: SQLite re-prepares this
 	// statement whenever a bound LIMIT of its subquery changes value, which
 	// cost a third of Claim's time under load.
@@ -238,7 +237,7 @@ func leaseDue(ctx context.Context, tx *wtx, c *claimCall) ([]claimed, error) {
 		WHERE seq IN (SELECT seq FROM messages WHERE due_at <= ? ORDER BY due_at LIMIT ` + strconv.Itoa(c.limit) + `)
 		RETURNING ` + messageColumns + `, manual, seq`
 	var batch []claimed
-	err := queryRows(ctx, tx, q, []any{ms(c.now.Add(c.lease)), c.token, ms(c.now)}, func(rows *sql.Rows) error {
+	err := queryRows(ctx, tx, q, []any{ms(now.Add(c.lease)), c.token, ms(now)}, func(rows *sql.Rows) error {
 		var cl claimed
 		var err error
 		cl.m, err = scanMessage(rows, &cl.manual, &cl.seq)

@@ -84,6 +84,7 @@ func publishTx(ctx context.Context, tx *wtx, hc *hookCache, rows *pendingRows, t
 	// one is blocked by it without asking the database.
 	busy := map[[2]string]bool{}
 	nowMS := ms(now)
+	createdAt := fromMS(nowMS) // as stored: handed-off deliveries match what Claim reads
 	out := make([]hookd.PublishResult, len(events))
 	evArgs := make([]any, 0, len(events)*len(eventCols))
 	msgArgs := make([]any, 0, len(events)*len(msgCols))
@@ -178,13 +179,13 @@ func publishTx(ctx context.Context, tx *wtx, hc *hookCache, rows *pendingRows, t
 					lease, due = rows.lease, ms(now.Add(rows.leaseFor))
 					if ev == nil {
 						ev = &hookd.Event{ID: evID, TenantID: tenantID, Type: in.Type, Payload: json.RawMessage(payload),
-							Group: in.Group, Attributes: in.Attributes, IdempotencyKey: in.IdempotencyKey, CreatedAt: fromMS(nowMS)}
+							Group: in.Group, Attributes: in.Attributes, IdempotencyKey: in.IdempotencyKey, CreatedAt: createdAt}
 					}
-					created := fromMS(nowMS)
+					nextAt := createdAt
 					handed = append(handed, &hookd.Delivery{
 						Message: hookd.Message{ID: msgID, TenantID: tenantID, WebhookID: w.ID, EventID: evID,
-							EventType: in.Type, Group: in.Group, State: hookd.StateCreated, NextAttemptAt: &created,
-							CreatedAt: created, UpdatedAt: created},
+							EventType: in.Type, Group: in.Group, State: hookd.StateCreated, NextAttemptAt: &nextAt,
+							CreatedAt: createdAt, UpdatedAt: createdAt},
 						Event: *ev, Webhook: *w, Lease: lease, Trigger: hookd.TriggerScheduled,
 					})
 				}

@@ -49,8 +49,8 @@ const (
 var errClosed = errors.New("sqlite: store is closed")
 
 // publishCall is one Publish call on its way through the writer, or one
-// Complete call (outs set): Complete shares the rounds of Publish, see
-// completeInRound.
+// Complete (outs set) or Claim (claim set) call, which share the rounds of
+// Publish: see otherInRound.
 type publishCall struct {
 	tenantID string
 	events   []hookd.EventInput
@@ -396,7 +396,7 @@ func otherInRound(ctx context.Context, tx *wtx, hc *hookCache, rows *pendingRows
 		return err
 	}
 	if c.claim != nil {
-		c.claim.out, c.err = leaseDue(ctx, tx, c.claim)
+		c.claim.out, c.err = leaseDue(ctx, tx, c.claim, c.now)
 	} else {
 		c.err = completeTx(ctx, tx, c.outs, c.now)
 		*hc = hookCache{}
