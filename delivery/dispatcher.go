@@ -169,10 +169,12 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	defer close(d.done)
 	defer d.abort()
 
-	// Up to a window of two claims' worth of deliveries is claimed and
-	// not yet attempted: the workers' and a queue as long, so that a
-	// worker finds its next delivery waiting while the next claim runs.
-	window := 2 * d.workers
+	// Up to a window of three times the workers' deliveries is claimed
+	// and not yet attempted to the end: the workers' and a queue twice as
+	// long, so that a worker finds its next delivery waiting while the
+	// next claim runs (a Claim waits for the writer and took 6–10 ms
+	// under load, while 64 workers finished 50–80 attempts).
+	window := 3 * d.workers
 	jobs := make(chan job, window)
 	results := make(chan *hookd.Outcome, window)
 	var wg sync.WaitGroup
@@ -231,15 +233,16 @@ func (d *Dispatcher) Drain(ctx context.Context) error {
 }
 
 // loop claims and dispatches until ctx ends or Drain is called. It claims
-// once at most half the window is claimed and not attempted (the workers
-// may soon run dry), as much as fills the window: claims stay large under
-// load and come at once when idle.
+// as soon as half the workers' worth of the window is free, as much as
+// fills the window, so the queue in front of the workers never runs dry
+// while a Claim waits for the writer; claims come at once when idle.
 func (d *Dispatcher) loop(ctx context.Context, jobs chan<- job, window int) {
 	p := &pacer{queues: map[string]*paceQueue{}}
 	defer p.giveBackAll(d)
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	var idle, errDelay time.Duration
+	claimAt := max(d.workers/2, 1)
 	for {
 		select {
 		case <-ctx.Done():
@@ -261,7 +264,7 @@ func (d *Dispatcher) loop(ctx context.Context, jobs chan<- job, window int) {
 			free -= p.dispatchReady(d, jobs, free)
 		}
 		wait := d.pollInterval
-		claim := free >= window-d.workers
+		claim := free >= claimAt
 		if claim && d.caughtUp() {
 			// The last Claim found everything due, and fresh messages are
 			// handed off: ask the read pool whether anything is due

@@ -19,8 +19,9 @@ import (
 //   - the dispatcher takes them only while it is caught up: its last Claim
 //     found fewer due messages than it asked for, so nothing older waits;
 //   - reservations, deliveries queued for workers and attempts running
-//     together stay within the number of workers, half the claim window,
-//     so the loop can always still claim (retries, released messages).
+//     together stay within the number of workers, a third of the claim
+//     window, so the loop can always still claim (retries, released
+//     messages).
 
 // handoff is the state shared by the store's publisher and the loop.
 type handoff struct {

@@ -82,11 +82,11 @@ func TestHandoffRefusedWhileBehind(t *testing.T) {
 		MustPublish(t, db, "", i)
 	}
 	d := StartDispatcher(t, delivery.Config{Store: db, Workers: 2, PollInterval: 50 * time.Millisecond})
-	// The first claim fills the window (2 workers, 4 deliveries) and finds
+	// The first claim fills the window (2 workers, 6 deliveries) and finds
 	// more due: the dispatcher is behind until the backlog is claimed.
-	waitFor(t, 5*time.Second, "the first claim", func() bool { return db.claimed.Load() == 4 })
+	waitFor(t, 5*time.Second, "the first claim", func() bool { return db.claimed.Load() == 6 })
 	if n, _ := d.Reserve(1); n != 0 {
-		t.Fatalf("Reserve(1) = %d while 6 older messages wait, want 0", n)
+		t.Fatalf("Reserve(1) = %d while 4 older messages wait, want 0", n)
 	}
 	MustPublish(t, db, "", 10)
 	close(unblock)
