@@ -256,6 +256,13 @@ func checkURL(ctx context.Context, raw string, targets TargetChecker) string {
 	if u.Hostname() == "" {
 		return "must have a host"
 	}
+	for i := 0; i < len(u.Host); i++ {
+		if u.Host[i] >= utf8.RuneSelf {
+			// The sender writes the Host header and dials the name as
+			// given (delivery/client.go).
+			return "must have an ASCII host: write an internationalized domain name in punycode (xn--...)"
+		}
+	}
 	if u.User != nil {
 		return "must not contain credentials; use auth"
 	}

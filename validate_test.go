@@ -73,6 +73,8 @@ func TestWebhookValidate(t *testing.T) {
 		{"url opaque", func(w *hookd.Webhook) { w.URL = "https:example.com" }, []string{"url"}},
 		{"url garbage", func(w *hookd.Webhook) { w.URL = "ht tp://x" }, []string{"url"}},
 		{"url credentials", func(w *hookd.Webhook) { w.URL = "https://u:p@example.com/" }, []string{"url"}},
+		{"url unicode host", func(w *hookd.Webhook) { w.URL = "https://bücher.example/" }, []string{"url"}},
+		{"url punycode host", func(w *hookd.Webhook) { w.URL = "https://xn--bcher-kva.example/" }, nil},
 		{"url port 0", func(w *hookd.Webhook) { w.URL = "https://example.com:0/" }, []string{"url"}},
 		{"url port big", func(w *hookd.Webhook) { w.URL = "https://example.com:70000/" }, []string{"url"}},
 		{"url upper-case scheme", func(w *hookd.Webhook) { w.URL = "HTTPS://Example.com/" }, nil},

@@ -4,11 +4,13 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/textproto"
 	"net/url"
 	"strconv"
 	"strings"
@@ -49,11 +51,12 @@ type Result struct {
 }
 
 // Sender makes delivery attempts: one signed POST per attempt, on an HTTP
-// client that dials only addresses the target policy allows (checked on the
-// very address dialled, so DNS rebinding is refused), keeps connections to
-// each target alive, never follows redirects and never uses a proxy.
+// client (client.go) that dials only addresses the target policy allows
+// (checked on the very address dialled, so DNS rebinding is refused), keeps
+// connections to each target alive, never follows redirects and never uses
+// a proxy.
 type Sender struct {
-	client *http.Client
+	client *client
 	policy *netguard.Policy
 	now    func() time.Time
 }
@@ -72,29 +75,16 @@ func NewSender(policy *netguard.Policy, connsPerHost int, now func() time.Time) 
 	if connsPerHost < 2 {
 		connsPerHost = 2
 	}
-	dialer := &net.Dialer{
-		Timeout:   30 * time.Second, // the attempt's context is shorter
-		KeepAlive: 30 * time.Second,
-		Control:   policy.Control,
-	}
-	tr := &http.Transport{
-		Proxy:                 nil, // a proxy would dial on our behalf and bypass Control
-		DialContext:           dialer.DialContext,
-		ForceAttemptHTTP2:     true,
-		MaxIdleConns:          max(100, 4*connsPerHost),
-		MaxIdleConnsPerHost:   connsPerHost,
-		IdleConnTimeout:       90 * time.Second,
-		TLSHandshakeTimeout:   10 * time.Second,
-		ExpectContinueTimeout: time.Second,
-		DisableCompression:    true, // keep the receiver's answer as sent; no gzip bombs
-		TLSClientConfig:       &tls.Config{MinVersion: tls.VersionTLS12},
-	}
 	return &Sender{
-		client: &http.Client{
-			Transport: tr,
-			CheckRedirect: func(*http.Request, []*http.Request) error {
-				return http.ErrUseLastResponse
+		client: &client{
+			dialer: &net.Dialer{
+				Timeout:   30 * time.Second, // the attempt's context is shorter
+				KeepAlive: 30 * time.Second,
+				Control:   policy.Control, // no proxy either: it would dial on our behalf
 			},
+			tls:         &tls.Config{MinVersion: tls.VersionTLS12},
+			maxIdle:     connsPerHost,
+			idleTimeout: 90 * time.Second,
 		},
 		policy: policy,
 		now:    now,
@@ -102,7 +92,7 @@ func NewSender(policy *netguard.Policy, connsPerHost int, now func() time.Time) 
 }
 
 // CloseIdleConnections closes the kept-alive connections.
-func (s *Sender) CloseIdleConnections() { s.client.CloseIdleConnections() }
+func (s *Sender) CloseIdleConnections() { s.client.closeIdle() }
 
 // Send makes one attempt of d within the webhook's timeout_ms (connect,
 // write and read; default hookd.DefaultTimeoutMS) and reports it. Success is
@@ -138,37 +128,28 @@ func (s *Sender) Send(ctx context.Context, d *hookd.Delivery) (r Result) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 
-	req, err := s.request(ctx, d, started)
+	t, write, err := s.request(d, started)
 	if err != nil {
 		r.Attempt.Error, r.Err = classify(ctx, err), err
 		return r
 	}
-	resp, err := s.client.Do(req)
+	a, err := s.client.post(ctx, t, write)
 	if err != nil {
 		r.Attempt.Error, r.Err = classify(ctx, err), err
 		return r
 	}
-	r.Attempt.StatusCode = resp.StatusCode
-	b, err := io.ReadAll(io.LimitReader(resp.Body, MaxResponseBody))
-	if err == nil {
-		// Read what is left of a modest answer so the connection is
-		// reused; a longer one is cut off by Close.
-		_, err = io.CopyN(io.Discard, resp.Body, maxDrain)
-		if err == io.EOF {
-			err = nil
-		}
-	}
-	resp.Body.Close()
-	r.Attempt.ResponseBody = trimRune(b)
+	r.Attempt.StatusCode = a.status
+	r.Attempt.ResponseBody = trimRune(a.body)
+	err = a.bodyErr
 	switch {
-	case resp.StatusCode >= 300 && resp.StatusCode < 400:
+	case a.status >= 300 && a.status < 400:
 		r.Attempt.Error = hookd.AttemptErrRedirect
-	case resp.StatusCode < 200 || resp.StatusCode >= 300:
+	case a.status < 200 || a.status >= 300:
 		r.Attempt.Error = hookd.AttemptErrStatus
-		if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable {
-			r.RetryAfter, _ = ParseRetryAfter(resp.Header.Get("Retry-After"), s.now())
+		if a.status == http.StatusTooManyRequests || a.status == http.StatusServiceUnavailable {
+			r.RetryAfter, _ = ParseRetryAfter(a.header.Get("Retry-After"), s.now())
 		}
-	case err != nil && len(b) < MaxResponseBody:
+	case err != nil && len(a.body) < MaxResponseBody:
 		// A 2xx whose body broke off before MaxResponseBody: the receiver
 		// answered but the exchange did not finish within the timeout.
 		r.Attempt.Error, r.Err = classify(ctx, err), err
@@ -178,55 +159,113 @@ func (s *Sender) Send(ctx context.Context, d *hookd.Delivery) (r Result) {
 	return r
 }
 
-// request builds the signed POST of d at time now.
-func (s *Sender) request(ctx context.Context, d *hookd.Delivery, now time.Time) (*http.Request, error) {
+// request returns where the signed POST of d at time now goes, and a
+// func that appends the whole request to a buffer: the request line, the
+// webhook's custom headers, then hookd's own (which no custom header can
+// replace), and the body.
+func (s *Sender) request(d *hookd.Delivery, now time.Time) (target, func([]byte) []byte, error) {
 	u, err := url.Parse(d.Webhook.URL)
 	if err != nil {
-		return nil, fmt.Errorf("parse webhook url: %w", err)
+		return target{}, nil, fmt.Errorf("parse webhook url: %w", err)
 	}
 	switch u.Scheme {
 	case "https":
 	case "http":
 		if !s.policy.AllowHTTP {
-			return nil, fmt.Errorf("%w: http is not allowed", netguard.ErrBlocked)
+			return target{}, nil, fmt.Errorf("%w: http is not allowed", netguard.ErrBlocked)
 		}
 	default:
-		return nil, fmt.Errorf("%w: scheme %q", netguard.ErrBlocked, u.Scheme)
+		return target{}, nil, fmt.Errorf("%w: scheme %q", netguard.ErrBlocked, u.Scheme)
+	}
+	if u.Host == "" || !validValue(u.Host) {
+		return target{}, nil, fmt.Errorf("webhook url %q has no valid host", u.Redacted())
 	}
 	payload, err := Body(d)
 	if err != nil {
-		return nil, err
+		return target{}, nil, err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), strings.NewReader(string(payload)))
-	if err != nil {
-		return nil, fmt.Errorf("new request: %w", err)
-	}
-	h := req.Header
-	for name, values := range d.Webhook.Headers {
-		for _, v := range values {
-			h.Add(name, v)
-		}
-	}
-	// System headers last, so no custom header can replace them.
-	h.Set("Content-Type", "application/json")
-	h.Set("User-Agent", "hookd/"+hookd.Version)
-	h.Set("Webhook-Id", d.Message.ID)
-	h.Set("Webhook-Timestamp", strconv.FormatInt(now.Unix(), 10))
-	if sig := NewSigner(d.Webhook.Secrets, now).Sign(d.Message.ID, now, payload); sig != "" {
-		h.Set("Webhook-Signature", sig)
-	} else {
-		h.Del("Webhook-Signature")
-	}
-	h.Del("Authorization")
+	t := parseTarget(u)
+	sig := NewSigner(d.Webhook.Secrets, now).Sign(d.Message.ID, now, payload)
+	var auth string
 	if a := d.Webhook.Auth; a != nil {
 		switch a.Type {
 		case hookd.AuthBasic:
-			req.SetBasicAuth(a.Username, a.Password)
+			auth = "Basic " + base64.StdEncoding.EncodeToString([]byte(a.Username+":"+a.Password))
 		case hookd.AuthBearer:
-			h.Set("Authorization", "Bearer "+a.Token)
+			auth = "Bearer " + a.Token
 		}
 	}
-	return req, nil
+	write := func(b []byte) []byte {
+		b = append(b, "POST "...)
+		b = append(b, t.uri...)
+		b = append(b, " HTTP/1.1\r\n"...)
+		b = appendHeader(b, "Host", t.host)
+		for name, values := range d.Webhook.Headers {
+			// Validation refuses these when the webhook is stored; a
+			// request never carries a line break from one anyway.
+			if hookd.IsSystemHeader(name) || !validName(name) {
+				continue
+			}
+			name = textproto.CanonicalMIMEHeaderKey(name)
+			for _, v := range values {
+				if validValue(v) {
+					b = appendHeader(b, name, v)
+				}
+			}
+		}
+		b = appendHeader(b, "Content-Type", "application/json")
+		b = appendHeader(b, "User-Agent", "hookd/"+hookd.Version)
+		b = appendHeader(b, "Webhook-Id", d.Message.ID)
+		b = append(b, "Webhook-Timestamp: "...)
+		b = strconv.AppendInt(b, now.Unix(), 10)
+		b = append(b, "\r\n"...)
+		if sig != "" {
+			b = appendHeader(b, "Webhook-Signature", sig)
+		}
+		if auth != "" && validValue(auth) {
+			b = appendHeader(b, "Authorization", auth)
+		}
+		b = append(b, "Content-Length: "...)
+		b = strconv.AppendInt(b, int64(len(payload)), 10)
+		b = append(b, "\r\n\r\n"...)
+		return append(b, payload...)
+	}
+	return t, write, nil
+}
+
+func appendHeader(b []byte, name, value string) []byte {
+	b = append(b, name...)
+	b = append(b, ": "...)
+	b = append(b, value...)
+	return append(b, "\r\n"...)
+}
+
+// validName reports whether name is an HTTP token (RFC 9110).
+func validName(name string) bool {
+	if name == "" {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		case strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// validValue reports whether v may be written as a header value: visible
+// ASCII, spaces and tabs, so never a line break.
+func validValue(v string) bool {
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; c != '\t' && (c < 0x20 || c > 0x7e) {
+			return false
+		}
+	}
+	return true
 }
 
 // classify maps an attempt's error to a hookd.AttemptErr* code. ctx is the

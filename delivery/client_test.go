@@ -1,0 +1,188 @@
+package delivery_test
+
+import (
+	"bufio"
+	"context"
+	"crypto/x509"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/hookd/hookd"
+	"github.com/hookd/hookd/delivery"
+)
+
+// A kept-alive connection the receiver closed while idle fails before any
+// answer; the attempt goes again on a new connection and succeeds, sent
+// once to the receiver's handler.
+func TestSendIdleConnectionClosed(t *testing.T) {
+	t.Parallel()
+	var hits atomic.Int32
+	srv, conns := newCountingServer(t, func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		w.WriteHeader(http.StatusNoContent)
+	})
+	s := newSender(t, loopback)
+	if r := s.Send(context.Background(), newDelivery(srv.URL)); !r.Attempt.Success {
+		t.Fatalf("first attempt %+v, err %v", r.Attempt, r.Err)
+	}
+	srv.CloseClientConnections()
+	if r := s.Send(context.Background(), newDelivery(srv.URL)); !r.Attempt.Success {
+		t.Fatalf("attempt after the receiver closed the idle connection: %+v, err %v", r.Attempt, r.Err)
+	}
+	if h, c := hits.Load(), conns.Load(); h != 2 || c != 2 {
+		t.Fatalf("handler ran %d times on %d connections, want 2 on 2", h, c)
+	}
+}
+
+// A new connection that breaks before the answer is not tried again: the
+// attempt fails.
+func TestSendResetOnNewConnectionNotRetried(t *testing.T) {
+	t.Parallel()
+	var hits atomic.Int32
+	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		c, _, err := w.(http.Hijacker).Hijack()
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		c.(*net.TCPConn).SetLinger(0)
+		c.Close()
+	})
+	r := newSender(t, loopback).Send(context.Background(), newDelivery(srv.URL))
+	if r.Attempt.Success || r.Attempt.Error != hookd.AttemptErrReset {
+		t.Fatalf("attempt %+v, err %v; want connection_reset", r.Attempt, r.Err)
+	}
+	if n := hits.Load(); n != 1 {
+		t.Fatalf("handler ran %d times, want 1", n)
+	}
+}
+
+// An answer with Connection: close, or without a length (read to the end
+// of the connection), leaves the connection closed: the next attempt
+// dials again.
+func TestSendConnectionNotKept(t *testing.T) {
+	t.Parallel()
+	for name, h := range map[string]http.HandlerFunc{
+		"connection close": func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Connection", "close")
+			w.WriteHeader(http.StatusOK)
+		},
+		"http/1.0 without length": func(w http.ResponseWriter, r *http.Request) {
+			c, brw, err := w.(http.Hijacker).Hijack()
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			brw.WriteString("HTTP/1.0 200 OK\r\n\r\nok")
+			brw.Flush()
+			c.Close()
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			srv, conns := newCountingServer(t, h)
+			s := newSender(t, loopback)
+			for i := range 2 {
+				if r := s.Send(context.Background(), newDelivery(srv.URL)); !r.Attempt.Success {
+					t.Fatalf("attempt %d: %+v, err %v", i, r.Attempt, r.Err)
+				}
+			}
+			if n := conns.Load(); n != 2 {
+				t.Fatalf("2 attempts opened %d connections, want 2", n)
+			}
+		})
+	}
+}
+
+// Informational answers before the final one are skipped.
+func TestSendEarlyHints(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Link", "</a.css>; rel=preload")
+		w.WriteHeader(http.StatusEarlyHints)
+		io.WriteString(w, "done")
+	})
+	r := newSender(t, loopback).Send(context.Background(), newDelivery(srv.URL))
+	if !r.Attempt.Success || r.Attempt.StatusCode != 200 || r.Attempt.ResponseBody != "done" {
+		t.Fatalf("attempt %+v, err %v; want 200 done", r.Attempt, r.Err)
+	}
+}
+
+// HTTPS: the receiver's certificate is verified for the URL's host name,
+// the request goes over HTTP/1.1 and the connection is kept.
+func TestSendHTTPS(t *testing.T) {
+	t.Parallel()
+	var proto atomic.Value
+	var conns atomic.Int32
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		proto.Store(r.Proto)
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	srv.EnableHTTP2 = true
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	roots := x509.NewCertPool()
+	roots.AddCert(srv.Certificate())
+	s := newSender(t, loopback)
+	delivery.TrustRoots(s, roots)
+	// httptest's certificate is for example.com and 127.0.0.1.
+	for range 3 {
+		if r := s.Send(context.Background(), newDelivery(srv.URL)); !r.Attempt.Success {
+			t.Fatalf("attempt %+v, err %v", r.Attempt, r.Err)
+		}
+	}
+	if p := proto.Load(); p != "HTTP/1.1" || conns.Load() != 1 {
+		t.Fatalf("proto %v on %d connections, want HTTP/1.1 on 1", p, conns.Load())
+	}
+}
+
+// Whatever a stored webhook holds, the request carries no line break
+// outside its framing: a header value with one is left out.
+func TestSendNoHeaderInjection(t *testing.T) {
+	t.Parallel()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	head := make(chan string, 1)
+	go func() {
+		c, err := l.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		br := bufio.NewReader(c)
+		var lines []string
+		for {
+			line, err := br.ReadString('\n')
+			if err != nil || line == "\r\n" {
+				break
+			}
+			lines = append(lines, line)
+		}
+		head <- strings.Join(lines, "")
+		io.WriteString(c, "HTTP/1.1 204 No Content\r\n\r\n")
+	}()
+	d := newDelivery("http://" + l.Addr().String() + "/x")
+	d.Webhook.Headers = map[string][]string{"X-Ok": {"fine"}, "X-Bad": {"a\r\nInjected: yes"}, "Bad Name": {"v"}}
+	d.Webhook.Auth = &hookd.Auth{Type: hookd.AuthBearer, Token: "t\r\nInjected: yes"}
+	if r := newSender(t, loopback).Send(context.Background(), d); !r.Attempt.Success {
+		t.Fatalf("attempt %+v, err %v", r.Attempt, r.Err)
+	}
+	h := <-head
+	if strings.Contains(h, "Injected") || strings.Contains(h, "Bad Name") || !strings.Contains(h, "X-Ok: fine\r\n") {
+		t.Fatalf("request head:\n%s", h)
+	}
+}
