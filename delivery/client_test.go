@@ -46,13 +46,7 @@ func TestSendResetOnNewConnectionNotRetried(t *testing.T) {
 	var hits atomic.Int32
 	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
 		hits.Add(1)
-		c, _, err := w.(http.Hijacker).Hijack()
-		if err != nil {
-			t.Error(err)
-			return
-		}
-		c.(*net.TCPConn).SetLinger(0)
-		c.Close()
+		resetConn(t, w)
 	})
 	r := newSender(t, loopback).Send(context.Background(), newDelivery(srv.URL))
 	if r.Attempt.Success || r.Attempt.Error != hookd.AttemptErrReset {

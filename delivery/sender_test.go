@@ -166,15 +166,7 @@ func TestSendFailures(t *testing.T) {
 				<-r.Context().Done()
 			}},
 		{name: "connection reset", errCode: hookd.AttemptErrReset,
-			handler: func(w http.ResponseWriter, r *http.Request) {
-				c, _, err := w.(http.Hijacker).Hijack()
-				if err != nil {
-					t.Error(err)
-					return
-				}
-				c.(*net.TCPConn).SetLinger(0)
-				c.Close()
-			}},
+			handler: func(w http.ResponseWriter, r *http.Request) { resetConn(t, w) }},
 		{name: "connection refused", url: refused, errCode: hookd.AttemptErrRefused},
 		{name: "dns", url: "http://no-such-host.invalid/", errCode: hookd.AttemptErrDNS},
 	} {
@@ -233,6 +225,17 @@ func TestSendTruncatesBody(t *testing.T) {
 	if n := conns.Load(); n != 1 {
 		t.Errorf("5 sequential attempts opened %d connections, want 1 (keep-alive)", n)
 	}
+}
+
+// resetConn answers a request by resetting its connection.
+func resetConn(t *testing.T, w http.ResponseWriter) {
+	c, _, err := w.(http.Hijacker).Hijack()
+	if err != nil {
+		t.Error(err)
+		return
+	}
+	c.(*net.TCPConn).SetLinger(0)
+	c.Close()
 }
 
 // newCountingServer starts a loopback receiver that counts the connections
