@@ -35,12 +35,41 @@ type client struct {
 	lastSweep time.Time
 }
 
+// maxAnswerHead bounds the status line and headers of an answer (net/http's
+// Transport allows 10 MB by default; a receiver needs far less).
+const maxAnswerHead = 1 << 20
+
 // pconn is one kept-alive connection.
 type pconn struct {
 	conn  net.Conn
-	br    *bufio.Reader
-	buf   []byte // the request being written
+	in    *budgetReader // conn, counted while an answer's head is read
+	br    *bufio.Reader // reads in
+	buf   []byte        // the request being written
 	since time.Time
+}
+
+// budgetReader reads from r and fails once more than left bytes were read,
+// while left is not negative.
+type budgetReader struct {
+	r    io.Reader
+	left int64 // < 0: no limit
+}
+
+var errAnswerHeadTooLarge = errors.New("answer head too large")
+
+func (b *budgetReader) Read(p []byte) (int, error) {
+	if b.left < 0 {
+		return b.r.Read(p)
+	}
+	if b.left == 0 {
+		return 0, errAnswerHeadTooLarge
+	}
+	if int64(len(p)) > b.left {
+		p = p[:b.left]
+	}
+	n, err := b.r.Read(p)
+	b.left -= int64(n)
+	return n, err
 }
 
 // target is where a request goes, from a webhook URL.
@@ -140,7 +169,9 @@ func (pc *pconn) roundTrip(ctx context.Context, write func([]byte) []byte) (a *a
 	}
 	var resp *http.Response
 	for {
+		pc.in.left = maxAnswerHead - int64(pc.br.Buffered())
 		resp, err = http.ReadResponse(pc.br, &http.Request{Method: http.MethodPost})
+		pc.in.left = -1
 		if err != nil {
 			return nil, false, fmt.Errorf("read answer: %w", err)
 		}
@@ -194,7 +225,8 @@ func (c *client) dial(ctx context.Context, t target) (*pconn, error) {
 		}
 		conn = tc
 	}
-	return &pconn{conn: conn, br: bufio.NewReaderSize(conn, 4<<10)}, nil
+	in := &budgetReader{r: conn, left: -1}
+	return &pconn{conn: conn, in: in, br: bufio.NewReaderSize(in, 4<<10)}, nil
 }
 
 // get takes the most recently used idle connection to key, if any.

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/hookd/hookd"
 	"github.com/hookd/hookd/delivery"
@@ -178,5 +179,41 @@ func TestSendNoHeaderInjection(t *testing.T) {
 	h := <-head
 	if strings.Contains(h, "Injected") || strings.Contains(h, "Bad Name") || !strings.Contains(h, "X-Ok: fine\r\n") {
 		t.Fatalf("request head:\n%s", h)
+	}
+}
+
+// An answer whose head never ends fails the attempt once it passes the
+// limit, long before the timeout, instead of filling memory.
+func TestSendAnswerHeadTooLarge(t *testing.T) {
+	t.Parallel()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		c, err := l.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		go io.Copy(io.Discard, c)
+		io.WriteString(c, "HTTP/1.1 200 OK\r\n")
+		line := "X-Pad: " + strings.Repeat("a", 1000) + "\r\n"
+		for range 5000 { // 5 MB of headers
+			if _, err := io.WriteString(c, line); err != nil {
+				return
+			}
+		}
+	}()
+	d := newDelivery("http://" + l.Addr().String() + "/")
+	d.Webhook.TimeoutMS = 10000
+	start := time.Now()
+	r := newSender(t, loopback).Send(context.Background(), d)
+	if r.Attempt.Success || r.Attempt.StatusCode != 0 || r.Err == nil || !strings.Contains(r.Err.Error(), "too large") {
+		t.Fatalf("attempt %+v, err %v; want a failure for the answer's head", r.Attempt, r.Err)
+	}
+	if el := time.Since(start); el > 5*time.Second {
+		t.Fatalf("took %v, want a failure well before the 10 s timeout", el)
 	}
 }
