@@ -27,6 +27,7 @@ fuzz: ## run every fuzz target for FUZZTIME each
 	$(GO) test . -run '^$$' -fuzz '^FuzzWebhookValidate$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./httpapi -run '^$$' -fuzz '^FuzzJSONScan$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./delivery -run '^$$' -fuzz '^FuzzBody$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./delivery -run '^$$' -fuzz '^FuzzRequestHead$$' -fuzztime $(FUZZTIME)
 
 bench: ## run the delivery benchmark against the raw HTTP limit
 	$(GO) run ./cmd/hookd-bench
