@@ -28,6 +28,7 @@ fuzz: ## run every fuzz target for FUZZTIME each
 	$(GO) test ./httpapi -run '^$$' -fuzz '^FuzzJSONScan$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./delivery -run '^$$' -fuzz '^FuzzBody$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./delivery -run '^$$' -fuzz '^FuzzRequestHead$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./delivery -run '^$$' -fuzz '^FuzzAnswer$$' -fuzztime $(FUZZTIME)
 
 bench: ## run the delivery benchmark against the raw HTTP limit
 	$(GO) run ./cmd/hookd-bench

@@ -175,9 +175,12 @@ func (pc *pconn) roundTrip(ctx context.Context, write func([]byte) []byte) (a *a
 		if err != nil {
 			return nil, false, fmt.Errorf("read answer: %w", err)
 		}
+		if resp.StatusCode < 100 {
+			return nil, false, fmt.Errorf("read answer: malformed status %q", resp.Status)
+		}
 		// Informational answers (103 Early Hints) come before the real
 		// one; 101 would switch protocols, which a POST never asked for.
-		if resp.StatusCode < 100 || resp.StatusCode >= 200 || resp.StatusCode == http.StatusSwitchingProtocols {
+		if resp.StatusCode >= 200 || resp.StatusCode == http.StatusSwitchingProtocols {
 			break
 		}
 	}
