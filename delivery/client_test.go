@@ -146,18 +146,8 @@ func TestSendHTTPS(t *testing.T) {
 // outside its framing: a header value with one is left out.
 func TestSendNoHeaderInjection(t *testing.T) {
 	t.Parallel()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
 	head := make(chan string, 1)
-	go func() {
-		c, err := l.Accept()
-		if err != nil {
-			return
-		}
-		defer c.Close()
+	addr := rawServer(t, func(c net.Conn) {
 		br := bufio.NewReader(c)
 		var lines []string
 		for {
@@ -169,8 +159,8 @@ func TestSendNoHeaderInjection(t *testing.T) {
 		}
 		head <- strings.Join(lines, "")
 		io.WriteString(c, "HTTP/1.1 204 No Content\r\n\r\n")
-	}()
-	d := newDelivery("http://" + l.Addr().String() + "/x")
+	})
+	d := newDelivery("http://" + addr + "/x")
 	d.Webhook.Headers = map[string][]string{"X-Ok": {"fine"}, "X-Bad": {"a\r\nInjected: yes"}, "Bad Name": {"v"}}
 	d.Webhook.Auth = &hookd.Auth{Type: hookd.AuthBearer, Token: "t\r\nInjected: yes"}
 	if r := newSender(t, loopback).Send(context.Background(), d); !r.Attempt.Success {
@@ -186,17 +176,7 @@ func TestSendNoHeaderInjection(t *testing.T) {
 // limit, long before the timeout, instead of filling memory.
 func TestSendAnswerHeadTooLarge(t *testing.T) {
 	t.Parallel()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	go func() {
-		c, err := l.Accept()
-		if err != nil {
-			return
-		}
-		defer c.Close()
+	addr := rawServer(t, func(c net.Conn) {
 		go io.Copy(io.Discard, c)
 		io.WriteString(c, "HTTP/1.1 200 OK\r\n")
 		line := "X-Pad: " + strings.Repeat("a", 1000) + "\r\n"
@@ -205,8 +185,8 @@ func TestSendAnswerHeadTooLarge(t *testing.T) {
 				return
 			}
 		}
-	}()
-	d := newDelivery("http://" + l.Addr().String() + "/")
+	})
+	d := newDelivery("http://" + addr + "/")
 	d.Webhook.TimeoutMS = 10000
 	start := time.Now()
 	r := newSender(t, loopback).Send(context.Background(), d)
@@ -216,4 +196,23 @@ func TestSendAnswerHeadTooLarge(t *testing.T) {
 	if el := time.Since(start); el > 5*time.Second {
 		t.Fatalf("took %v, want a failure well before the 10 s timeout", el)
 	}
+}
+
+// rawServer accepts one connection on a loopback port, hands it to serve
+// and closes it after; it returns the address.
+func rawServer(t *testing.T, serve func(net.Conn)) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		c, err := l.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		serve(c)
+	}()
+	return l.Addr().String()
 }
