@@ -53,10 +53,8 @@ const (
 const SecretPrefix = "whsec_"
 
 var (
-	headerNamePattern  = regexp.MustCompile("^[a-zA-Z0-9!#$%&'*+\\-.^_`|~]+$")
-	headerValuePattern = regexp.MustCompile(`^[\x09\x20-\x7E]*$`)
-	printablePattern   = regexp.MustCompile(`^[\x20-\x7E]*$`)
-	tokenPattern       = regexp.MustCompile(`^[\x21-\x7E]+$`)
+	printablePattern = regexp.MustCompile(`^[\x20-\x7E]*$`)
+	tokenPattern     = regexp.MustCompile(`^[\x21-\x7E]+$`)
 )
 
 // SystemHeaders are the request headers a webhook may not set (lower-case):
@@ -72,6 +70,36 @@ var SystemHeaders = []string{
 	"etag", "if-match", "if-none-match", "access-control-allow-origin",
 	"access-control-allow-methods", "access-control-allow-headers",
 	"access-control-expose-headers",
+}
+
+// ValidHeaderName reports whether name is an HTTP token (RFC 9110):
+// ^[a-zA-Z0-9!#$%&'*+\-.^_`|~]+$, the rule for a custom header's name.
+func ValidHeaderName(name string) bool {
+	if name == "" {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		case strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// ValidHeaderValue reports whether v is printable ASCII and tabs,
+// ^[\x09\x20-\x7E]*$, the rule for a custom header's value: never a line
+// break.
+func ValidHeaderValue(v string) bool {
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; c != '\t' && (c < 0x20 || c > 0x7e) {
+			return false
+		}
+	}
+	return true
 }
 
 // IsSystemHeader reports whether name (any case) may not be set as a custom
@@ -168,7 +196,7 @@ func (w *Webhook) validate(ctx context.Context, targets TargetChecker, f *Fields
 		case len(name) > MaxHeaderNameLen:
 			f.Add(field, "name must be at most %d characters", MaxHeaderNameLen)
 			continue
-		case !headerNamePattern.MatchString(name):
+		case !ValidHeaderName(name):
 			f.Add(field, "name must match ^[a-zA-Z0-9!#$%%&'*+\\-.^_`|~]+$")
 			continue
 		case IsSystemHeader(name):
@@ -191,7 +219,7 @@ func (w *Webhook) validate(ctx context.Context, targets TargetChecker, f *Fields
 			vf := fmt.Sprintf("%s[%d]", field, i)
 			if len(v) > MaxHeaderValueLen {
 				f.Add(vf, "must be at most %d characters", MaxHeaderValueLen)
-			} else if !headerValuePattern.MatchString(v) {
+			} else if !ValidHeaderValue(v) {
 				f.Add(vf, `must match ^[\x09\x20-\x7E]*$ (printable ASCII and tab)`)
 			}
 		}

@@ -177,7 +177,7 @@ func (s *Sender) request(d *hookd.Delivery, now time.Time) (target, func([]byte)
 	default:
 		return target{}, nil, fmt.Errorf("%w: scheme %q", netguard.ErrBlocked, u.Scheme)
 	}
-	if u.Host == "" || !validValue(u.Host) {
+	if u.Host == "" || !hookd.ValidHeaderValue(u.Host) {
 		return target{}, nil, fmt.Errorf("webhook url %q has no valid host", u.Redacted())
 	}
 	payload, err := Body(d)
@@ -194,6 +194,9 @@ func (s *Sender) request(d *hookd.Delivery, now time.Time) (target, func([]byte)
 		case hookd.AuthBearer:
 			auth = "Bearer " + a.Token
 		}
+		if !hookd.ValidHeaderValue(auth) {
+			auth = "" // validation refuses such a token when it is stored
+		}
 	}
 	write := func(b []byte) []byte {
 		b = append(b, "POST "...)
@@ -203,12 +206,12 @@ func (s *Sender) request(d *hookd.Delivery, now time.Time) (target, func([]byte)
 		for name, values := range d.Webhook.Headers {
 			// Validation refuses these when the webhook is stored; a
 			// request never carries a line break from one anyway.
-			if hookd.IsSystemHeader(name) || !validName(name) {
+			if hookd.IsSystemHeader(name) || !hookd.ValidHeaderName(name) {
 				continue
 			}
 			name = textproto.CanonicalMIMEHeaderKey(name)
 			for _, v := range values {
-				if validValue(v) {
+				if hookd.ValidHeaderValue(v) {
 					b = appendHeader(b, name, v)
 				}
 			}
@@ -222,7 +225,7 @@ func (s *Sender) request(d *hookd.Delivery, now time.Time) (target, func([]byte)
 		if sig != "" {
 			b = appendHeader(b, "Webhook-Signature", sig)
 		}
-		if auth != "" && validValue(auth) {
+		if auth != "" {
 			b = appendHeader(b, "Authorization", auth)
 		}
 		b = append(b, "Content-Length: "...)
@@ -238,34 +241,6 @@ func appendHeader(b []byte, name, value string) []byte {
 	b = append(b, ": "...)
 	b = append(b, value...)
 	return append(b, "\r\n"...)
-}
-
-// validName reports whether name is an HTTP token (RFC 9110).
-func validName(name string) bool {
-	if name == "" {
-		return false
-	}
-	for i := 0; i < len(name); i++ {
-		c := name[i]
-		switch {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		case strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0:
-		default:
-			return false
-		}
-	}
-	return true
-}
-
-// validValue reports whether v may be written as a header value: visible
-// ASCII, spaces and tabs, so never a line break.
-func validValue(v string) bool {
-	for i := 0; i < len(v); i++ {
-		if c := v[i]; c != '\t' && (c < 0x20 || c > 0x7e) {
-			return false
-		}
-	}
-	return true
 }
 
 // classify maps an attempt's error to a hookd.AttemptErr* code. ctx is the
