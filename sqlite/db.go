@@ -360,24 +360,50 @@ func (t *wtx) QueryRowContext(ctx context.Context, query string, args ...any) *s
 // (a tenant by id, for the root token) on every request. Only for queries
 // of fixed text; the cache is not bounded.
 func (db *DB) readRow(ctx context.Context, query string, args ...any) *sql.Row {
+	s, err := db.readStmt(ctx, query)
+	if err != nil {
+		return db.read.QueryRowContext(ctx, query, args...) // reports the same error
+	}
+	return s.QueryRowContext(ctx, args...)
+}
+
+// readStmt returns query prepared on the read pool, once per process.
+func (db *DB) readStmt(ctx context.Context, query string) (*sql.Stmt, error) {
 	db.rmu.Lock()
 	s, ok := db.rstmts[query]
 	db.rmu.Unlock()
-	if !ok {
-		var err error
-		if s, err = db.read.PrepareContext(ctx, query); err != nil {
-			return db.read.QueryRowContext(ctx, query, args...) // reports the same error
-		}
-		db.rmu.Lock()
-		if old, ok := db.rstmts[query]; ok {
-			s.Close()
-			s = old
-		} else {
-			db.rstmts[query] = s
-		}
-		db.rmu.Unlock()
+	if ok {
+		return s, nil
 	}
-	return s.QueryRowContext(ctx, args...)
+	s, err := db.read.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	db.rmu.Lock()
+	if old, ok := db.rstmts[query]; ok {
+		s.Close()
+		s = old
+	} else {
+		db.rstmts[query] = s
+	}
+	db.rmu.Unlock()
+	return s, nil
+}
+
+// prepared is the read pool as a queryer whose statements are prepared once
+// (see readRow), for queries of a fixed set of texts, such as queryIn's.
+type prepared struct{ db *DB }
+
+func (p prepared) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	s, err := p.db.readStmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return s.QueryContext(ctx, args...)
+}
+
+func (p prepared) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	return p.db.readRow(ctx, query, args...)
 }
 
 // queryer is what the read helpers need: the read pool or a write tx.

@@ -265,11 +265,11 @@ func (db *DB) deliveries(ctx context.Context, batch []claimed, lease int64) ([]*
 		eventIDs = append(eventIDs, c.m.EventID)
 		webhookIDs = append(webhookIDs, c.m.WebhookID)
 	}
-	events, err := eventsByID(ctx, db.read, eventIDs)
+	events, err := eventsByID(ctx, prepared{db}, eventIDs)
 	if err != nil {
 		return nil, nil, err
 	}
-	hooks, err := webhooksByID(ctx, db.read, webhookIDs)
+	hooks, err := webhooksByID(ctx, prepared{db}, webhookIDs)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -23,7 +23,9 @@ func scanEvent(sc interface{ Scan(...any) error }) (*hookd.Event, error) {
 		return nil, err
 	}
 	ev.Payload = json.RawMessage(payload)
-	if err := json.Unmarshal([]byte(attrs), &ev.Attributes); err != nil {
+	if attrs == "{}" { // most events: no decoder needed
+		ev.Attributes = map[string]string{}
+	} else if err := json.Unmarshal([]byte(attrs), &ev.Attributes); err != nil {
 		return nil, fmt.Errorf("decode attributes of event %s: %w", ev.ID, err)
 	}
 	ev.CreatedAt = fromMS(created)
