@@ -67,6 +67,9 @@ type Store interface {
 	DeleteAPIKey(ctx context.Context, tenantID, id string) error
 	// FindAPIKey returns the key whose token hashes to hash; ENOTFOUND.
 	FindAPIKey(ctx context.Context, hash string) (*APIKey, error)
+	// TouchAPIKey records that key id was used at at: its LastUsedAt
+	// becomes at unless it is already later. A deleted key is no error.
+	TouchAPIKey(ctx context.Context, id string, at time.Time) error
 
 	// CreateWebhook stores w, assigning w.ID (NewID inside the write
 	// transaction, so ids sort in commit order), CreatedAt and UpdatedAt.

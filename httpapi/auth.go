@@ -1,9 +1,11 @@
 package httpapi
 
 import (
+	"context"
 	"crypto/subtle"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/hookd/hookd"
 )
@@ -36,7 +38,35 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (*call, er
 	} else if err != nil {
 		return nil, err
 	}
+	s.touch(r.Context(), k)
 	return &call{key: k}, nil
+}
+
+// keyTouchEvery is how often a key's last_used_at is written while it is
+// in use: it may lag the key's last request by up to this much.
+const keyTouchEvery = time.Minute
+
+// touch records that k was used now, at most once per keyTouchEvery per key
+// in this process; a request pays for one small write a minute, not one
+// each. A failed write is logged and does not fail the request.
+func (s *Server) touch(ctx context.Context, k *hookd.APIKey) {
+	now := s.now()
+	s.touchMu.Lock()
+	if s.touched == nil {
+		s.touched = map[string]time.Time{}
+	}
+	last, ok := s.touched[k.ID]
+	due := !ok || now.Sub(last) >= keyTouchEvery || now.Before(last)
+	if due {
+		s.touched[k.ID] = now
+	}
+	s.touchMu.Unlock()
+	if !due {
+		return
+	}
+	if err := s.Store.TouchAPIKey(ctx, k.ID, now); err != nil {
+		s.logger().Warn("record api key use", "key", k.ID, "err", err)
+	}
 }
 
 // root guards the routes only the root token may use.

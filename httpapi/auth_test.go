@@ -2,7 +2,9 @@ package httpapi_test
 
 import (
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/hookd/hookd"
 )
@@ -210,4 +212,49 @@ func TestRevokedKeyRefusedAtOnce(t *testing.T) {
 	e.do("DELETE", "/v1/tenants/acme", rootToken, nil).want(t, 204)
 	e.do("POST", "/v1/tenants/acme/events", admin, ev).want(t, 401)
 	e.do("POST", "/v1/tenants/other/events", otherKey, ev).want(t, 202)
+}
+
+// An API key's last_used_at shows when it was last used, written at most
+// once a minute per key; the root token and other keys do not move it.
+func TestKeyLastUsed(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	var clock atomic.Int64
+	t0 := time.Date(2026, 11, 23, 8, 0, 0, 0, time.UTC)
+	clock.Store(t0.UnixNano())
+	e.api.Now = func() time.Time { return time.Unix(0, clock.Load()) }
+	e.mustTenant("acme")
+	r := e.do("POST", "/v1/tenants/acme/keys", rootToken, map[string]any{"name": "erp", "scopes": []string{"webhooks:list"}}).want(t, 201)
+	token := r.str("token")
+	other := e.mustKey("acme", hookd.ScopeAdmin)
+	lastUsed := func() any {
+		t.Helper()
+		for _, k := range e.do("GET", "/v1/tenants/acme/keys", rootToken, nil).want(t, 200).data() {
+			if k["id"] == r.str("id") {
+				return k["last_used_at"]
+			}
+		}
+		t.Fatal("key not listed")
+		return nil
+	}
+	if got := lastUsed(); got != nil {
+		t.Fatalf("unused key: last_used_at = %v, want null", got)
+	}
+	for _, step := range []struct {
+		at    time.Duration
+		token string
+		want  time.Duration
+	}{
+		{10 * time.Second, token, 10 * time.Second},
+		{40 * time.Second, token, 10 * time.Second}, // within the minute: not written again
+		{50 * time.Second, other, 10 * time.Second}, // another key
+		{71 * time.Second, token, 71 * time.Second},
+		{2 * time.Minute, rootToken, 71 * time.Second},
+	} {
+		clock.Store(t0.Add(step.at).UnixNano())
+		e.do("GET", "/v1/tenants/acme/webhooks", step.token, nil).want(t, 200)
+		if got, want := lastUsed(), t0.Add(step.want).Format(time.RFC3339Nano); got != want {
+			t.Fatalf("after a request at +%v: last_used_at = %v, want %v", step.at, got, want)
+		}
+	}
 }

@@ -73,6 +73,8 @@ type Server struct {
 	metricsMu sync.Mutex
 	requests  map[string]*metrics.Counter
 	duration  *metrics.Histogram
+	touchMu   sync.Mutex
+	touched   map[string]time.Time // when each API key's use was last recorded, see touch
 }
 
 func (s *Server) now() time.Time {

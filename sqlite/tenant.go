@@ -195,6 +195,21 @@ func (db *DB) DeleteAPIKey(ctx context.Context, tenantID, id string) error {
 	return nil
 }
 
+// TouchAPIKey sets the key's last_used_at to at unless it is later
+// already. It is bookkeeping, committed without waiting for the disk
+// (synchronous=NORMAL): a crash may forget the last touch, never a key.
+func (db *DB) TouchAPIKey(ctx context.Context, id string, at time.Time) error {
+	err := db.txSync(ctx, syncNormal, func(tx *wtx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE api_keys SET last_used_at = ?1
+			WHERE id = ?2 AND (last_used_at IS NULL OR last_used_at < ?1)`, ms(at), id)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("touch api key: %w", err)
+	}
+	return nil
+}
+
 // FindAPIKey returns the key whose token hashes to hash; ENOTFOUND. Keys
 // found are remembered for a few seconds (see keyCache): every API request
 // looks its key up.

@@ -3,6 +3,7 @@ package storetest
 import (
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/hookd/hookd"
 )
@@ -47,10 +48,23 @@ func testTenantsAndKeys(t *testing.T, s hookd.Store) {
 	}
 	_, err = s.FindAPIKey(ctx, hookd.HashToken("unknown"))
 	wantCode(t, err, hookd.ENOTFOUND)
+	if found.LastUsedAt != nil {
+		t.Fatalf("a new key's LastUsedAt = %v, want none", found.LastUsedAt)
+	}
+	// last_used_at only moves forward, and only on the key touched.
+	must(t, s.TouchAPIKey(ctx, k.ID, T0.Add(time.Minute)))
+	must(t, s.TouchAPIKey(ctx, k.ID, T0))
+	must(t, s.TouchAPIKey(ctx, "key_gone", T0))
 	keys, err := s.ListAPIKeys(ctx, "a", hookd.Page{})
 	must(t, err)
 	if got := ids(keys, func(k *hookd.APIKey) string { return k.ID }); !slices.Equal(got, []string{k.ID, k2.ID}) {
 		t.Fatalf("ListAPIKeys = %v", got)
+	}
+	if used := keys[0].LastUsedAt; used == nil || !used.Equal(T0.Add(time.Minute)) {
+		t.Fatalf("LastUsedAt after touches at T0+1m and T0 = %v, want %v", used, T0.Add(time.Minute))
+	}
+	if keys[1].LastUsedAt != nil {
+		t.Fatalf("untouched key's LastUsedAt = %v", keys[1].LastUsedAt)
 	}
 	keys, err = s.ListAPIKeys(ctx, "a", hookd.Page{Limit: 1, After: k.ID})
 	must(t, err)
