@@ -3,7 +3,9 @@ package httpapi
 import (
 	"context"
 	"crypto/subtle"
+	"math"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -132,6 +134,9 @@ func (s *Server) tenant(h handlerFunc, scopes ...hookd.Scope) http.Handler {
 				if c.key.TenantID != c.tenant {
 					return hookd.Errorf(hookd.ENOTFOUND, "tenant not found")
 				}
+				if err := s.rateLimit(w, c.tenant); err != nil {
+					return err
+				}
 				allowed := false
 				for _, sc := range scopes {
 					allowed = allowed || c.key.Allows(sc)
@@ -150,4 +155,24 @@ func (s *Server) tenant(h handlerFunc, scopes ...hookd.Scope) http.Handler {
 			s.writeError(w, r, err)
 		}
 	})
+}
+
+// rateLimit spends one of tenant's requests (see Server.RateLimit); when
+// none is left it sets Retry-After (whole seconds, at least 1) and returns
+// ERATELIMITED.
+func (s *Server) rateLimit(w http.ResponseWriter, tenant string) error {
+	if s.RateLimit <= 0 {
+		return nil
+	}
+	burst := s.RateBurst
+	if burst <= 0 {
+		burst = max(1, int(math.Ceil(s.RateLimit)))
+	}
+	ok, wait := s.limits.allow(tenant, s.RateLimit, burst, s.now())
+	if ok {
+		return nil
+	}
+	secs := max(1, int(math.Ceil(wait.Seconds())))
+	w.Header().Set("Retry-After", strconv.Itoa(secs))
+	return hookd.Errorf(hookd.ERATELIMITED, "tenant %s made more than %g requests a second; retry in %d s", tenant, s.RateLimit, secs)
 }

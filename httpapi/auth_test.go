@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hookd/hookd"
+	"github.com/hookd/hookd/httpapi"
 )
 
 func TestAuthentication(t *testing.T) {
@@ -256,5 +257,51 @@ func TestKeyLastUsed(t *testing.T) {
 		if got, want := lastUsed(), t0.Add(step.want).Format(time.RFC3339Nano); got != want {
 			t.Fatalf("after a request at +%v: last_used_at = %v, want %v", step.at, got, want)
 		}
+	}
+}
+
+// With a rate limit, each tenant's keys share a bucket: past it the answer
+// is 429 with Retry-After, and neither another tenant nor the root token
+// is held back.
+func TestRateLimit(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	var clock atomic.Int64
+	t0 := time.Date(2026, 11, 23, 8, 0, 0, 0, time.UTC)
+	at := func(d time.Duration) { clock.Store(t0.Add(d).UnixNano()) }
+	at(0)
+	e.api.Now = func() time.Time { return time.Unix(0, clock.Load()) }
+	e.api.RateLimit = 2 // a token every 500 ms, 2 at once
+	e.mustTenant("acme")
+	e.mustTenant("other")
+	a1, a2 := e.mustKey("acme", hookd.ScopeAdmin), e.mustKey("acme", hookd.ScopeWebhooksList)
+	o := e.mustKey("other", hookd.ScopeAdmin)
+	list := func(tenant, key string) *resp { return e.do("GET", "/v1/tenants/"+tenant+"/webhooks", key, nil) }
+
+	list("acme", a1).want(t, 200)
+	list("acme", a2).want(t, 200) // the second key spends the same bucket
+	r := list("acme", a1).want(t, 429)
+	if r.Header.Get("Retry-After") != "1" || r.str("type") != httpapi.ProblemTypeBase+"rate-limited" {
+		t.Fatalf("429: Retry-After %q, body %s", r.Header.Get("Retry-After"), r.Body)
+	}
+	list("other", o).want(t, 200)
+	list("acme", rootToken).want(t, 200)
+	list("other", a1).want(t, 404) // another tenant's path: not found, spends nothing
+
+	at(499 * time.Millisecond)
+	list("acme", a1).want(t, 429)
+	at(500 * time.Millisecond)
+	list("acme", a1).want(t, 200)
+	list("acme", a1).want(t, 429)
+	at(10 * time.Second) // refilled, but only up to the burst
+	list("acme", a1).want(t, 200)
+	list("acme", a1).want(t, 200)
+	list("acme", a1).want(t, 429)
+
+	e.api.RateLimit, e.api.RateBurst = 0.1, 1 // one every 10 s
+	at(time.Hour)
+	list("other", o).want(t, 200)
+	if r := list("other", o).want(t, 429); r.Header.Get("Retry-After") != "10" {
+		t.Fatalf("Retry-After %q, want 10", r.Header.Get("Retry-After"))
 	}
 }

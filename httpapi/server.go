@@ -66,6 +66,12 @@ type Server struct {
 	Metrics *metrics.Registry
 	// OpenAPI replaces the embedded document served at /openapi.json.
 	OpenAPI []byte
+	// RateLimit is how many requests a second a tenant's API keys may make
+	// together, on average (0: no limit); RateBurst how many at once (0:
+	// RateLimit rounded up). Beyond it the answer is 429 with Retry-After.
+	// The root token is not limited.
+	RateLimit float64
+	RateBurst int
 
 	once      sync.Once
 	mux       *http.ServeMux
@@ -73,6 +79,7 @@ type Server struct {
 	metricsMu sync.Mutex
 	requests  map[string]*metrics.Counter
 	duration  *metrics.Histogram
+	limits    limiter
 	touchMu   sync.Mutex
 	touched   map[string]time.Time // when each API key's use was last recorded, see touch
 }

@@ -83,6 +83,7 @@ func (s *Server) deleteTenant(w http.ResponseWriter, r *http.Request, c *call) e
 	if err := s.Store.DeleteTenant(r.Context(), c.tenant); err != nil {
 		return err
 	}
+	s.limits.forget(c.tenant) // a tenant made again with this id starts afresh
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"path/filepath"
 	"strings"
 	"time"
@@ -25,6 +26,8 @@ type serveConfig struct {
 	MaxPayloadBytes     int
 	Retention           time.Duration
 	Workers             int
+	RateLimit           float64
+	RateBurst           int
 	ShutdownTimeout     time.Duration
 	DebugAddr           string
 	LogFormat           string
@@ -88,6 +91,8 @@ func parseServeConfig(args []string, getenv func(string) string, out io.Writer) 
 	fs.IntVar(&c.MaxPayloadBytes, "max-payload-bytes", 256<<10, "largest event payload accepted, in bytes")
 	fs.DurationVar(&c.Retention, "retention", 720*time.Hour, "terminal messages, their attempts and events older than this are deleted")
 	fs.IntVar(&c.Workers, "workers", 64, "concurrent delivery attempts")
+	fs.Float64Var(&c.RateLimit, "rate-limit", 0, "API requests a second each tenant's keys may make together, on average; beyond it 429 with Retry-After (0: no limit; the root token is never limited)")
+	fs.IntVar(&c.RateBurst, "rate-burst", 0, "API requests a tenant may make at once under --rate-limit (0: the limit rounded up)")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "how long SIGTERM waits for in-flight requests and attempts")
 	fs.StringVar(&c.DebugAddr, "debug-addr", "", "if set, serve Go's pprof profiles at http://<debug-addr>/debug/pprof/ (keep it on loopback)")
 	fs.StringVar(&c.LogFormat, "log-format", "text", "log format: text or json")
@@ -137,6 +142,12 @@ func parseServeConfig(args []string, getenv func(string) string, out io.Writer) 
 	}
 	if c.Workers < 1 {
 		return nil, errors.New("--workers must be positive")
+	}
+	if c.RateLimit < 0 || math.IsNaN(c.RateLimit) || math.IsInf(c.RateLimit, 0) {
+		return nil, errors.New("--rate-limit must be a number of requests a second, 0 for none")
+	}
+	if c.RateBurst < 0 {
+		return nil, errors.New("--rate-burst must not be negative")
 	}
 	if c.Retention <= 0 {
 		return nil, errors.New("--retention must be positive")

@@ -21,7 +21,7 @@ func TestParseServeConfig(t *testing.T) {
 			if c.Addr != "127.0.0.1:8080" || c.DB != "sqlite://hookd-data/hookd.db" || c.AllowHTTP || c.AllowPrivateTargets {
 				t.Errorf("defaults: %+v", c)
 			}
-			if c.Retention != 720*time.Hour || c.MaxPayloadBytes != 256<<10 {
+			if c.Retention != 720*time.Hour || c.MaxPayloadBytes != 256<<10 || c.RateLimit != 0 {
 				t.Errorf("defaults: %+v", c)
 			}
 			want := []time.Duration{5 * time.Minute, 15 * time.Minute, time.Hour, 6 * time.Hour, 12 * time.Hour, 24 * time.Hour}
@@ -53,6 +53,15 @@ func TestParseServeConfig(t *testing.T) {
 		{name: "bad env bool", env: map[string]string{"HOOKD_ALLOW_HTTP": "maybe"}, err: "HOOKD_ALLOW_HTTP"},
 		{name: "bad retention", args: []string{"--retention", "0s"}, err: "retention"},
 		{name: "stray argument", args: []string{"extra"}, err: "unexpected"},
+		{name: "rate limit from env", env: map[string]string{"HOOKD_RATE_LIMIT": "12.5", "HOOKD_RATE_BURST": "40"},
+			check: func(t *testing.T, c *serveConfig) {
+				if c.RateLimit != 12.5 || c.RateBurst != 40 {
+					t.Errorf("rate limit %v, burst %d", c.RateLimit, c.RateBurst)
+				}
+			}},
+		{name: "negative rate limit", args: []string{"--rate-limit", "-1"}, err: "rate-limit"},
+		{name: "infinite rate limit", args: []string{"--rate-limit", "+Inf"}, err: "rate-limit"},
+		{name: "negative burst", args: []string{"--rate-burst", "-3"}, err: "rate-burst"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()

@@ -137,6 +137,8 @@ func runServer(ctx context.Context, cfg *serveConfig, logger *slog.Logger, stdou
 		MaxPayloadBytes: cfg.MaxPayloadBytes,
 		Logger:          logger,
 		Metrics:         reg,
+		RateLimit:       cfg.RateLimit,
+		RateBurst:       cfg.RateBurst,
 	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
