@@ -53,6 +53,13 @@ type DB struct {
 	pubQueue  chan *publishCall
 	pubDone   chan struct{} // closed when the writer goroutine ends
 	handoff   atomic.Pointer[handoffBox]
+
+	// Parking of claimable messages, see fresh.go. seqTop is the largest
+	// message seq Publish gave out and committed; only the writer
+	// goroutine uses it.
+	parkToken int64
+	fresh     freshQueue
+	seqTop    int64
 	onRound   func(level syncLevel, calls []*publishCall) // tests: sees each round once it ran
 
 	// Now is the clock for timestamps the Store interface does not pass in
@@ -113,6 +120,16 @@ func open(ctx context.Context, path string, version int) (*DB, error) {
 		return nil, fmt.Errorf("open sqlite reader %s: %w", path, err)
 	}
 	db.read = r
+	// Parked rows of an earlier process are not this one's to read (their
+	// token differs; ReleaseLeases makes them due): reading starts after
+	// the rows there are now.
+	var top int64
+	if err := w.QueryRowContext(ctx, "SELECT coalesce(max(seq), 0) FROM messages").Scan(&top); err != nil {
+		w.Close()
+		r.Close()
+		return nil, fmt.Errorf("open sqlite: %w", err)
+	}
+	db.parkToken, db.fresh.cursor, db.fresh.hi, db.seqTop = newLease(), top, top, top
 	db.startPublisher()
 	return db, nil
 }

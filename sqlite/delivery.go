@@ -168,16 +168,64 @@ func scanMessage(sc interface{ Scan(...any) error }, extra ...any) (*hookd.Messa
 	return &m, nil
 }
 
-// Claim leases up to limit due messages (oldest due first) until now+lease
-// and returns them with their events and webhooks. It reads only the
-// messages_due index, so its cost does not depend on how many messages wait
-// for a later time. The write transaction only leases; events and webhooks
-// are read afterwards on the read pool, so that the writer is held for as
-// short as possible.
+// Claim leases up to limit due messages until now+lease and returns them
+// with their events and webhooks: parked messages (fresh.go) in publish
+// order by reading them, then messages due by due_at, oldest due first,
+// leased in a writer round. It reads only the messages_due index and the
+// parked rows after a cursor, so its cost does not depend on how many
+// messages wait for a later time. The write transaction only leases;
+// events and webhooks are read afterwards on the read pool, so that the
+// writer is held for as short as possible.
 func (db *DB) Claim(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]*hookd.Delivery, error) {
 	if limit <= 0 {
 		return nil, nil
 	}
+	// Parked messages (fresh.go) are read, not written. The writer is
+	// asked only if something is due by due_at (read first on the read
+	// pool), and then gets at least a quarter of the room, so that
+	// retries and released messages are not starved by a long run of
+	// parked ones.
+	// Parked messages handed out whose lease ended become due, to be
+	// leased again below like any other.
+	if seqs := db.fresh.expired(now); len(seqs) > 0 {
+		if err := db.unpark(ctx, seqs, now); err != nil {
+			return nil, fmt.Errorf("claim due messages: %w", err)
+		}
+	}
+	next, ok, err := db.minDue(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("claim due messages: %w", err)
+	}
+	due := ok && !next.After(now)
+	var parked []claimed
+	if _, ok := db.fresh.pending(); ok {
+		room := limit
+		if due {
+			room = limit - limit/4
+		}
+		if parked, err = db.readParked(ctx, now, room, lease); err != nil {
+			return nil, fmt.Errorf("claim parked messages: %w", err)
+		}
+	}
+	out, err := db.deliveriesOf(ctx, parked, db.parkToken, now)
+	if err != nil {
+		return nil, err
+	}
+	if rest := limit - len(parked); rest > 0 && due {
+		more, err := db.leaseDue(ctx, now, rest, lease)
+		if err != nil && len(out) == 0 {
+			return nil, err
+		}
+		// Otherwise the parked messages, already read, go out; the error
+		// comes back on a later Claim.
+		out = append(out, more...)
+	}
+	return out, nil
+}
+
+// leaseDue leases up to limit messages due by due_at in a writer round and
+// returns them as deliveries.
+func (db *DB) leaseDue(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]*hookd.Delivery, error) {
 	// The lease is written in the writer's rounds, with whatever Publish
 	// and Complete calls share them (publish.go): one commit for all.
 	cl := &claimCall{limit: limit, lease: lease, token: newLease()}
@@ -189,7 +237,12 @@ func (db *DB) Claim(ctx context.Context, now time.Time, limit int, lease time.Du
 	if err != nil {
 		return nil, fmt.Errorf("claim due messages: %w", err)
 	}
-	batch, token := cl.out, cl.token
+	return db.deliveriesOf(ctx, cl.out, cl.token, now)
+}
+
+// deliveriesOf returns the claimed messages, leased with lease, as
+// deliveries, and ends those whose event or webhook is gone.
+func (db *DB) deliveriesOf(ctx context.Context, batch []claimed, token int64, now time.Time) ([]*hookd.Delivery, error) {
 	if len(batch) == 0 {
 		return nil, nil
 	}
@@ -227,9 +280,9 @@ type claimCall struct {
 	out   []claimed
 }
 
-// leaseDue leases up to c.limit messages due at now, oldest due first,
+// leaseDueTx leases up to c.limit messages due at now, oldest due first,
 // with c.token until now+c.lease.
-func leaseDue(ctx context.Context, tx *wtx, c *claimCall, now time.Time) ([]claimed, error) {
+func leaseDueTx(ctx context.Context, tx *wtx, c *claimCall, now time.Time) ([]claimed, error) {
 	// The LIMIT is written into the statement: SQLite re-prepares this
 	// statement whenever a bound LIMIT of its subquery changes value, which
 	// cost a third of Claim's time under load.
@@ -339,6 +392,18 @@ func webhooksByID(ctx context.Context, q queryer, ids []string) (map[string]*hoo
 // NextDue returns the earliest due_at: when a waiting message becomes due
 // or a lease ends.
 func (db *DB) NextDue(ctx context.Context) (time.Time, bool, error) {
+	if since, ok := db.fresh.pending(); ok {
+		return since, true, nil // parked messages wait since their publish
+	}
+	next, ok, err := db.minDue(ctx)
+	if end, out := db.fresh.firstEnd(); out && (!ok || end.Before(next)) {
+		next, ok = end, true // a parked message's lease ends
+	}
+	return next, ok, err
+}
+
+// minDue returns the earliest due_at.
+func (db *DB) minDue(ctx context.Context) (time.Time, bool, error) {
 	var v sql.NullInt64
 	if err := db.readRow(ctx, "SELECT min(due_at) FROM messages WHERE due_at IS NOT NULL").Scan(&v); err != nil {
 		return time.Time{}, false, fmt.Errorf("next due: %w", err)
@@ -367,6 +432,9 @@ func (db *DB) ReleaseLeases(ctx context.Context, now time.Time) error {
 		}
 		return nil
 	})
+	if err == nil {
+		db.fresh.forgetAll()
+	}
 	return internal("release leases", err)
 }
 
@@ -386,6 +454,9 @@ func (db *DB) DeferMessage(ctx context.Context, messageID string, lease int64, d
 			ms(due), ms(due), ms(db.now()), messageID, lease)
 		return err
 	})
+	if err == nil && lease == db.parkToken {
+		db.fresh.done(messageID)
+	}
 	return internal("defer message", err)
 }
 
@@ -424,6 +495,13 @@ func (db *DB) Complete(ctx context.Context, outcomes []hookd.Outcome, now time.T
 	c := &publishCall{outs: outcomes, now: now}
 	if err := db.run(ctx, c); err != nil {
 		return err
+	}
+	if c.err == nil {
+		for _, o := range outcomes {
+			if o.Lease == db.parkToken {
+				db.fresh.done(o.MessageID)
+			}
+		}
 	}
 	return internal("complete attempts", c.err)
 }

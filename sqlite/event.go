@@ -64,6 +64,7 @@ func publishTx(ctx context.Context, tx *wtx, hc *hookCache, rows *pendingRows, t
 	// once the call succeeds; a call that fails gives their reservations
 	// back.
 	var handed []*hookd.Delivery
+	parked := false
 	defer func() {
 		if err != nil && len(handed) > 0 {
 			rows.handoff.Release(len(handed))
@@ -190,9 +191,17 @@ func publishTx(ctx context.Context, tx *wtx, hc *hookCache, rows *pendingRows, t
 							CreatedAt: createdAt, UpdatedAt: createdAt},
 						Event: *ev, Webhook: *w, Lease: lease, Trigger: hookd.TriggerScheduled,
 					})
+				} else if rows.park != 0 {
+					// Parked (fresh.go): Claim will read it, not write it.
+					lease, due = rows.park, ms(now.Add(parkFor))
+					parked = true
 				}
 			}
-			msgArgs = append(msgArgs, msgID, tenantID, w.ID, evID, in.Type,
+			seq, err := rows.nextSeq(ctx, tx)
+			if err != nil {
+				return nil, fmt.Errorf("number message: %w", err)
+			}
+			msgArgs = append(msgArgs, seq, msgID, tenantID, w.ID, evID, in.Type,
 				in.Group, group, string(state), next, due, lease, nowMS, nowMS)
 			n++
 		}
@@ -202,6 +211,9 @@ func publishTx(ctx context.Context, tx *wtx, hc *hookCache, rows *pendingRows, t
 	rows.keys = append(rows.keys, keyArgs...)
 	rows.messages = append(rows.messages, msgArgs...)
 	rows.handed = append(rows.handed, handed...)
+	if parked && !rows.parked {
+		rows.parked, rows.parkedAt = true, now
+	}
 	return out, nil
 }
 
@@ -223,6 +235,32 @@ type pendingRows struct {
 	lease    int64
 	leaseFor time.Duration
 	handed   []*hookd.Delivery
+
+	// Parking (fresh.go): the park token (0: no parking), whether a
+	// successful call parked a message and when.
+	park     int64
+	parked   bool
+	parkedAt time.Time
+
+	// seq is the last message seq given out (0: not known yet this round).
+	// Messages get their seq from it, not from SQLite's max(seq)+1, so
+	// that seqs never go back when the newest rows are deleted: the
+	// reading of parked rows relies on it.
+	seq, seqTop int64
+}
+
+// nextSeq returns the seq of the round's next message: one past the
+// largest of the table's and of any committed before (seqTop).
+func (p *pendingRows) nextSeq(ctx context.Context, tx *wtx) (int64, error) {
+	if p.seq == 0 {
+		m, err := maxSeq(ctx, tx)
+		if err != nil {
+			return 0, err
+		}
+		p.seq = max(m, p.seqTop)
+	}
+	p.seq++
+	return p.seq, nil
 }
 
 // reserve asks the handoff to take one more message.
@@ -259,7 +297,7 @@ func (p *pendingRows) flush(ctx context.Context, tx *wtx) error {
 var (
 	eventCols = []string{"id", "tenant_id", "type", "payload", "group_name", "attributes", "idempotency_key", "created_at"}
 	keyCols   = []string{"tenant_id", "key", "fingerprint", "event_id", "created_at"}
-	msgCols   = []string{"id", "tenant_id", "webhook_id", "event_id", "event_type", "event_group", "group_key", "state",
+	msgCols   = []string{"seq", "id", "tenant_id", "webhook_id", "event_id", "event_type", "event_group", "group_key", "state",
 		"next_attempt_at", "due_at", "lease", "created_at", "updated_at"}
 )
 

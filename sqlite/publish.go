@@ -275,9 +275,9 @@ func (db *DB) publishBatch(r *pubRound) {
 	// caller going away must not roll back the others' events.
 	ctx := context.Background()
 	hc := &hookCache{}
-	rows := &pendingRows{}
+	rows := &pendingRows{seqTop: db.seqTop}
 	if b := db.handoff.Load(); b != nil {
-		rows.handoff, rows.lease = b.h, newLease()
+		rows.handoff, rows.lease, rows.park = b.h, newLease(), db.parkToken
 	}
 	level := r.batch[0].level()
 	err := db.txSync(ctx, level, func(tx *wtx) error {
@@ -300,6 +300,12 @@ func (db *DB) publishBatch(r *pubRound) {
 		}
 		return rows.flush(ctx, tx)
 	})
+	if err == nil {
+		db.seqTop = max(db.seqTop, rows.seq)
+		if rows.parked {
+			db.fresh.parked(rows.seq, rows.parkedAt)
+		}
+	}
 	if db.onRound != nil {
 		db.onRound(level, r.batch)
 	}
@@ -396,7 +402,7 @@ func otherInRound(ctx context.Context, tx *wtx, hc *hookCache, rows *pendingRows
 		return err
 	}
 	if c.claim != nil {
-		c.claim.out, c.err = leaseDue(ctx, tx, c.claim, c.now)
+		c.claim.out, c.err = leaseDueTx(ctx, tx, c.claim, c.now)
 	} else {
 		c.err = completeTx(ctx, tx, c.outs, c.now)
 		*hc = hookCache{}

@@ -1,0 +1,201 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"sync"
+	"time"
+)
+
+// Parking: while a dispatcher is registered (SetHandoff), Publish writes
+// each claimable message that the dispatcher could not take at once
+// already leased, to the database's park token, until parkFor from its
+// publish, instead of due now. Claim then finds parked messages by reading,
+// in publish (seq) order after a cursor kept in memory, and takes them
+// without writing them: a message is written twice in its life (inserted,
+// completed) instead of three times (inserted, leased by Claim,
+// completed). Claim's UPDATE and its share of a commit were the single
+// largest item on the writer per delivered message (BENCHMARKS.md).
+//
+// A parked message that Claim read is leased, like any claimed message,
+// until now+lease of that Claim: the queue keeps that end in memory (out).
+// When it passes before the message is completed or deferred, Claim makes
+// the message due by writing it and leases it again the usual way, with a
+// token of its own, so that the late outcome of the first attempt is
+// stale.
+//
+// The parked rows are ordinary leased rows, so everything else holds as
+// for any lease:
+//   - a parked message not read within parkFor becomes due and Claim
+//     leases it the usual way (the reading skips it: it only takes rows
+//     still parked, lease = park token and due_at > now);
+//   - a parked message that is held (webhook suspended or disabled),
+//     aborted or otherwise moved is no longer 'created' with a future
+//     due_at, so the reading skips it;
+//   - after a crash, ReleaseLeases at start-up makes them due at once;
+//   - Complete and DeferMessage check the lease as for any other.
+const parkFor = 10 * time.Minute
+
+// freshQueue is where Claim's reading of parked messages stands. Rows with
+// seq ≤ cursor were read (or skipped); parked rows exist up to hi, and all
+// of them were committed before hi was set, so a read that starts after
+// loading hi sees them. Publish numbers messages itself, always above any
+// seq it gave before (pendingRows.nextSeq), so no row committed later can
+// have a seq at or below hi, even after the newest rows were deleted.
+type freshQueue struct {
+	reading sync.Mutex // one reading at a time: each moves the cursor
+	mu      sync.Mutex
+	cursor  int64
+	hi      int64
+	since   time.Time            // when the oldest parked row after cursor was published
+	out     map[string]parkedOut // by message id: read by Claim, not finished yet
+}
+
+// parkedOut is a parked message that Claim handed out, and when its lease
+// ends.
+type parkedOut struct {
+	seq int64
+	end time.Time
+}
+
+// parked records that a committed round parked messages up to seq lastSeq,
+// published at at.
+func (f *freshQueue) parked(lastSeq int64, at time.Time) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.hi <= f.cursor {
+		f.since = at
+	}
+	f.hi = max(f.hi, lastSeq)
+}
+
+// pending returns when the oldest unread parked message was published,
+// if there is one.
+func (f *freshQueue) pending() (time.Time, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.since, f.hi > f.cursor
+}
+
+// done forgets the leases of handed-out parked messages whose outcome or
+// deferral was committed.
+func (f *freshQueue) done(ids ...string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, id := range ids {
+		delete(f.out, id)
+	}
+}
+
+// expired removes and returns the seqs of the handed-out parked messages
+// whose lease ended by now.
+func (f *freshQueue) expired(now time.Time) []any {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var seqs []any
+	for id, o := range f.out {
+		if !now.Before(o.end) {
+			seqs = append(seqs, o.seq)
+			delete(f.out, id)
+		}
+	}
+	return seqs
+}
+
+// firstEnd returns the earliest lease end of the handed-out parked
+// messages.
+func (f *freshQueue) firstEnd() (time.Time, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var first time.Time
+	for _, o := range f.out {
+		if first.IsZero() || o.end.Before(first) {
+			first = o.end
+		}
+	}
+	return first, !first.IsZero()
+}
+
+// forgetAll drops every handed-out lease (ReleaseLeases ended them).
+func (f *freshQueue) forgetAll() {
+	f.mu.Lock()
+	f.out = nil
+	f.mu.Unlock()
+}
+
+// maxSeq returns the largest message seq in tx, 0 for none.
+func maxSeq(ctx context.Context, tx *wtx) (int64, error) {
+	var v int64
+	err := tx.QueryRowContext(ctx, "SELECT coalesce(max(seq), 0) FROM messages").Scan(&v)
+	return v, err
+}
+
+// unpark makes the parked messages of seqs, whose in-memory lease ended,
+// due at now, so that Claim leases them the usual way.
+func (db *DB) unpark(ctx context.Context, seqs []any, now time.Time) error {
+	return db.txSync(ctx, syncNormal, func(tx *wtx) error {
+		return inChunks(seqs, func(list string, chunk []any) error {
+			_, err := tx.ExecContext(ctx, `UPDATE messages SET due_at = ?
+				WHERE lease = ? AND state = 'created' AND due_at > ? AND seq IN `+list,
+				append([]any{ms(now), db.parkToken, ms(now)}, chunk...)...)
+			return err
+		})
+	})
+}
+
+// readParked returns up to limit parked messages after the cursor, in seq
+// order, leased until now+lease, and moves the cursor past them (or to hi,
+// when it read all). A message is never due before it was published.
+func (db *DB) readParked(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]claimed, error) {
+	f := &db.fresh
+	f.reading.Lock()
+	defer f.reading.Unlock()
+	f.mu.Lock()
+	cursor, hi := f.cursor, f.hi
+	f.mu.Unlock()
+	if hi <= cursor || limit <= 0 {
+		return nil, nil
+	}
+	var batch []claimed
+	early := false // a message published after now: stop before it
+	err := queryRows(ctx, prepared{db}, `SELECT `+messageColumns+`, manual, seq FROM messages
+		WHERE seq > ? AND seq <= ? AND lease = ? AND state = 'created' AND due_at > ? ORDER BY seq LIMIT ?`,
+		[]any{cursor, hi, db.parkToken, ms(now), limit}, func(rows *sql.Rows) error {
+			if early {
+				return nil
+			}
+			var cl claimed
+			var err error
+			if cl.m, err = scanMessage(rows, &cl.manual, &cl.seq); err != nil {
+				return err
+			}
+			if cl.m.NextAttemptAt != nil && cl.m.NextAttemptAt.After(now) {
+				early = true
+				return nil
+			}
+			batch = append(batch, cl)
+			return nil
+		})
+	if err != nil {
+		return nil, err
+	}
+	next := hi
+	if early || len(batch) == limit {
+		next = cursor
+		if len(batch) > 0 {
+			next = batch[len(batch)-1].seq
+		}
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if next > f.cursor {
+		f.cursor = next
+	}
+	if f.out == nil {
+		f.out = map[string]parkedOut{}
+	}
+	for _, c := range batch {
+		f.out[c.m.ID] = parkedOut{seq: c.seq, end: now.Add(lease)}
+	}
+	return batch, nil
+}
