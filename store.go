@@ -177,7 +177,9 @@ type Store interface {
 // publish, writes the reserved ones already leased (as Claim would have,
 // until now+lease), and after its commit calls Deliver with them; if the
 // commit fails it calls Release instead. A message it could not reserve is
-// written claimable as usual.
+// written claimable as usual; a store may also write it so that its Claim
+// can take it without a write (the SQLite store parks it, see
+// sqlite/fresh.go), as long as Claim's rules hold.
 type Handoff interface {
 	// Reserve returns how many of n more deliveries the engine takes (0 to
 	// n), and the lease to give them.
