@@ -180,11 +180,6 @@ func (db *DB) Claim(ctx context.Context, now time.Time, limit int, lease time.Du
 	if limit <= 0 {
 		return nil, nil
 	}
-	// Parked messages (fresh.go) are read, not written. The writer is
-	// asked only if something is due by due_at (read first on the read
-	// pool), and then gets at least a quarter of the room, so that
-	// retries and released messages are not starved by a long run of
-	// parked ones.
 	// Parked messages handed out whose lease ended become due, to be
 	// leased again below like any other.
 	if seqs := db.fresh.expired(now); len(seqs) > 0 {
@@ -192,6 +187,11 @@ func (db *DB) Claim(ctx context.Context, now time.Time, limit int, lease time.Du
 			return nil, fmt.Errorf("claim due messages: %w", err)
 		}
 	}
+	// Parked messages (fresh.go) are read, not written. The writer is
+	// asked only if something is due by due_at (read first on the read
+	// pool), and then gets at least a quarter of the room, so that
+	// retries and released messages are not starved by a long run of
+	// parked ones.
 	next, ok, err := db.minDue(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("claim due messages: %w", err)
