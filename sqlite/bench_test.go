@@ -209,3 +209,36 @@ func BenchmarkComplete(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkClaimParked measures Claim taking parked messages (a dispatcher
+// registered that takes none at publish): reading them and their events
+// and webhooks, with no write. Each op claims batches of 96 until 9,600
+// parked messages are taken.
+func BenchmarkClaimParked(b *testing.B) {
+	const total, batch = 9_600, 96
+	ctx := context.Background()
+	now := time.Now()
+	evs := make([]hookd.EventInput, total)
+	for i := range evs {
+		evs[i] = hookd.EventInput{Type: "Unit.Updated", Payload: benchPayload}
+	}
+	var spent time.Duration
+	for range b.N {
+		b.StopTimer()
+		db := openBench(b)
+		db.SetHandoff(&fakeHandoff{lease: time.Minute})
+		if _, err := db.Publish(ctx, "bench", evs, now); err != nil {
+			b.Fatal(err)
+		}
+		start := time.Now()
+		for n := 0; n < total; {
+			ds, err := db.Claim(ctx, now, batch, time.Minute)
+			if err != nil || len(ds) == 0 {
+				b.Fatalf("claimed %d after %d, %v", len(ds), n, err)
+			}
+			n += len(ds)
+		}
+		spent += time.Since(start)
+	}
+	b.ReportMetric(float64(spent.Microseconds())/float64(b.N*total), "µs/msg")
+}

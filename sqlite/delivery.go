@@ -300,11 +300,12 @@ func leaseDueTx(ctx context.Context, tx *wtx, c *claimCall, now time.Time) ([]cl
 	return batch, err
 }
 
-// claimed is a message Claim leased.
+// claimed is a message Claim leased, with its event when read with it.
 type claimed struct {
 	m      *hookd.Message
 	manual bool
 	seq    int64
+	ev     *hookd.Event
 }
 
 // deliveries joins claimed messages with their events and webhooks, read
@@ -315,12 +316,22 @@ func (db *DB) deliveries(ctx context.Context, batch []claimed, lease int64) ([]*
 	eventIDs := make([]string, 0, len(batch))
 	webhookIDs := make([]string, 0, len(batch))
 	for _, c := range batch {
-		eventIDs = append(eventIDs, c.m.EventID)
+		if c.ev == nil {
+			eventIDs = append(eventIDs, c.m.EventID)
+		}
 		webhookIDs = append(webhookIDs, c.m.WebhookID)
 	}
-	events, err := eventsByID(ctx, prepared{db}, eventIDs)
-	if err != nil {
-		return nil, nil, err
+	events := map[string]*hookd.Event{}
+	if len(eventIDs) > 0 {
+		var err error
+		if events, err = eventsByID(ctx, prepared{db}, eventIDs); err != nil {
+			return nil, nil, err
+		}
+	}
+	for _, c := range batch {
+		if c.ev != nil {
+			events[c.m.EventID] = c.ev
+		}
 	}
 	hooks, err := webhooksByID(ctx, prepared{db}, webhookIDs)
 	if err != nil {

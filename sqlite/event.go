@@ -16,19 +16,35 @@ import (
 const eventColumns = "id, tenant_id, type, payload, group_name, attributes, idempotency_key, created_at"
 
 func scanEvent(sc interface{ Scan(...any) error }) (*hookd.Event, error) {
-	var ev hookd.Event
-	var payload, attrs string
-	var created int64
-	if err := sc.Scan(&ev.ID, &ev.TenantID, &ev.Type, &payload, &ev.Group, &attrs, &ev.IdempotencyKey, &created); err != nil {
+	var r eventRow
+	if err := sc.Scan(r.dests()...); err != nil {
 		return nil, err
 	}
-	ev.Payload = json.RawMessage(payload)
-	if attrs == "{}" { // most events: no decoder needed
+	return r.event()
+}
+
+// eventRow receives the eventColumns of a row, for queries that read an
+// event with other columns.
+type eventRow struct {
+	ev             hookd.Event
+	payload, attrs string
+	created        int64
+}
+
+func (r *eventRow) dests() []any {
+	return []any{&r.ev.ID, &r.ev.TenantID, &r.ev.Type, &r.payload, &r.ev.Group, &r.attrs, &r.ev.IdempotencyKey, &r.created}
+}
+
+// event returns the event scanned into r.
+func (r *eventRow) event() (*hookd.Event, error) {
+	ev := r.ev
+	ev.Payload = json.RawMessage(r.payload)
+	if r.attrs == "{}" { // most events: no decoder needed
 		ev.Attributes = map[string]string{}
-	} else if err := json.Unmarshal([]byte(attrs), &ev.Attributes); err != nil {
+	} else if err := json.Unmarshal([]byte(r.attrs), &ev.Attributes); err != nil {
 		return nil, fmt.Errorf("decode attributes of event %s: %w", ev.ID, err)
 	}
-	ev.CreatedAt = fromMS(created)
+	ev.CreatedAt = fromMS(r.created)
 	return &ev, nil
 }
 

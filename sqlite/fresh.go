@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"strings"
 	"sync"
 	"time"
 )
@@ -143,6 +144,24 @@ func (db *DB) unpark(ctx context.Context, seqs []any, now time.Time) error {
 	})
 }
 
+// parkedQuery reads parked messages after a cursor with their events, in
+// one statement: the events are the larger half of a delivery's reading.
+// A message whose event is gone (which the invariants rule out) is not
+// read; it waits for the end of its park and goes the usual way, where
+// Claim ends such messages. Arguments: cursor, hi, park token, now, limit.
+var parkedQuery = `SELECT ` + qualified("m.", messageColumns) + `, m.manual, m.seq, ` + qualified("e.", eventColumns) + `
+	FROM messages m JOIN events e ON e.id = m.event_id
+	WHERE m.seq > ? AND m.seq <= ? AND m.lease = ? AND m.state = 'created' AND m.due_at > ? ORDER BY m.seq LIMIT ?`
+
+// qualified prefixes each column of the comma-separated cols.
+func qualified(prefix, cols string) string {
+	parts := strings.Split(cols, ",")
+	for i, c := range parts {
+		parts[i] = prefix + strings.TrimSpace(c)
+	}
+	return strings.Join(parts, ", ")
+}
+
 // readParked returns up to limit parked messages after the cursor, in seq
 // order, leased until now+lease, and moves the cursor past them (or to hi,
 // when it read all). A message is never due before it was published.
@@ -158,15 +177,18 @@ func (db *DB) readParked(ctx context.Context, now time.Time, limit int, lease ti
 	}
 	var batch []claimed
 	early := false // a message published after now: stop before it
-	err := queryRows(ctx, prepared{db}, `SELECT `+messageColumns+`, manual, seq FROM messages
-		WHERE seq > ? AND seq <= ? AND lease = ? AND state = 'created' AND due_at > ? ORDER BY seq LIMIT ?`,
+	err := queryRows(ctx, prepared{db}, parkedQuery,
 		[]any{cursor, hi, db.parkToken, ms(now), limit}, func(rows *sql.Rows) error {
 			if early {
 				return nil
 			}
 			var cl claimed
+			var er eventRow
 			var err error
-			if cl.m, err = scanMessage(rows, &cl.manual, &cl.seq); err != nil {
+			if cl.m, err = scanMessage(rows, append([]any{&cl.manual, &cl.seq}, er.dests()...)...); err != nil {
+				return err
+			}
+			if cl.ev, err = er.event(); err != nil {
 				return err
 			}
 			if cl.m.NextAttemptAt != nil && cl.m.NextAttemptAt.After(now) {
