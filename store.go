@@ -188,6 +188,9 @@ type Handoff interface {
 	Deliver(ds []*Delivery)
 	// Release gives back n reservations that will not be delivered.
 	Release(n int)
+	// Wake tells the engine that a commit wrote claimable messages it did
+	// not reserve, so that it claims them without waiting for its poll.
+	Wake()
 }
 
 // HandoffStore is a Store that can hand published messages to a Handoff.

@@ -80,7 +80,7 @@ func publishTx(ctx context.Context, tx *wtx, hc *hookCache, rows *pendingRows, t
 	// once the call succeeds; a call that fails gives their reservations
 	// back.
 	var handed []*hookd.Delivery
-	parked := false
+	parked, claimable := false, false
 	defer func() {
 		if err != nil && len(handed) > 0 {
 			rows.handoff.Release(len(handed))
@@ -207,10 +207,13 @@ func publishTx(ctx context.Context, tx *wtx, hc *hookCache, rows *pendingRows, t
 							CreatedAt: createdAt, UpdatedAt: createdAt},
 						Event: *ev, Webhook: *w, Lease: lease, Trigger: hookd.TriggerScheduled,
 					})
-				} else if rows.park != 0 {
-					// Parked (fresh.go): Claim will read it, not write it.
-					lease, due = rows.park, ms(now.Add(parkFor))
-					parked = true
+				} else {
+					claimable = true
+					if rows.park != 0 {
+						// Parked (fresh.go): Claim will read it, not write it.
+						lease, due = rows.park, ms(now.Add(parkFor))
+						parked = true
+					}
 				}
 			}
 			seq, err := rows.nextSeq(ctx, tx)
@@ -230,6 +233,7 @@ func publishTx(ctx context.Context, tx *wtx, hc *hookCache, rows *pendingRows, t
 	if parked && !rows.parked {
 		rows.parked, rows.parkedAt = true, now
 	}
+	rows.claimable = rows.claimable || claimable
 	return out, nil
 }
 
@@ -257,6 +261,10 @@ type pendingRows struct {
 	park     int64
 	parked   bool
 	parkedAt time.Time
+
+	// claimable: a successful call wrote a message due now that it did
+	// not hand off (parked or not); the engine is woken for it.
+	claimable bool
 
 	// seq is the last message seq given out (0: not known yet this round).
 	// Messages get their seq from it, not from SQLite's max(seq)+1, so

@@ -18,6 +18,7 @@ type fakeHandoff struct {
 	lease     time.Duration
 	reserved  int
 	released  int
+	wakes     int
 	delivered []*hookd.Delivery
 }
 
@@ -34,6 +35,12 @@ func (f *fakeHandoff) Deliver(ds []*hookd.Delivery) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.delivered = append(f.delivered, ds...)
+}
+
+func (f *fakeHandoff) Wake() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.wakes++
 }
 
 func (f *fakeHandoff) Release(n int) {
@@ -69,6 +76,11 @@ func TestPublishHandsOff(t *testing.T) {
 	}
 	if h.reserved != 2 || h.released != 0 || len(h.delivered) != 2 {
 		t.Fatalf("reserved %d, released %d, delivered %d; want 2, 0, 2", h.reserved, h.released, len(h.delivered))
+	}
+	// The message there was no room for is claimable: the engine is woken
+	// for it, once for the commit.
+	if h.wakes != 1 {
+		t.Fatalf("woken %d times, want 1", h.wakes)
 	}
 	for i, want := range []string{res[0].EventID, res[2].EventID} {
 		if d := h.delivered[i]; d.Event.ID != want || d.Webhook.ID != w.ID || d.Lease == 0 {

@@ -316,6 +316,13 @@ func (db *DB) publishBatch(r *pubRound) {
 			rows.handoff.Release(len(rows.handed))
 		}
 	}
+	if b := db.handoff.Load(); err == nil && rows.claimable && b != nil {
+		// The engine may be asleep till its poll: its Claim reads on the
+		// read pool, so it may have looked just before this commit. The
+		// handoff is loaded again here, after the commit, in case it was
+		// registered while the round ran.
+		b.h.Wake()
+	}
 	for _, c := range r.batch {
 		if err != nil && c.err == nil {
 			// Not committed: whatever the call did is gone, and so may be
