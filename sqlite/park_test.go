@@ -177,11 +177,7 @@ func TestParkedAfterNewestDeleted(t *testing.T) {
 	if err := db.CreateTenant(ctx, &hookd.Tenant{ID: "b"}); err != nil {
 		t.Fatal(err)
 	}
-	wb := hookd.NewWebhookDefaults()
-	wb.TenantID, wb.URL, wb.EventTypes = "b", "https://example.com/b", []string{"*"}
-	if err := db.CreateWebhook(ctx, wb); err != nil {
-		t.Fatal(err)
-	}
+	mustHook(t, db, "https://example.com/b", func(w *hookd.Webhook) { w.TenantID = "b" })
 	publishN(t, db, "a", 1, storeT0)
 	publishN(t, db, "b", 3, storeT0)
 	if got, _ := claimEvents(t, db, storeT0, 10); len(got) != 4 {
