@@ -94,7 +94,37 @@ func parseTarget(u *url.URL) target {
 	}
 	addr := net.JoinHostPort(host, port)
 	return target{key: u.Scheme + "://" + addr, addr: addr, tls: secure, serverName: host,
-		host: u.Host, uri: u.RequestURI()}
+		host: u.Host, uri: requestTarget(u)}
+}
+
+// requestTarget is u's path and query as the request line carries them.
+// url.URL escapes the path but keeps the query as given, and a query may
+// hold a space or raw UTF-8 (url.Parse accepts both), which would break
+// the request line or send bytes RFC 9112 does not allow there: those
+// bytes are percent-encoded, everything else (existing %XX included) is
+// kept.
+func requestTarget(u *url.URL) string {
+	uri := u.RequestURI()
+	clean := true
+	for i := 0; i < len(uri); i++ {
+		if uri[i] <= ' ' || uri[i] >= 0x7f {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return uri
+	}
+	const hex = "0123456789ABCDEF"
+	b := make([]byte, 0, len(uri)+16)
+	for i := 0; i < len(uri); i++ {
+		if c := uri[i]; c <= ' ' || c >= 0x7f {
+			b = append(b, '%', hex[c>>4], hex[c&15])
+		} else {
+			b = append(b, c)
+		}
+	}
+	return string(b)
 }
 
 // answer is what came back for one request: the status and headers, up to

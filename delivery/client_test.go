@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -215,4 +216,26 @@ func rawServer(t *testing.T, serve func(net.Conn)) string {
 		serve(c)
 	}()
 	return l.Addr().String()
+}
+
+// The request line carries the path and query percent-encoded where a URL
+// kept a space, a control byte or raw UTF-8 (url.Parse keeps them in the
+// query); what is encoded already stays as it is.
+func TestRequestTarget(t *testing.T) {
+	for _, tc := range []struct{ url, want string }{
+		{"https://a.example", "/"},
+		{"https://a.example/p/q?x=1&y=%20", "/p/q?x=1&y=%20"},
+		{"https://a.example/p?q=a b", "/p?q=a%20b"},
+		{"https://a.example/? ", "/?%20"},
+		{"https://a.example/ä?ü=1", "/%C3%A4?%C3%BC=1"},
+		{"https://a.example/a b#frag ment", "/a%20b"},
+	} {
+		u, err := url.Parse(tc.url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := delivery.RequestTarget(u); got != tc.want {
+			t.Errorf("%s: request target %q, want %q", tc.url, got, tc.want)
+		}
+	}
 }

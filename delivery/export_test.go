@@ -7,3 +7,6 @@ import "crypto/x509"
 func TrustRoots(s *Sender, roots *x509.CertPool) {
 	s.client.tls.RootCAs = roots
 }
+
+// RequestTarget is requestTarget, for TestRequestTarget.
+var RequestTarget = requestTarget
