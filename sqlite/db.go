@@ -123,8 +123,8 @@ func open(ctx context.Context, path string, version int) (*DB, error) {
 	// Parked rows of an earlier process are not this one's to read (their
 	// token differs; ReleaseLeases makes them due): reading starts after
 	// the rows there are now.
-	var top int64
-	if err := w.QueryRowContext(ctx, "SELECT coalesce(max(seq), 0) FROM messages").Scan(&top); err != nil {
+	top, err := maxSeq(ctx, w)
+	if err != nil {
 		w.Close()
 		r.Close()
 		return nil, fmt.Errorf("open sqlite: %w", err)

@@ -508,11 +508,13 @@ func (db *DB) Complete(ctx context.Context, outcomes []hookd.Outcome, now time.T
 		return err
 	}
 	if c.err == nil {
+		var parked []string
 		for _, o := range outcomes {
 			if o.Lease == db.parkToken {
-				db.fresh.done(o.MessageID)
+				parked = append(parked, o.MessageID)
 			}
 		}
+		db.fresh.done(parked...)
 	}
 	return internal("complete attempts", c.err)
 }

@@ -124,10 +124,10 @@ func (f *freshQueue) forgetAll() {
 	f.mu.Unlock()
 }
 
-// maxSeq returns the largest message seq in tx, 0 for none.
-func maxSeq(ctx context.Context, tx *wtx) (int64, error) {
+// maxSeq returns the largest message seq, 0 for none.
+func maxSeq(ctx context.Context, q queryer) (int64, error) {
 	var v int64
-	err := tx.QueryRowContext(ctx, "SELECT coalesce(max(seq), 0) FROM messages").Scan(&v)
+	err := q.QueryRowContext(ctx, "SELECT coalesce(max(seq), 0) FROM messages").Scan(&v)
 	return v, err
 }
 
