@@ -1,0 +1,334 @@
+// Package postgres is hookd's Store on PostgreSQL, for operators who run
+// several hookd processes against one database or outgrow one machine's
+// disk. It keeps the SQLite store's schema and rules (the same storetest
+// suite checks both) with one difference in how writes are ordered: every
+// write runs in a transaction that first takes one transaction-level
+// advisory lock (see tx), so writes are serial across all processes, as
+// the SQLite store's single writer makes them. The store's rules (group
+// order, lease tokens, ids that sort in commit order) rest on that; reads
+// never wait for it. The lock is the database's: stores in several schemas
+// of one database share it.
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
+
+	"github.com/hookd/hookd"
+)
+
+//go:embed migrations/*.sql
+var migrationFS embed.FS
+
+// writeLock is the key of the advisory lock every write transaction takes.
+const writeLock = 0x686f6f6b64 // "hookd"
+
+// DB is the PostgreSQL implementation of hookd.Store. Its methods are safe
+// for concurrent use.
+type DB struct {
+	pool *sql.DB
+	read pool // the same connections, for statements outside a transaction
+
+	keys keyCache  // FindAPIKey's answers, see tenant.go
+	pub  publisher // the group commit of Publish, see publish.go
+
+	// Now is the clock for timestamps the Store interface does not pass in
+	// (created_at and updated_at of tenants, keys and webhooks). Tests may
+	// replace it before use.
+	Now func() time.Time
+}
+
+var _ hookd.Store = (*DB)(nil)
+
+// Open connects to the database at url (a postgres:// URL or key=value
+// string as pgx reads it; a search_path parameter selects the schema) and
+// applies every embedded migration not applied yet.
+func Open(ctx context.Context, url string) (*DB, error) {
+	p, err := sql.Open("pgx", url)
+	if err != nil {
+		return nil, fmt.Errorf("open postgres: %w", err)
+	}
+	p.SetMaxOpenConns(16)
+	p.SetMaxIdleConns(16)
+	p.SetConnMaxIdleTime(5 * time.Minute)
+	if err := p.PingContext(ctx); err != nil {
+		p.Close()
+		return nil, fmt.Errorf("open postgres: %w", err)
+	}
+	db := &DB{pool: p, read: pool{p}, Now: time.Now}
+	if err := db.migrate(ctx); err != nil {
+		p.Close()
+		return nil, err
+	}
+	db.pub.start(db)
+	return db, nil
+}
+
+// Close commits the Publish calls queued and closes the connections.
+func (db *DB) Close() error {
+	db.pub.stop()
+	return db.pool.Close()
+}
+
+// Ping checks that the database answers a query.
+func (db *DB) Ping(ctx context.Context) error {
+	var one int
+	if err := db.pool.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
+		return fmt.Errorf("ping postgres: %w", err)
+	}
+	return nil
+}
+
+func (db *DB) now() time.Time { return db.Now().UTC() }
+
+// migrate applies migrations/NNNN_name.sql in order, each in its own
+// transaction with its schema_version row, under the write lock: processes
+// starting at once apply each migration exactly once.
+func (db *DB) migrate(ctx context.Context) error {
+	names, err := fs.Glob(migrationFS, "migrations/*.sql")
+	if err != nil {
+		return fmt.Errorf("list migrations: %w", err)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		base := strings.TrimPrefix(name, "migrations/")
+		num, _, ok := strings.Cut(base, "_")
+		version, err := strconv.Atoi(num)
+		if !ok || err != nil {
+			return fmt.Errorf("migration %s: name must start with a number and '_'", base)
+		}
+		body, err := migrationFS.ReadFile(name)
+		if err != nil {
+			return fmt.Errorf("read migration %s: %w", base, err)
+		}
+		err = db.tx(ctx, func(tx *wtx) error {
+			if _, err := tx.Tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_version (
+				version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)`); err != nil {
+				return err
+			}
+			var n int
+			if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM schema_version WHERE version = ?", version).Scan(&n); err != nil {
+				return err
+			}
+			if n > 0 {
+				return nil
+			}
+			if _, err := tx.Tx.ExecContext(ctx, string(body)); err != nil {
+				return err
+			}
+			_, err := tx.ExecContext(ctx, "INSERT INTO schema_version (version, name, applied_at) VALUES (?, ?, ?)",
+				version, base, time.Now().UnixMilli())
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("apply migration %s: %w", base, err)
+		}
+	}
+	return nil
+}
+
+// tx runs fn in a write transaction holding the write lock and commits when
+// fn returns nil. Every write of the store goes through it (or txLazy). The
+// transaction is READ COMMITTED whatever the server's default: each
+// statement then sees what the transactions before the lock committed,
+// where a REPEATABLE READ or SERIALIZABLE snapshot would be the one taken
+// when it began to wait for the lock.
+func (db *DB) tx(ctx context.Context, fn func(tx *wtx) error) error {
+	return db.txDurable(ctx, true, fn)
+}
+
+// txLazy is tx committed without waiting for the commit record to reach
+// the disk (synchronous_commit = off for this transaction), as the SQLite
+// store commits the same transactions with synchronous=NORMAL. The lock is
+// held until the commit returns, so a durable commit holds it for a disk
+// flush; a lazy one does not. A crash of the server may lose the last
+// lazy commits (PostgreSQL writes them within three wal_writer_delay,
+// and any later durable commit writes them first), never corrupts.
+//
+// Only the delivery engine's own bookkeeping uses it, where a lost commit
+// costs at most a redelivery, which at-least-once delivery allows: a lost
+// Claim leaves the message due; a lost Complete or DeferMessage leaves
+// the message leased, so it is attempted again when its lease ends (its
+// attempt record is lost with it); a lost TouchAPIKey forgets a time.
+func (db *DB) txLazy(ctx context.Context, fn func(tx *wtx) error) error {
+	return db.txDurable(ctx, false, fn)
+}
+
+func (db *DB) txDurable(ctx context.Context, durable bool, fn func(tx *wtx) error) error {
+	t, err := db.pool.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
+	if err != nil {
+		return err
+	}
+	if !durable {
+		if _, err := t.ExecContext(ctx, "SET LOCAL synchronous_commit = off"); err != nil {
+			t.Rollback()
+			return fmt.Errorf("commit lazily: %w", err)
+		}
+	}
+	if _, err := t.ExecContext(ctx, "SELECT pg_advisory_xact_lock($1)", int64(writeLock)); err != nil {
+		t.Rollback()
+		return fmt.Errorf("take the write lock: %w", err)
+	}
+	if err := fn(&wtx{Tx: t}); err != nil {
+		t.Rollback()
+		return err
+	}
+	return t.Commit()
+}
+
+// wtx is a write transaction whose statements are written with '?'
+// placeholders, as the SQLite store's are (see rebind).
+type wtx struct {
+	*sql.Tx
+}
+
+func (t *wtx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return t.Tx.ExecContext(ctx, rebind(query), pgArgs(args)...)
+}
+
+func (t *wtx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return t.Tx.QueryContext(ctx, rebind(query), pgArgs(args)...)
+}
+
+func (t *wtx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	return t.Tx.QueryRowContext(ctx, rebind(query), pgArgs(args)...)
+}
+
+// pool runs statements with '?' placeholders outside a transaction.
+type pool struct{ *sql.DB }
+
+func (p pool) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return p.DB.ExecContext(ctx, rebind(query), pgArgs(args)...)
+}
+
+func (p pool) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return p.DB.QueryContext(ctx, rebind(query), pgArgs(args)...)
+}
+
+func (p pool) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	return p.DB.QueryRowContext(ctx, rebind(query), pgArgs(args)...)
+}
+
+// readRow runs a single-row query outside a transaction.
+func (db *DB) readRow(ctx context.Context, query string, args ...any) *sql.Row {
+	return db.read.QueryRowContext(ctx, query, args...)
+}
+
+// queryer is what the read helpers need: the pool or a write tx.
+type queryer interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+var rebound sync.Map // query text → its rebound text
+
+// rebind turns the '?' placeholders of query into $1, $2, … and ?NNN into
+// $NNN ('?' inside a quoted literal stays). Texts are cached: the store has a bounded set.
+func rebind(query string) string {
+	if v, ok := rebound.Load(query); ok {
+		return v.(string)
+	}
+	var b strings.Builder
+	b.Grow(len(query) + 16)
+	n, quoted := 0, false
+	for i := 0; i < len(query); i++ {
+		c := query[i]
+		switch {
+		case c == '\'':
+			quoted = !quoted
+		case c == '?' && !quoted:
+			b.WriteByte('$')
+			j := i + 1
+			for j < len(query) && query[j] >= '0' && query[j] <= '9' {
+				j++
+			}
+			if j > i+1 { // ?NNN: a numbered parameter
+				b.WriteString(query[i+1 : j])
+				i = j - 1
+				continue
+			}
+			n++
+			b.WriteString(strconv.Itoa(n))
+			continue
+		}
+		b.WriteByte(c)
+	}
+	out := b.String()
+	rebound.Store(query, out)
+	return out
+}
+
+// pgArgs stores booleans as the integers the schema keeps them in (as the
+// SQLite store does).
+func pgArgs(args []any) []any {
+	for i, a := range args {
+		if b, ok := a.(bool); ok {
+			args[i] = boolInt(b)
+		}
+	}
+	return args
+}
+
+// Time columns are unix milliseconds.
+
+func ms(t time.Time) int64 { return t.UnixMilli() }
+
+func msPtr(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return t.UnixMilli()
+}
+
+func fromMS(v int64) time.Time { return time.UnixMilli(v).UTC() }
+
+func fromNullMS(v sql.NullInt64) *time.Time {
+	if !v.Valid {
+		return nil
+	}
+	t := fromMS(v.Int64)
+	return &t
+}
+
+func boolInt(b bool) int64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// pageLimit is the default page size of the Store's lists.
+const pageLimit = 50
+
+func limitOf(p hookd.Page) int {
+	if p.Limit <= 0 {
+		return pageLimit
+	}
+	return p.Limit
+}
+
+// placeholders returns "?, ?, …" for n arguments.
+func placeholders(n int) string {
+	if n == 0 {
+		return ""
+	}
+	return strings.Repeat("?, ", n-1) + "?"
+}
+
+// isUniqueViolation reports whether err is a unique constraint failure.
+func isUniqueViolation(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "23505"
+}

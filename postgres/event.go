@@ -1,0 +1,357 @@
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/hookd/hookd"
+)
+
+const eventColumns = "id, tenant_id, type, payload, group_name, attributes, idempotency_key, created_at"
+
+func scanEvent(sc interface{ Scan(...any) error }) (*hookd.Event, error) {
+	var r eventRow
+	if err := sc.Scan(r.dests()...); err != nil {
+		return nil, err
+	}
+	return r.event()
+}
+
+// eventRow receives the eventColumns of a row, for queries that read an
+// event with other columns.
+type eventRow struct {
+	ev             hookd.Event
+	payload, attrs string
+	created        int64
+}
+
+func (r *eventRow) dests() []any {
+	return []any{&r.ev.ID, &r.ev.TenantID, &r.ev.Type, &r.payload, &r.ev.Group, &r.attrs, &r.ev.IdempotencyKey, &r.created}
+}
+
+// event returns the event scanned into r.
+func (r *eventRow) event() (*hookd.Event, error) {
+	ev := r.ev
+	ev.Payload = json.RawMessage(r.payload)
+	if r.attrs == "{}" { // most events: no decoder needed
+		ev.Attributes = map[string]string{}
+	} else if err := json.Unmarshal([]byte(r.attrs), &ev.Attributes); err != nil {
+		return nil, fmt.Errorf("decode attributes of event %s: %w", ev.ID, err)
+	}
+	ev.CreatedAt = fromMS(r.created)
+	return &ev, nil
+}
+
+// insertEvent stores one event with a new id.
+func insertEvent(ctx context.Context, tx *wtx, tenantID string, in *hookd.EventInput, now time.Time) (*hookd.Event, error) {
+	attrs, err := json.Marshal(in.Attributes)
+	if err != nil {
+		return nil, fmt.Errorf("encode attributes: %w", err)
+	}
+	payload := in.Payload
+	if len(payload) == 0 {
+		payload = json.RawMessage("null")
+	}
+	ev := &hookd.Event{ID: hookd.NewID(hookd.PrefixEvent), TenantID: tenantID, Type: in.Type, Payload: payload,
+		Group: in.Group, Attributes: in.Attributes, IdempotencyKey: in.IdempotencyKey, CreatedAt: fromMS(ms(now))}
+	if _, err := tx.ExecContext(ctx, "INSERT INTO events ("+eventColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+		ev.ID, tenantID, ev.Type, string(payload), ev.Group, string(attrs), ev.IdempotencyKey, ms(now)); err != nil {
+		return nil, fmt.Errorf("insert event: %w", err)
+	}
+	return ev, nil
+}
+
+// publishTx decides one Publish call's events and their messages in tx,
+// set-based: it first decides everything (idempotency keys looked up at
+// once, group order checked once per (webhook, group)), then hands the
+// events, keys and messages to rows, which writes them with a few
+// multi-row INSERTs, so a call that fails on a rule has written nothing.
+// See hookd.Store. ENOTFOUND for an unknown tenant; ECONFLICT (ExistingID:
+// the first event) for an idempotency key reused with another body.
+func publishTx(ctx context.Context, tx *wtx, hc *hookCache, rows *pendingRows, tenantID string, events []hookd.EventInput, now time.Time) ([]hookd.PublishResult, error) {
+	hooks, err := hc.load(ctx, tx, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	stored, err := lookupKeys(ctx, tx, rows, tenantID, events)
+	if err != nil {
+		return nil, err
+	}
+	type use struct {
+		i  int // the event that used the key first in this call
+		fp string
+	}
+	firstUse := map[string]use{}
+	// (webhook, group) pairs that got a message in this call: a later
+	// one is blocked by it without asking the database.
+	busy := map[[2]string]bool{}
+	nowMS := ms(now)
+	out := make([]hookd.PublishResult, len(events))
+	evArgs := make([]any, 0, len(events)*len(eventCols))
+	msgArgs := make([]any, 0, len(events)*len(msgCols))
+	var keyArgs []any
+	for i := range events {
+		in := &events[i]
+		var fp string
+		if key := in.IdempotencyKey; key != "" {
+			fp = in.Fingerprint()
+			if u, ok := firstUse[key]; ok { // the same key earlier in this call
+				if u.fp != fp {
+					e := &hookd.Error{Code: hookd.ECONFLICT, Message: "idempotency key was used twice with different events"}
+					if out[u.i].Duplicate { // else the first is not stored: the call fails
+						e.ExistingID = out[u.i].EventID
+					}
+					return nil, e
+				}
+				out[i] = out[u.i]
+				out[i].Duplicate = true
+				continue
+			}
+			firstUse[key] = use{i, fp}
+			if k, ok := stored[key]; ok && now.Before(fromMS(k.created).Add(hookd.IdempotencyWindow)) {
+				if k.fp != fp {
+					return nil, &hookd.Error{Code: hookd.ECONFLICT,
+						Message: "idempotency key was used with a different event", ExistingID: k.eventID}
+				}
+				if err := rows.flush(ctx, tx); err != nil {
+					return nil, err
+				}
+				var n int
+				if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM messages WHERE event_id = ?", k.eventID).Scan(&n); err != nil {
+					return nil, fmt.Errorf("count messages: %w", err)
+				}
+				out[i] = hookd.PublishResult{EventID: k.eventID, Messages: n, Duplicate: true}
+				continue
+			}
+			// Unknown or expired: this event takes the key.
+		}
+		attrs, err := json.Marshal(in.Attributes)
+		if err != nil {
+			return nil, fmt.Errorf("encode attributes: %w", err)
+		}
+		payload := "null"
+		if len(in.Payload) > 0 {
+			payload = string(in.Payload)
+		}
+		evID := hookd.NewID(hookd.PrefixEvent)
+		evArgs = append(evArgs, evID, tenantID, in.Type, payload, in.Group, string(attrs), in.IdempotencyKey, nowMS)
+		if in.IdempotencyKey != "" {
+			keyArgs = append(keyArgs, tenantID, in.IdempotencyKey, fp, evID, nowMS)
+		}
+		n := 0
+		for _, w := range hooks {
+			if !w.Matches(in.Type, in.Attributes) {
+				continue
+			}
+			group := ""
+			if w.Grouped {
+				group = in.Group
+			}
+			state := hookd.StateCreated
+			if w.Suspended {
+				state = hookd.StatePending
+			} else if group != "" {
+				k := [2]string{w.ID, group}
+				isBlocked := busy[k]
+				if !isBlocked {
+					if err := rows.flush(ctx, tx); err != nil {
+						return nil, err
+					}
+					if isBlocked, err = blocked(ctx, tx, w, group, math.MaxInt64); err != nil {
+						return nil, err
+					}
+				}
+				if isBlocked {
+					state = hookd.StatePending
+				}
+			}
+			if group != "" {
+				busy[[2]string{w.ID, group}] = true
+			}
+			var next, due any
+			msgID := hookd.NewID(hookd.PrefixMessage)
+			if state == hookd.StateCreated {
+				next, due = nowMS, nowMS
+			}
+			seq, err := rows.nextSeq(ctx, tx)
+			if err != nil {
+				return nil, fmt.Errorf("number message: %w", err)
+			}
+			msgArgs = append(msgArgs, seq, msgID, tenantID, w.ID, evID, in.Type,
+				in.Group, group, string(state), next, due, nowMS, nowMS)
+			n++
+		}
+		out[i] = hookd.PublishResult{EventID: evID, Messages: n}
+	}
+	rows.events = append(rows.events, evArgs...)
+	rows.keys = append(rows.keys, keyArgs...)
+	rows.messages = append(rows.messages, msgArgs...)
+	return out, nil
+}
+
+// pendingRows holds the rows that the Publish calls of one transaction
+// (a group commit, see publish.go) decided on and that are not written
+// yet: the calls share their multi-row INSERTs instead of paying for a few
+// statements each. Anything that reads what Publish writes (idempotency
+// keys, messages) flushes them first, so every call sees the calls before
+// it as if they had been written; within one call, publishTx itself tracks
+// the keys and groups its earlier events took. A failed flush fails the
+// transaction: it held rows of several calls.
+type pendingRows struct {
+	events, keys, messages []any // values in eventCols, keyCols, msgCols order
+
+	// seq is the last message seq given out in this transaction (0: not
+	// read yet).
+	seq int64
+}
+
+// nextSeq returns the seq of the transaction's next message: one past the
+// largest stored, read once. The write lock (see DB.tx) keeps another
+// transaction from taking the same numbers.
+func (p *pendingRows) nextSeq(ctx context.Context, tx *wtx) (int64, error) {
+	if p.seq == 0 {
+		m, err := maxSeq(ctx, tx)
+		if err != nil {
+			return 0, err
+		}
+		p.seq = m
+	}
+	p.seq++
+	return p.seq, nil
+}
+
+// flush writes the pending rows. A key appears at most once in p.keys
+// (publishTx gives each key to one event): PostgreSQL refuses an INSERT …
+// ON CONFLICT DO UPDATE that would update one row twice.
+func (p *pendingRows) flush(ctx context.Context, tx *wtx) error {
+	if err := insertRows(ctx, tx, "events", eventCols, "", p.events); err != nil {
+		return fmt.Errorf("insert events: %w", err)
+	}
+	if err := insertRows(ctx, tx, "idempotency_keys", keyCols, ` ON CONFLICT (tenant_id, key) DO UPDATE
+		SET fingerprint = excluded.fingerprint, event_id = excluded.event_id, created_at = excluded.created_at`, p.keys); err != nil {
+		return fmt.Errorf("store idempotency keys: %w", err)
+	}
+	if err := insertRows(ctx, tx, "messages", msgCols, "", p.messages); err != nil {
+		return fmt.Errorf("insert messages: %w", err)
+	}
+	p.events, p.keys, p.messages = p.events[:0], p.keys[:0], p.messages[:0]
+	return nil
+}
+
+// The columns Publish writes.
+var (
+	eventCols = []string{"id", "tenant_id", "type", "payload", "group_name", "attributes", "idempotency_key", "created_at"}
+	keyCols   = []string{"tenant_id", "key", "fingerprint", "event_id", "created_at"}
+	msgCols   = []string{"seq", "id", "tenant_id", "webhook_id", "event_id", "event_type", "event_group", "group_key", "state",
+		"next_attempt_at", "due_at", "created_at", "updated_at"}
+)
+
+// storedKey is an idempotency key as stored.
+type storedKey struct {
+	fp, eventID string
+	created     int64
+}
+
+// lookupKeys returns the tenant's stored idempotency keys (expired ones
+// too) that the events use, pending rows written first.
+func lookupKeys(ctx context.Context, tx *wtx, pending *pendingRows, tenantID string, events []hookd.EventInput) (map[string]storedKey, error) {
+	var keys []any
+	seen := map[string]bool{}
+	for i := range events {
+		if k := events[i].IdempotencyKey; k != "" && !seen[k] {
+			seen[k] = true
+			keys = append(keys, k)
+		}
+	}
+	out := make(map[string]storedKey, len(keys))
+	if len(keys) > 0 {
+		if err := pending.flush(ctx, tx); err != nil {
+			return nil, err
+		}
+	}
+	err := queryIn(ctx, tx, `SELECT key, fingerprint, event_id, created_at FROM idempotency_keys
+		WHERE tenant_id = ? AND key IN (IN)`, []any{tenantID}, keys, func(rows *sql.Rows) error {
+		var key string
+		var k storedKey
+		if err := rows.Scan(&key, &k.fp, &k.eventID, &k.created); err != nil {
+			return err
+		}
+		out[key] = k
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("look up idempotency keys: %w", err)
+	}
+	return out, nil
+}
+
+// chunkSizes are the row counts of the multi-row statements, largest
+// first: n rows are written with as many statements of the largest size
+// as fit, then of the smaller ones, so that a few statement texts per
+// table serve every batch size (pgx prepares each text once per
+// connection and caches it, as rebind caches its rewriting). Powers of
+// two: a batch takes at most one statement of each smaller size, and an
+// IN list is padded to less than twice its length. The largest statement
+// (256 messages of 13 columns) stays far below PostgreSQL's limit of
+// 65535 parameters.
+var chunkSizes = []int{256, 128, 64, 32, 16, 8, 4, 2, 1}
+
+// insertRows inserts the rows in args (len(cols) values each, in cols'
+// order) into table with multi-row INSERTs; tail follows the VALUES.
+func insertRows(ctx context.Context, tx *wtx, table string, cols []string, tail string, args []any) error {
+	row := "(" + placeholders(len(cols)) + ")"
+	for len(args) > 0 {
+		rows := len(args) / len(cols)
+		size := 1
+		for _, c := range chunkSizes {
+			if c <= rows {
+				size = c
+				break
+			}
+		}
+		q := "INSERT INTO " + table + " (" + strings.Join(cols, ", ") + ") VALUES " +
+			strings.Repeat(row+", ", size-1) + row + tail
+		if _, err := tx.ExecContext(ctx, q, args[:size*len(cols)]...); err != nil {
+			return err
+		}
+		args = args[size*len(cols):]
+	}
+	return nil
+}
+
+// GetEvent returns the tenant's event; ENOTFOUND.
+func (db *DB) GetEvent(ctx context.Context, tenantID, id string) (*hookd.Event, error) {
+	ev, err := scanEvent(db.readRow(ctx, "SELECT "+eventColumns+" FROM events WHERE id = ? AND tenant_id = ?", id, tenantID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, hookd.Errorf(hookd.ENOTFOUND, "event not found")
+	} else if err != nil {
+		return nil, fmt.Errorf("get event: %w", err)
+	}
+	return ev, nil
+}
+
+// ListEvents returns one page of the tenant's events in id order.
+func (db *DB) ListEvents(ctx context.Context, tenantID string, f hookd.EventFilter) ([]*hookd.Event, error) {
+	where := []string{"tenant_id = ?", "id > ?"}
+	args := []any{tenantID, f.After}
+	if f.Type != "" {
+		where = append(where, "type = ?")
+		args = append(args, f.Type)
+	}
+	if f.Since != nil {
+		where = append(where, "created_at >= ?")
+		args = append(args, ms(*f.Since))
+	}
+	if f.Until != nil {
+		where = append(where, "created_at < ?")
+		args = append(args, ms(*f.Until))
+	}
+	return queryList(ctx, db, "events", "SELECT "+eventColumns+" FROM events WHERE "+strings.Join(where, " AND ")+
+		" ORDER BY id LIMIT ?", append(args, limitOf(f.Page)), scanEvent)
+}

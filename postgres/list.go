@@ -1,0 +1,29 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+)
+
+// queryList runs a read query and scans every row with scan; what names the
+// list in errors. It is the one loop behind the List methods.
+func queryList[T any](ctx context.Context, db *DB, what, query string, args []any,
+	scan func(interface{ Scan(...any) error }) (T, error)) ([]T, error) {
+	rows, err := db.read.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list %s: %w", what, err)
+	}
+	defer rows.Close()
+	out := []T{}
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list %s: %w", what, err)
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list %s: %w", what, err)
+	}
+	return out, nil
+}

@@ -1,0 +1,92 @@
+package postgres_test
+
+import (
+	"context"
+	"database/sql"
+	"testing"
+	"time"
+
+	"github.com/hookd/hookd"
+	"github.com/hookd/hookd/postgres"
+	"github.com/hookd/hookd/postgres/pgtest"
+	"github.com/hookd/hookd/storetest"
+)
+
+// MustOpenDB opens a store on a fresh schema, closed when tb ends.
+func MustOpenDB(tb testing.TB) *postgres.DB {
+	tb.Helper()
+	db, err := postgres.Open(context.Background(), pgtest.FreshURL(tb))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { db.Close() })
+	return db
+}
+
+func TestStore(t *testing.T) {
+	t.Parallel()
+	storetest.Exercise(t, func(t *testing.T) hookd.Store { return MustOpenDB(t) })
+}
+
+// Reopening applies no migration twice and keeps the data; two processes
+// opening a new database at once apply each migration once.
+func TestReopen(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	u := pgtest.FreshURL(t)
+	opened := make(chan error, 2)
+	dbs := make(chan *postgres.DB, 2)
+	for range 2 {
+		go func() {
+			db, err := postgres.Open(ctx, u)
+			if err == nil {
+				dbs <- db
+			}
+			opened <- err
+		}()
+	}
+	for range 2 {
+		if err := <-opened; err != nil {
+			t.Fatal(err)
+		}
+	}
+	db := <-dbs
+	(<-dbs).Close()
+	if err := db.CreateTenant(ctx, &hookd.Tenant{ID: "acme", Name: "Acme"}); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	db, err := postgres.Open(ctx, u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if got, err := db.GetTenant(ctx, "acme"); err != nil || got.Name != "Acme" {
+		t.Fatalf("tenant after reopen = %+v, %v", got, err)
+	}
+	raw, err := sql.Open("pgx", u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	var n, max int
+	if err := raw.QueryRow("SELECT count(*), max(version) FROM schema_version").Scan(&n, &max); err != nil {
+		t.Fatal(err)
+	}
+	if n != max || n == 0 {
+		t.Fatalf("schema_version has %d rows up to version %d", n, max)
+	}
+}
+
+// A bad URL or an unreachable server is an error from Open, not a panic.
+func TestOpenErrors(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for _, u := range []string{"postgres://127.0.0.1:1/x?sslmode=disable&connect_timeout=2", "postgres://%zz"} {
+		if db, err := postgres.Open(ctx, u); err == nil {
+			db.Close()
+			t.Errorf("Open(%q) succeeded", u)
+		}
+	}
+}

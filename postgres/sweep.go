@@ -1,0 +1,101 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/hookd/hookd"
+)
+
+// Sweep deletes, each step in its own short transaction, at most limit
+// terminal messages last updated before cutoff (with their attempts), at
+// most limit events created before cutoff that have no message left, and at
+// most limit idempotency keys older than IdempotencyWindow. A deleted
+// failed message no longer blocks its group, which is released. Returns the
+// number of rows deleted (attempts included); call again until it is 0.
+func (db *DB) Sweep(ctx context.Context, cutoff time.Time, limit int, now time.Time) (int, error) {
+	if limit <= 0 {
+		return 0, nil
+	}
+	total := 0
+	err := db.tx(ctx, func(tx *wtx) error {
+		rows, err := tx.QueryContext(ctx, `SELECT seq, id, tenant_id, webhook_id, group_key, state FROM messages
+			WHERE state IN ('successful', 'failed', 'aborted', 'resolved') AND updated_at < ? LIMIT ?`, ms(cutoff), limit)
+		if err != nil {
+			return err
+		}
+		var seqs, ids []any
+		type group struct{ tenant, webhook, key string }
+		groups := map[group]bool{}
+		for rows.Next() {
+			var seq int64
+			var id, tenant, webhook, key, state string
+			if err := rows.Scan(&seq, &id, &tenant, &webhook, &key, &state); err != nil {
+				rows.Close()
+				return err
+			}
+			seqs, ids = append(seqs, seq), append(ids, id)
+			if key != "" && state == string(hookd.StateFailed) {
+				groups[group{tenant, webhook, key}] = true
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if len(seqs) == 0 {
+			return nil
+		}
+		res, err := tx.ExecContext(ctx, "DELETE FROM attempts WHERE message_id IN ("+placeholders(len(ids))+")", ids...)
+		if err != nil {
+			return err
+		}
+		n, _ := res.RowsAffected()
+		total += int(n)
+		res, err = tx.ExecContext(ctx, "DELETE FROM messages WHERE seq IN ("+placeholders(len(seqs))+")", seqs...)
+		if err != nil {
+			return err
+		}
+		n, _ = res.RowsAffected()
+		total += int(n)
+		for g := range groups {
+			w, err := getWebhook(ctx, tx, g.tenant, g.webhook)
+			if hookd.ErrorCode(err) == hookd.ENOTFOUND {
+				continue
+			} else if err != nil {
+				return err
+			}
+			if err := releaseGroup(ctx, tx, w, g.key, now); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return total, fmt.Errorf("sweep messages: %w", err)
+	}
+	for _, step := range []struct {
+		what, query string
+		arg         int64
+	}{
+		{"events", `DELETE FROM events WHERE id IN (SELECT id FROM events e WHERE created_at < ?
+			AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.event_id = e.id) LIMIT ?)`, ms(cutoff)},
+		{"idempotency keys", `DELETE FROM idempotency_keys WHERE ctid IN (SELECT ctid FROM idempotency_keys
+			WHERE created_at <= ? LIMIT ?)`, ms(now.Add(-hookd.IdempotencyWindow))},
+	} {
+		var n int64
+		err := db.tx(ctx, func(tx *wtx) error {
+			res, err := tx.ExecContext(ctx, step.query, step.arg, limit)
+			if err == nil {
+				n, _ = res.RowsAffected()
+			}
+			return err
+		})
+		if err != nil {
+			return total, fmt.Errorf("sweep %s: %w", step.what, err)
+		}
+		total += int(n)
+	}
+	return total, nil
+}

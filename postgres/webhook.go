@@ -1,0 +1,407 @@
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/hookd/hookd"
+)
+
+const webhookColumns = `id, tenant_id, name, description, url, enabled, event_types, filter, headers,
+	auth, secrets, timeout_ms, max_retries, retry_schedule, grouped, continue_on_failure,
+	suspend_after_ns, rate_limit, suspended, suspended_at, failing_since, created_at, updated_at`
+
+func scanWebhook(sc interface{ Scan(...any) error }) (*hookd.Webhook, error) {
+	var w hookd.Webhook
+	var eventTypes, filter, headers, auth, secrets, schedule string
+	var suspendAfter, created, updated int64
+	var suspendedAt, failingSince sql.NullInt64
+	err := sc.Scan(&w.ID, &w.TenantID, &w.Name, &w.Description, &w.URL, &w.Enabled, &eventTypes, &filter,
+		&headers, &auth, &secrets, &w.TimeoutMS, &w.MaxRetries, &schedule, &w.Grouped, &w.ContinueOnFailure,
+		&suspendAfter, &w.RateLimit, &w.Suspended, &suspendedAt, &failingSince, &created, &updated)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range []struct {
+		src string
+		dst any
+	}{{eventTypes, &w.EventTypes}, {filter, &w.Filter}, {headers, &w.Headers}, {auth, &w.Auth},
+		{secrets, &w.Secrets}, {schedule, &w.RetrySchedule}} {
+		if err := json.Unmarshal([]byte(c.src), c.dst); err != nil {
+			return nil, fmt.Errorf("decode webhook %s: %w", w.ID, err)
+		}
+	}
+	w.FailureHandling.SuspendAfter = hookd.Duration(suspendAfter)
+	w.SuspendedAt = fromNullMS(suspendedAt)
+	w.FailingSince = fromNullMS(failingSince)
+	w.CreatedAt = fromMS(created)
+	w.UpdatedAt = fromMS(updated)
+	return &w, nil
+}
+
+// webhookJSON holds the JSON columns of a webhook.
+type webhookJSON struct {
+	eventTypes, filter, headers, auth, secrets, schedule string
+}
+
+func encodeWebhook(w *hookd.Webhook) (webhookJSON, error) {
+	var out webhookJSON
+	for _, c := range []struct {
+		src any
+		dst *string
+	}{{w.EventTypes, &out.eventTypes}, {w.Filter, &out.filter}, {w.Headers, &out.headers}, {w.Auth, &out.auth},
+		{w.Secrets, &out.secrets}, {w.RetrySchedule, &out.schedule}} {
+		b, err := json.Marshal(c.src)
+		if err != nil {
+			return out, fmt.Errorf("encode webhook: %w", err)
+		}
+		*c.dst = string(b)
+	}
+	return out, nil
+}
+
+// normURL is the comparison form of a webhook URL; a URL that does not
+// parse (the HTTP layer rejects those) compares as written.
+func normURL(raw string) string {
+	n, err := hookd.NormalizeURL(raw)
+	if err != nil {
+		return raw
+	}
+	return n
+}
+
+// getWebhook reads a webhook of the tenant through q; ENOTFOUND.
+func getWebhook(ctx context.Context, q queryer, tenantID, id string) (*hookd.Webhook, error) {
+	w, err := scanWebhook(q.QueryRowContext(ctx, "SELECT "+webhookColumns+
+		" FROM webhooks WHERE id = ? AND tenant_id = ?", id, tenantID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, hookd.Errorf(hookd.ENOTFOUND, "webhook not found")
+	} else if err != nil {
+		return nil, fmt.Errorf("get webhook: %w", err)
+	}
+	return w, nil
+}
+
+// urlConflict returns ECONFLICT with the id of another webhook of the tenant
+// with the same normalised URL, or nil.
+func urlConflict(ctx context.Context, tx *wtx, tenantID, norm, self string) error {
+	var other string
+	err := tx.QueryRowContext(ctx, "SELECT id FROM webhooks WHERE tenant_id = ? AND url_norm = ? AND id != ?",
+		tenantID, norm, self).Scan(&other)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	} else if err != nil {
+		return fmt.Errorf("check webhook url: %w", err)
+	}
+	return &hookd.Error{Code: hookd.ECONFLICT, Message: "a webhook with this URL exists", ExistingID: other}
+}
+
+// internal wraps errors that are not *hookd.Error with context.
+func internal(what string, err error) error {
+	if err != nil && hookd.ErrorCode(err) == hookd.EINTERNAL {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	return err
+}
+
+// CreateWebhook stores w, assigning ID, CreatedAt and UpdatedAt. Suspended,
+// SuspendedAt and FailingSince start cleared. ECONFLICT with ExistingID on a
+// duplicate normalised URL; ENOTFOUND without tenant.
+func (db *DB) CreateWebhook(ctx context.Context, w *hookd.Webhook) error {
+	enc, err := encodeWebhook(w)
+	if err != nil {
+		return err
+	}
+	now := fromMS(ms(db.now()))
+	norm := normURL(w.URL)
+	err = db.tx(ctx, func(tx *wtx) error {
+		if ok, err := tenantExists(ctx, tx, w.TenantID); err != nil {
+			return err
+		} else if !ok {
+			return hookd.Errorf(hookd.ENOTFOUND, "tenant not found")
+		}
+		if err := urlConflict(ctx, tx, w.TenantID, norm, ""); err != nil {
+			return err
+		}
+		id := hookd.NewID(hookd.PrefixWebhook)
+		_, err := tx.ExecContext(ctx, `INSERT INTO webhooks (id, tenant_id, name, description, url, url_norm, enabled,
+			event_types, filter, headers, auth, secrets, timeout_ms, max_retries, retry_schedule, grouped,
+			continue_on_failure, suspend_after_ns, rate_limit, suspended, suspended_at, failing_since, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, NULL, NULL, ?, ?)`,
+			id, w.TenantID, w.Name, w.Description, w.URL, norm, w.Enabled, enc.eventTypes, enc.filter, enc.headers,
+			enc.auth, enc.secrets, w.TimeoutMS, w.MaxRetries, enc.schedule, w.Grouped, w.ContinueOnFailure,
+			int64(w.FailureHandling.SuspendAfter), w.RateLimit, ms(now), ms(now))
+		if err != nil {
+			return err
+		}
+		w.ID = id
+		return nil
+	})
+	if err != nil {
+		return internal("create webhook", err)
+	}
+	w.Suspended, w.SuspendedAt, w.FailingSince = false, nil, nil
+	w.CreatedAt, w.UpdatedAt = now, now
+	return nil
+}
+
+// GetWebhook returns the tenant's webhook; ENOTFOUND.
+func (db *DB) GetWebhook(ctx context.Context, tenantID, id string) (*hookd.Webhook, error) {
+	return getWebhook(ctx, db.read, tenantID, id)
+}
+
+// ListWebhooks returns one page of f.TenantID's webhooks in id order. Every
+// filter but EventTypes is applied in SQL; EventTypes (matched like
+// Webhook.SubscribesToAny) is applied while scanning forward until the page
+// is full. EINVALID without TenantID.
+func (db *DB) ListWebhooks(ctx context.Context, f hookd.WebhookFilter) ([]*hookd.Webhook, error) {
+	if f.TenantID == "" {
+		return nil, hookd.Errorf(hookd.EINVALID, "tenant id required")
+	}
+	where := []string{"tenant_id = ?"}
+	args := []any{f.TenantID}
+	if f.Name != "" {
+		// Both sides fold case under the column's collation "C": ASCII
+		// letters only, as SQLite's lower() does. A bare parameter would
+		// follow the database's default collation, folding É in one side
+		// only on a database with a UTF-8 locale.
+		where = append(where, `strpos(lower(name), lower(? COLLATE "C")) > 0`)
+		args = append(args, f.Name)
+	}
+	if f.URL != "" {
+		where = append(where, "url_norm = ?")
+		args = append(args, normURL(f.URL))
+	}
+	if f.URLPrefix != "" {
+		// starts_with, not a substr() of len(p): substr counts characters,
+		// len bytes.
+		where = append(where, "starts_with(url_norm, ?)")
+		args = append(args, normPrefix(f.URLPrefix))
+	}
+	if f.Enabled != nil {
+		where = append(where, "enabled = ?")
+		args = append(args, *f.Enabled)
+	}
+	if f.Suspended != nil {
+		where = append(where, "suspended = ?")
+		args = append(args, *f.Suspended)
+	}
+	if f.Active != nil {
+		if *f.Active {
+			where = append(where, "(enabled = 1 AND suspended = 0)")
+		} else {
+			where = append(where, "(enabled = 0 OR suspended = 1)")
+		}
+	}
+	limit := limitOf(f.Page)
+	batch := limit
+	if len(f.EventTypes) > 0 && batch < 200 {
+		batch = 200
+	}
+	query := "SELECT " + webhookColumns + " FROM webhooks WHERE " + strings.Join(where, " AND ") +
+		" AND id > ? ORDER BY id LIMIT ?"
+	out := []*hookd.Webhook{}
+	after := f.After
+	for {
+		rows, err := db.read.QueryContext(ctx, query, append(args[:len(args):len(args)], after, batch)...)
+		if err != nil {
+			return nil, fmt.Errorf("list webhooks: %w", err)
+		}
+		n := 0
+		for rows.Next() {
+			w, err := scanWebhook(rows)
+			if err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("list webhooks: %w", err)
+			}
+			n++
+			after = w.ID
+			if len(f.EventTypes) > 0 && !w.SubscribesToAny(f.EventTypes) {
+				continue
+			}
+			out = append(out, w)
+			if len(out) == limit {
+				break
+			}
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return nil, fmt.Errorf("list webhooks: %w", err)
+		}
+		if len(out) == limit || n < batch {
+			return out, nil
+		}
+	}
+}
+
+// normPrefix lower-cases the scheme and host of a URL prefix, the parts
+// that NormalizeURL lower-cases.
+func normPrefix(p string) string {
+	i := strings.Index(p, "://")
+	if i < 0 {
+		return strings.ToLower(p)
+	}
+	j := strings.IndexByte(p[i+3:], '/')
+	if j < 0 {
+		return strings.ToLower(p)
+	}
+	return strings.ToLower(p[:i+3+j]) + p[i+3+j:]
+}
+
+// UpdateWebhook replaces the writable fields of the stored webhook (w.ID,
+// w.TenantID): everything but Suspended, SuspendedAt, FailingSince and
+// CreatedAt; Secrets only when w.Secrets is not nil (SetSecrets is the
+// usual way). Sets UpdatedAt and refreshes w from the stored row. Disabling
+// holds the webhook's waiting messages, enabling releases them in group
+// order. ENOTFOUND; ECONFLICT with ExistingID on a duplicate URL.
+func (db *DB) UpdateWebhook(ctx context.Context, w *hookd.Webhook) error {
+	enc, err := encodeWebhook(w)
+	if err != nil {
+		return err
+	}
+	now := db.now()
+	norm := normURL(w.URL)
+	var stored *hookd.Webhook
+	err = db.tx(ctx, func(tx *wtx) error {
+		old, err := getWebhook(ctx, tx, w.TenantID, w.ID)
+		if err != nil {
+			return err
+		}
+		if err := urlConflict(ctx, tx, w.TenantID, norm, w.ID); err != nil {
+			return err
+		}
+		secrets := enc.secrets
+		if w.Secrets == nil {
+			b, _ := json.Marshal(old.Secrets)
+			secrets = string(b)
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE webhooks SET name = ?, description = ?, url = ?, url_norm = ?, enabled = ?,
+			event_types = ?, filter = ?, headers = ?, auth = ?, secrets = ?, timeout_ms = ?, max_retries = ?,
+			retry_schedule = ?, grouped = ?, continue_on_failure = ?, suspend_after_ns = ?, rate_limit = ?, updated_at = ?
+			WHERE id = ?`,
+			w.Name, w.Description, w.URL, norm, w.Enabled, enc.eventTypes, enc.filter, enc.headers, enc.auth, secrets,
+			w.TimeoutMS, w.MaxRetries, enc.schedule, w.Grouped, w.ContinueOnFailure,
+			int64(w.FailureHandling.SuspendAfter), w.RateLimit, ms(now), w.ID)
+		if err != nil {
+			return err
+		}
+		if stored, err = getWebhook(ctx, tx, w.TenantID, w.ID); err != nil {
+			return err
+		}
+		switch {
+		case old.Active() && !stored.Active():
+			return holdWebhook(ctx, tx, stored.ID, now)
+		case stored.Active() && (!old.Active() || (!old.ContinueOnFailure && stored.ContinueOnFailure)):
+			// Enabled again, or failed messages stopped blocking their groups.
+			return releaseWebhook(ctx, tx, stored, now)
+		}
+		return nil
+	})
+	if err != nil {
+		return internal("update webhook", err)
+	}
+	*w = *stored
+	return nil
+}
+
+// DeleteWebhook deletes the webhook; its created, pending and retrying
+// messages become aborted (they and their attempts stay listable).
+// ENOTFOUND.
+func (db *DB) DeleteWebhook(ctx context.Context, tenantID, id string) error {
+	now := ms(db.now())
+	err := db.tx(ctx, func(tx *wtx) error {
+		res, err := tx.ExecContext(ctx, "DELETE FROM webhooks WHERE id = ? AND tenant_id = ?", id, tenantID)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return hookd.Errorf(hookd.ENOTFOUND, "webhook not found")
+		}
+		_, err = tx.ExecContext(ctx, abortWebhookQuery, now, id)
+		return err
+	})
+	return internal("delete webhook", err)
+}
+
+// SetSuspended suspends (holding the webhook's waiting messages) or
+// unsuspends (clearing the failure streak and releasing held messages in
+// group order) and returns the webhook. Suspending a suspended webhook keeps
+// its SuspendedAt. ENOTFOUND.
+func (db *DB) SetSuspended(ctx context.Context, tenantID, id string, suspended bool, now time.Time) (*hookd.Webhook, error) {
+	var out *hookd.Webhook
+	err := db.tx(ctx, func(tx *wtx) error {
+		w, err := getWebhook(ctx, tx, tenantID, id)
+		if err != nil {
+			return err
+		}
+		if suspended {
+			if !w.Suspended {
+				if err := suspendWebhook(ctx, tx, w, now); err != nil {
+					return err
+				}
+			}
+		} else {
+			if _, err := tx.ExecContext(ctx, `UPDATE webhooks SET suspended = 0, suspended_at = NULL,
+				failing_since = NULL, updated_at = ? WHERE id = ?`, ms(now), id); err != nil {
+				return err
+			}
+			wasActive := w.Active()
+			w.Suspended, w.SuspendedAt, w.FailingSince = false, nil, nil
+			if !wasActive && w.Active() {
+				if err := releaseWebhook(ctx, tx, w, now); err != nil {
+					return err
+				}
+			}
+		}
+		out, err = getWebhook(ctx, tx, tenantID, id)
+		return err
+	})
+	if err != nil {
+		return nil, internal("set webhook suspended", err)
+	}
+	return out, nil
+}
+
+// suspendWebhook marks w suspended at now and holds its waiting messages.
+func suspendWebhook(ctx context.Context, tx *wtx, w *hookd.Webhook, now time.Time) error {
+	if _, err := tx.ExecContext(ctx, "UPDATE webhooks SET suspended = 1, suspended_at = ?, updated_at = ? WHERE id = ?",
+		ms(now), ms(now), w.ID); err != nil {
+		return fmt.Errorf("suspend webhook: %w", err)
+	}
+	t := fromMS(ms(now))
+	w.Suspended, w.SuspendedAt = true, &t
+	return holdWebhook(ctx, tx, w.ID, now)
+}
+
+// SetSecrets replaces the webhook's secrets; ENOTFOUND.
+func (db *DB) SetSecrets(ctx context.Context, tenantID, id string, secrets []hookd.Secret) error {
+	b, err := json.Marshal(secrets)
+	if err != nil {
+		return fmt.Errorf("encode secrets: %w", err)
+	}
+	// Under the write lock like every write: UpdateWebhook writes back
+	// the secrets it read.
+	err = db.tx(ctx, func(tx *wtx) error {
+		res, err := tx.ExecContext(ctx, "UPDATE webhooks SET secrets = ?, updated_at = ? WHERE id = ? AND tenant_id = ?",
+			string(b), ms(db.now()), id, tenantID)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return hookd.Errorf(hookd.ENOTFOUND, "webhook not found")
+		}
+		return nil
+	})
+	return internal("set secrets", err)
+}
+
+// abortWebhookQuery aborts a deleted webhook's unfinished messages, found
+// through messages_open.
+const abortWebhookQuery = `UPDATE messages SET state = 'aborted', due_at = NULL, lease = 0,
+	next_attempt_at = NULL, updated_at = ? WHERE webhook_id = ? AND ` + openIndexTerms
