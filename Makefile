@@ -12,8 +12,8 @@ run: ## run hookd on the embedded store in ./hookd-data
 build: ## build the hookd binary into ./bin
 	$(GO) build -o bin/hookd ./cmd/hookd
 
-test: ## run the whole test suite with the race detector
-	$(GO) test -race -count=1 ./...
+test: ## run the whole test suite with the race detector, on a throwaway PostgreSQL too
+	scripts/with-postgres $(GO) test -race -count=1 ./...
 
 lint: ## go vet and gofmt
 	$(GO) vet ./...
