@@ -18,6 +18,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/hookd/hookd/postgres/pgtest"
 )
 
 var hookdBin string
@@ -231,12 +233,19 @@ func setupTenant(t *testing.T, base, token, url string) {
 
 // TestKill9LosesNothing publishes thousands of events while hookd delivers
 // them, kills it with SIGKILL in the middle, restarts it on the same data and
-// checks that every event answered with 202 reaches the receiver.
+// checks that every event answered with 202 reaches the receiver: on the
+// embedded store and on PostgreSQL (with --single-node, so that the restart
+// takes over the dead process's leases at once).
 func TestKill9LosesNothing(t *testing.T) {
+	t.Run("sqlite", func(t *testing.T) { testKill9(t) })
+	t.Run("postgres", func(t *testing.T) { testKill9(t, "--db", pgtest.FreshURL(t), "--single-node") })
+}
+
+func testKill9(t *testing.T, store ...string) {
 	const total = 3000
 	dataDir, addr := t.TempDir(), freeAddr(t)
 	rcv, url := newReceiver(t, time.Millisecond)
-	p := startHookd(t, dataDir, addr)
+	p := startHookd(t, dataDir, addr, store...)
 	token := readToken(t, dataDir)
 	setupTenant(t, p.base, token, url)
 	// A second, grouped webhook checks order across the kill and restart.
@@ -305,7 +314,7 @@ func TestKill9LosesNothing(t *testing.T) {
 	}
 	t.Logf("killed after %d of %d accepted events were delivered", before, want)
 
-	p = startHookd(t, dataDir, addr)
+	p = startHookd(t, dataDir, addr, store...)
 	deadline := time.Now().Add(30 * time.Second) // shorter than a lease (60 s)
 	for {
 		missing := 0

@@ -17,6 +17,7 @@ import (
 type serveConfig struct {
 	Addr                string
 	DB                  string
+	SingleNode          bool
 	DataDir             string
 	RootToken           string
 	AllowHTTP           bool
@@ -80,7 +81,8 @@ func parseServeConfig(args []string, getenv func(string) string, out io.Writer) 
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(out)
 	fs.StringVar(&c.Addr, "addr", "127.0.0.1:8080", "address to listen on")
-	fs.StringVar(&c.DB, "db", "", "store URL: sqlite://<path> (default sqlite://<data-dir>/hookd.db)")
+	fs.StringVar(&c.DB, "db", "", "store URL: sqlite://<path> (default sqlite://<data-dir>/hookd.db) or postgres://user:password@host:port/database?sslmode=…")
+	fs.BoolVar(&c.SingleNode, "single-node", false, "no other hookd process uses the PostgreSQL store: messages still leased at start-up were in flight when the last process died and are due at once, not when their lease ends (always so with sqlite://)")
 	fs.StringVar(&c.DataDir, "data-dir", "./hookd-data", "directory for the embedded store and the generated root token")
 	fs.StringVar(&c.RootToken, "root-token", "", "root API token; if unset, read from <data-dir>/root-token or generated there on first start and printed once")
 	fs.BoolVar(&c.AllowHTTP, "allow-http", false, "allow http:// webhook targets (https only by default)")

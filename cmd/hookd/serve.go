@@ -21,6 +21,7 @@ import (
 	"github.com/hookd/hookd/httpapi"
 	"github.com/hookd/hookd/metrics"
 	"github.com/hookd/hookd/netguard"
+	"github.com/hookd/hookd/postgres"
 	"github.com/hookd/hookd/sqlite"
 )
 
@@ -62,9 +63,9 @@ func openStore(ctx context.Context, dbURL string) (hookd.Store, error) {
 		}
 		return sqlite.Open(ctx, path)
 	case strings.HasPrefix(dbURL, "postgres://"), strings.HasPrefix(dbURL, "postgresql://"):
-		return nil, errors.New("the PostgreSQL store is not built yet; use sqlite://")
+		return postgres.Open(ctx, dbURL)
 	default:
-		return nil, fmt.Errorf("--db %q: want sqlite://<path>", dbURL)
+		return nil, fmt.Errorf("--db %q: want sqlite://<path> or postgres://…", redactDB(dbURL))
 	}
 }
 
@@ -110,10 +111,12 @@ func runServer(ctx context.Context, cfg *serveConfig, logger *slog.Logger, stdou
 		return fmt.Errorf("open store: %w", err)
 	}
 	defer store.Close()
-	if strings.HasPrefix(cfg.DB, "sqlite://") {
-		// One process owns an embedded store: whatever is still leased was
-		// in flight when the last process died, so it is due now, not when
-		// its lease would have run out.
+	if strings.HasPrefix(cfg.DB, "sqlite://") || cfg.SingleNode {
+		// One process owns an embedded store (and a PostgreSQL one with
+		// --single-node): whatever is still leased was in flight when the
+		// last process died, so it is due now, not when its lease would
+		// have run out. Processes sharing a PostgreSQL store leave each
+		// other's leases to run out.
 		if err := store.ReleaseLeases(ctx, time.Now()); err != nil {
 			return fmt.Errorf("release leases: %w", err)
 		}
