@@ -88,6 +88,7 @@ type Dispatcher struct {
 	m            *engineMetrics
 
 	ho       handoff       // messages leased to the dispatcher at publish, see handoff.go
+	starts   starts        // when rate-limited webhooks' last attempts started, see pacer.go
 	wake     chan struct{} // a Wake happened (capacity 1)
 	freed    chan struct{} // a delivery left the window (capacity 1)
 	inflight atomic.Int64  // dispatched and not yet attempted to the end
@@ -391,6 +392,18 @@ func (d *Dispatcher) work(j job) *hookd.Outcome {
 	if time.Now().After(j.deadline) {
 		d.giveBack(j, d.now())
 		return nil
+	}
+	if rate := j.d.Webhook.RateLimit; rate > 0 {
+		if wait := d.starts.reserve(j.d.Webhook.ID, paceInterval(rate), time.Now()); wait > 0 {
+			t := time.NewTimer(wait)
+			select {
+			case <-d.stop:
+				t.Stop()
+				d.giveBack(j, d.now())
+				return nil
+			case <-t.C:
+			}
+		}
 	}
 	res := d.sender.Send(d.attemptCtx, j.d)
 	if d.attemptCtx.Err() != nil && errors.Is(res.Err, context.Canceled) {

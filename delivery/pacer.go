@@ -1,6 +1,9 @@
 package delivery
 
-import "time"
+import (
+	"sync"
+	"time"
+)
 
 // pacer spaces the attempts of webhooks with a rate limit evenly: at least
 // paceInterval(rate) apart, so no one-second window holds more than rate
@@ -115,4 +118,38 @@ func (p *pacer) giveBackAll(d *Dispatcher) {
 		}
 		delete(p.queues, id)
 	}
+}
+
+// starts keeps when each rate-limited webhook's last attempt started. The
+// pacer spaces dispatches, but a dispatched delivery may wait for a free
+// worker and then start less than an interval before the next one (seen:
+// 6 arrivals in 983 ms at 5/s with every worker busy); reserve, called by
+// the worker right before it sends, closes that gap.
+type starts struct {
+	mu   sync.Mutex
+	last map[string]time.Time
+}
+
+// reserve books the next start of webhook id, at least interval after the
+// last one, and returns how long the caller must wait for it (0: start
+// now).
+func (s *starts) reserve(id string, interval time.Duration, now time.Time) time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.last == nil || len(s.last) > 4096 {
+		// Forget webhooks idle for a second: their next start is free.
+		old := s.last
+		s.last = make(map[string]time.Time, len(old))
+		for k, t := range old {
+			if now.Sub(t) < time.Second {
+				s.last[k] = t
+			}
+		}
+	}
+	at := now
+	if last, ok := s.last[id]; ok && last.Add(interval).After(at) {
+		at = last.Add(interval)
+	}
+	s.last[id] = at
+	return at.Sub(now)
 }
