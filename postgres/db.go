@@ -171,13 +171,11 @@ func (db *DB) txDurable(ctx context.Context, durable bool, fn func(tx *wtx) erro
 	if err != nil {
 		return err
 	}
-	if !durable {
-		if _, err := t.ExecContext(ctx, "SET LOCAL synchronous_commit = off"); err != nil {
-			t.Rollback()
-			return fmt.Errorf("commit lazily: %w", err)
-		}
+	lock := "SELECT pg_advisory_xact_lock($1)"
+	if !durable { // in the same round trip
+		lock = "SELECT set_config('synchronous_commit', 'off', true), pg_advisory_xact_lock($1)"
 	}
-	if _, err := t.ExecContext(ctx, "SELECT pg_advisory_xact_lock($1)", int64(writeLock)); err != nil {
+	if _, err := t.ExecContext(ctx, lock, int64(writeLock)); err != nil {
 		t.Rollback()
 		return fmt.Errorf("take the write lock: %w", err)
 	}

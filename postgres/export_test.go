@@ -1,5 +1,10 @@
 package postgres
 
+import (
+	"context"
+	"database/sql"
+)
+
 // WriteLock is the key of the advisory lock every write transaction takes,
 // for tests that hold it to see who waits for it.
 const WriteLock = writeLock
@@ -7,3 +12,11 @@ const WriteLock = writeLock
 // OnRound makes db call fn with the number of Publish calls of each group
 // commit, once committed.
 func (db *DB) OnRound(fn func(calls int)) { db.pub.onRound = fn }
+
+// InTx runs fn in a write transaction (lazy: as the delivery engine's
+// bookkeeping), with a function running a query in it.
+func (db *DB) InTx(ctx context.Context, lazy bool, fn func(q func(string) *sql.Row) error) error {
+	return db.txDurable(ctx, !lazy, func(tx *wtx) error {
+		return fn(func(query string) *sql.Row { return tx.QueryRowContext(ctx, query) })
+	})
+}

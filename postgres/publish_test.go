@@ -107,3 +107,30 @@ func TestPublishAfterClose(t *testing.T) {
 		t.Fatal("Publish after Close succeeded")
 	}
 }
+
+// The delivery engine's bookkeeping commits without waiting for the disk;
+// Publish waits (an event is durable before its 202).
+func TestLazyCommits(t *testing.T) {
+	t.Parallel()
+	// make test's server runs with synchronous_commit off: on here.
+	db, err := postgres.Open(context.Background(), withQuery(t, pgtest.FreshURL(t), "synchronous_commit", "on"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, tt := range []struct {
+		name string
+		lazy bool
+	}{{"tx", false}, {"txLazy", true}} {
+		var got string
+		err := db.InTx(context.Background(), tt.lazy, func(q func(string) *sql.Row) error {
+			return q("SHOW synchronous_commit").Scan(&got)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := map[bool]string{false: "on", true: "off"}[tt.lazy]; got != want {
+			t.Errorf("%s: synchronous_commit = %s, want %s", tt.name, got, want)
+		}
+	}
+}
