@@ -88,13 +88,15 @@ func (s *Server) root(h handlerFunc) http.Handler {
 }
 
 // rootTenant guards /v1/tenants/{tenant}: root only, but a key of another
-// tenant learns nothing (404) and a key of this tenant gets 403.
+// tenant learns nothing (404) and a key of this tenant gets 403. A tenant id
+// no store can keep is a 404 (see pathNotFound).
 func (s *Server) rootTenant(h handlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c, err := s.authenticate(w, r)
 		if err == nil {
 			c.tenant = r.PathValue("tenant")
-			switch {
+			switch err = pathNotFound(r, "tenant"); {
+			case err != nil: // what a key of another tenant gets too
 			case c.root:
 			case c.key.TenantID != c.tenant:
 				err = hookd.Errorf(hookd.ENOTFOUND, "tenant not found")
@@ -114,7 +116,8 @@ func (s *Server) rootTenant(h handlerFunc) http.Handler {
 // tenant guards a tenant's routes: root, or a key of that tenant holding
 // any of scopes (admin holds them all). Another tenant's path, or a tenant
 // that does not exist, is ENOTFOUND, checked before the scope so that a key
-// never learns whether another tenant exists.
+// never learns whether another tenant exists. A tenant or {id} no store can
+// keep is ENOTFOUND without asking the store (see pathNotFound).
 func (s *Server) tenant(h handlerFunc, scopes ...hookd.Scope) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		err := func() error {
@@ -123,6 +126,9 @@ func (s *Server) tenant(h handlerFunc, scopes ...hookd.Scope) http.Handler {
 				return err
 			}
 			c.tenant = r.PathValue("tenant")
+			if err := pathNotFound(r, "tenant"); err != nil {
+				return err // what a key of another tenant gets too
+			}
 			if c.root {
 				if _, err := s.Store.GetTenant(r.Context(), c.tenant); err != nil {
 					if hookd.ErrorCode(err) == hookd.ENOTFOUND {
@@ -148,6 +154,9 @@ func (s *Server) tenant(h handlerFunc, scopes ...hookd.Scope) http.Handler {
 					}
 					return hookd.Errorf(hookd.EFORBIDDEN, "the token lacks the scope %s", strings.Join(names, " or "))
 				}
+			}
+			if err := pathNotFound(r, "id"); err != nil {
+				return err // where the handler's store call would answer it
 			}
 			return h(w, r, c)
 		}()

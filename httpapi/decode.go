@@ -28,7 +28,9 @@ const (
 
 // readObject reads a JSON object body of at most limit bytes. An empty body
 // is an empty object unless required. It checks the Content-Type (415 for
-// anything but JSON), the size (413) and the syntax (400).
+// anything but JSON), the size (413) and the syntax (400); each string that
+// is not UTF-8 is an error of the object returned (RFC 8259 requires UTF-8
+// between systems, and a store could not keep the bytes; see text.go).
 func (s *Server) readObject(w http.ResponseWriter, r *http.Request, limit int64, required bool) (*obj, error) {
 	body, err := readBody(w, r, limit)
 	if err != nil {
@@ -51,7 +53,9 @@ func (s *Server) readObject(w http.ResponseWriter, r *http.Request, limit int64,
 	if err != nil {
 		return nil, err
 	}
-	return newObj(m, ""), nil
+	o := newObj(m, "")
+	o.invalidUTF8(body)
+	return o, nil
 }
 
 func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
@@ -135,11 +139,12 @@ func (o *obj) isNullField(name string) bool {
 
 func isNull(raw json.RawMessage) bool { return string(bytes.TrimSpace(raw)) == "null" }
 
-// unknown reports every member not read so far.
+// unknown reports every member not read so far (and not reported yet: a
+// name that is not UTF-8).
 func (o *obj) unknown() {
 	var names []string
 	for k := range o.m {
-		if !o.used[k] {
+		if !o.used[k] && !o.bad[o.path(k)] {
 			names = append(names, k)
 		}
 	}
@@ -162,18 +167,43 @@ func (o *obj) readOnly(names ...string) {
 // err returns the collected errors as one EINVALID error, or nil.
 func (o *obj) err() error { return o.f.Err() }
 
+// str decodes a string member into dst; false when absent, null or
+// invalid (then the error was recorded).
 func (o *obj) str(name string, dst *string) bool {
 	raw, ok := o.get(name)
 	if !ok {
 		return false
 	}
-	s, ok := unquote(raw)
-	if !ok {
-		o.add(o.path(name), "must be a string")
+	s, ok := o.text(o.path(name), raw)
+	if !ok || o.bad[o.path(name)] {
 		return false
 	}
 	*dst = s
 	return true
+}
+
+// text decodes the JSON string raw found at path; ok is false, and the
+// error recorded, for any other value. A string no store can keep (see
+// textProblem) is recorded too, but returned with ok, so that it keeps its
+// place; its validation errors are left out (see covered).
+func (o *obj) text(path string, raw json.RawMessage) (string, bool) {
+	s, ok := asString(raw)
+	if !ok {
+		o.add(path, "must be a string")
+		return "", false
+	}
+	if msg := textProblem(s); msg != "" && !o.bad[path] {
+		o.add(path, "%s", msg)
+	}
+	return s, true
+}
+
+// memberName records a member name no store can keep (see textProblem),
+// the member being at path; what is how the rules call the name ("key").
+func (o *obj) memberName(path, name, what string) {
+	if msg := textProblem(name); msg != "" && !o.bad[path] {
+		o.add(path, "%s %s", what, msg)
+	}
 }
 
 func (o *obj) boolean(name string, dst *bool) bool {
@@ -269,18 +299,15 @@ func (o *obj) list(name string, each func(path string, raw json.RawMessage)) boo
 }
 
 // strList decodes an array of strings; ok is false when absent, null or
-// not an array (then errors were recorded). An item of the wrong type is
-// reported under its own path and kept as "" in its place, so that the
-// other items are still validated under their own indexes (the item's
-// validation errors are left out, see covered).
+// not an array (then errors were recorded). An item of the wrong type (kept
+// as "") or holding text no store can keep is reported under its own path
+// and kept in its place, so that the other items are still validated under
+// their own indexes (the item's validation errors are left out, see
+// covered).
 func (o *obj) strList(name string) ([]string, bool) {
 	out := []string{}
 	if !o.list(name, func(p string, raw json.RawMessage) {
-		s, ok := asString(raw)
-		if !ok {
-			o.add(p, "must be a string")
-			o.bad[p] = true
-		}
+		s, _ := o.text(p, raw)
 		out = append(out, s)
 	}) {
 		return nil, false
@@ -310,9 +337,10 @@ func (o *obj) strMap(name string) (map[string]string, bool) {
 	out := make(map[string]string, len(m))
 	good := true
 	for _, k := range sortedKeys(m) {
-		s, ok := asString(m[k])
+		p := o.path(name) + "." + k
+		o.memberName(p, k, "key")
+		s, ok := o.text(p, m[k])
 		if !ok {
-			o.add(o.path(name)+"."+k, "must be a string")
 			good = false
 			continue
 		}
@@ -334,6 +362,7 @@ func (o *obj) strListMap(name string) (map[string][]string, bool) {
 	good := true
 	for _, k := range sortedKeys(m) {
 		p := o.path(name) + "." + k
+		o.memberName(p, k, "name")
 		list, ok := items(m[k])
 		if !ok {
 			o.add(p, "must be an array of strings")
@@ -342,9 +371,8 @@ func (o *obj) strListMap(name string) (map[string][]string, bool) {
 		}
 		vals := make([]string, 0, len(list))
 		for i, it := range list {
-			s, ok := asString(it)
+			s, ok := o.text(fmt.Sprintf("%s[%d]", p, i), it)
 			if !ok {
-				o.add(fmt.Sprintf("%s[%d]", p, i), "must be a string")
 				good = false
 				continue
 			}
@@ -406,11 +434,29 @@ func (o *obj) covered(field string) bool {
 
 // Query parameters.
 
-// query parses the query string; a malformed one is EINVALID.
-func query(r *http.Request) (url.Values, error) {
+// query parses the query string; a malformed one is EINVALID. A parameter
+// whose name or a value holds text no store can keep (see textProblem) is
+// added to f and left out of the values returned, so that it is reported
+// once, with the other parameters' problems.
+func query(r *http.Request, f *hookd.Fields) (url.Values, error) {
 	q, err := url.ParseQuery(r.URL.RawQuery)
 	if err != nil {
 		return nil, hookd.Errorf(hookd.EINVALID, "malformed query string")
+	}
+	for _, name := range sortedKeys(q) {
+		msg := textProblem(name)
+		if msg != "" {
+			msg = "name " + msg
+		}
+		for _, v := range q[name] {
+			if msg == "" {
+				msg = textProblem(v)
+			}
+		}
+		if msg != "" {
+			f.Add(name, "%s", msg)
+			delete(q, name)
+		}
 	}
 	return q, nil
 }

@@ -190,11 +190,11 @@ func (s *Server) getEvent(w http.ResponseWriter, r *http.Request, c *call) error
 }
 
 func (s *Server) listEvents(w http.ResponseWriter, r *http.Request, c *call) error {
-	q, err := query(r)
+	var f hookd.Fields
+	q, err := query(r, &f)
 	if err != nil {
 		return err
 	}
-	var f hookd.Fields
 	p, limit := page(q, &f)
 	filter := hookd.EventFilter{Page: p, Type: q.Get("type"), Since: queryTime(q, "since", &f), Until: queryTime(q, "until", &f)}
 	if err := f.Err(); err != nil {

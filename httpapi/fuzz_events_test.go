@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"context"
 	"net/http"
+	"reflect"
 	"testing"
 
 	"github.com/hookd/hookd"
@@ -16,6 +17,11 @@ var eventFuzzSeeds = []string{
 	`{"events":[{"type":"a.b"},{"type":"c","payload":[1,2]}]}`,
 	`{"events":[{"type":"a.b"},{"type":""}]}`,
 	`{"events":[]}`, `{"events":{}}`, `[]`, `null`, `{"type":`, `{"type":"x","payload":"` + "\xff" + `"}`,
+	// Text no store can keep, and the escape \u0000 in a payload, which is
+	// JSON text and fine.
+	`{"type":"t","group":"g\u0000","attributes":{"k\u0000":"v","a":"\u0000"},"idempotency_key":"\u0000"}`,
+	`{"type":"t","payload":{"s":"a\u0000b","k\u0000":["\u0000"]}}`,
+	`{"events":[{"type":"t","payload":{"` + "\xc3\x28" + `":1}},{"type":"t\u0000"},{"type":"t","group":"` + "\xff" + `"}]}`,
 }
 
 // FuzzPublishEvent posts arbitrary bodies to the single and the batch
@@ -48,6 +54,15 @@ func FuzzPublishEvent(f *testing.F) {
 		case rec.Code == http.StatusAccepted:
 			if after <= before {
 				t.Fatalf("202 but no event stored for %q", body)
+			}
+			evs, err := db.ListEvents(ctx, "acme", hookd.EventFilter{Page: hookd.Page{Limit: 100000}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, e := range evs[before:] { // the new ones: ids sort by creation
+				if p := unstorable(reflect.ValueOf(e), "event"); p != "" {
+					t.Fatalf("stored %s, which PostgreSQL cannot keep, from %q", p, body)
+				}
 			}
 		case rec.Code == http.StatusOK: // an idempotent duplicate
 			if after != before {

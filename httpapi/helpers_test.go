@@ -47,12 +47,13 @@ func (d *fakeDeliverer) Test(ctx context.Context, w *hookd.Webhook, eventType st
 	return d.TestFunc(ctx, w, eventType, payload)
 }
 
-// env is one API server on loopback with a fresh SQLite store.
+// env is one API server on loopback with a fresh store: SQLite (db) unless
+// made by newEnvOn.
 type env struct {
 	t     testing.TB
 	api   *httpapi.Server
 	srv   *httptest.Server
-	db    *sqlite.DB
+	db    *sqlite.DB // nil on another store
 	deliv *fakeDeliverer
 }
 
@@ -67,9 +68,9 @@ func MustOpenDB(tb testing.TB) *sqlite.DB {
 	return db
 }
 
-func newAPI(tb testing.TB, db *sqlite.DB, d httpapi.Deliverer) *httpapi.Server {
+func newAPI(tb testing.TB, store hookd.Store, d httpapi.Deliverer) *httpapi.Server {
 	return &httpapi.Server{
-		Store:           db,
+		Store:           store,
 		Targets:         &netguard.Policy{AllowHTTP: false, Resolver: fakeResolver{}},
 		RootTokenHash:   hookd.HashToken(rootToken),
 		Deliverer:       d,
@@ -80,8 +81,17 @@ func newAPI(tb testing.TB, db *sqlite.DB, d httpapi.Deliverer) *httpapi.Server {
 
 func newEnv(tb testing.TB) *env {
 	tb.Helper()
-	e := &env{t: tb, db: MustOpenDB(tb), deliv: &fakeDeliverer{}}
-	e.api = newAPI(tb, e.db, e.deliv)
+	db := MustOpenDB(tb)
+	e := newEnvOn(tb, db)
+	e.db = db
+	return e
+}
+
+// newEnvOn is an env serving store (e.db stays nil unless it is SQLite's).
+func newEnvOn(tb testing.TB, store hookd.Store) *env {
+	tb.Helper()
+	e := &env{t: tb, deliv: &fakeDeliverer{}}
+	e.api = newAPI(tb, store, e.deliv)
 	e.srv = httptest.NewServer(e.api.Handler())
 	tb.Cleanup(e.srv.Close)
 	return e

@@ -73,11 +73,11 @@ func viewAttempt(a *hookd.Attempt) attemptView {
 }
 
 func (s *Server) listMessages(w http.ResponseWriter, r *http.Request, c *call) error {
-	q, err := query(r)
+	var f hookd.Fields
+	q, err := query(r, &f)
 	if err != nil {
 		return err
 	}
-	var f hookd.Fields
 	p, limit := page(q, &f)
 	filter := hookd.MessageFilter{Page: p, WebhookID: q.Get("webhook_id"), EventID: q.Get("event_id"),
 		EventType: q.Get("event_type"), Since: queryTime(q, "since", &f), Until: queryTime(q, "until", &f)}
@@ -109,11 +109,11 @@ func (s *Server) getMessage(w http.ResponseWriter, r *http.Request, c *call) err
 }
 
 func (s *Server) listAttempts(w http.ResponseWriter, r *http.Request, c *call) error {
-	q, err := query(r)
+	var f hookd.Fields
+	q, err := query(r, &f)
 	if err != nil {
 		return err
 	}
-	var f hookd.Fields
 	p, limit := page(q, &f)
 	if err := f.Err(); err != nil {
 		return err

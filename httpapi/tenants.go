@@ -53,11 +53,11 @@ func (s *Server) createTenant(w http.ResponseWriter, r *http.Request, c *call) e
 }
 
 func (s *Server) listTenants(w http.ResponseWriter, r *http.Request, c *call) error {
-	q, err := query(r)
+	var f hookd.Fields
+	q, err := query(r, &f)
 	if err != nil {
 		return err
 	}
-	var f hookd.Fields
 	p, limit := page(q, &f)
 	if err := f.Err(); err != nil {
 		return err
@@ -161,11 +161,11 @@ func (s *Server) createKey(w http.ResponseWriter, r *http.Request, c *call) erro
 }
 
 func (s *Server) listKeys(w http.ResponseWriter, r *http.Request, c *call) error {
-	q, err := query(r)
+	var f hookd.Fields
+	q, err := query(r, &f)
 	if err != nil {
 		return err
 	}
-	var f hookd.Fields
 	p, limit := page(q, &f)
 	if err := f.Err(); err != nil {
 		return err

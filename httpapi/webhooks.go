@@ -317,11 +317,11 @@ func (s *Server) createWebhook(w http.ResponseWriter, r *http.Request, c *call) 
 }
 
 func (s *Server) listWebhooks(w http.ResponseWriter, r *http.Request, c *call) error {
-	q, err := query(r)
+	var f hookd.Fields
+	q, err := query(r, &f)
 	if err != nil {
 		return err
 	}
-	var f hookd.Fields
 	p, limit := page(q, &f)
 	filter := hookd.WebhookFilter{Page: p, TenantID: c.tenant, Name: q.Get("name"),
 		Enabled: queryBool(q, "enabled", &f), Suspended: queryBool(q, "suspended", &f),
