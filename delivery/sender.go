@@ -139,7 +139,7 @@ func (s *Sender) Send(ctx context.Context, d *hookd.Delivery) (r Result) {
 		return r
 	}
 	r.Attempt.StatusCode = a.status
-	r.Attempt.ResponseBody = trimRune(a.body)
+	r.Attempt.ResponseBody = storable(trimRune(a.body))
 	err = a.bodyErr
 	switch {
 	case a.status >= 300 && a.status < 400:
@@ -296,6 +296,17 @@ func trimRune(b []byte) string {
 		}
 	}
 	return string(b)
+}
+
+// storable returns s as text every store can keep: bytes that are not
+// UTF-8 and NUL (which PostgreSQL's text refuses, so a receiver answering
+// with binary bytes made recording the attempt fail) become U+FFFD. The
+// body is kept for people to read, not to be parsed back.
+func storable(s string) string {
+	if utf8.ValidString(s) && !strings.Contains(s, "\x00") {
+		return s
+	}
+	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
 }
 
 // ParseRetryAfter reads a Retry-After header value: delay seconds or an HTTP

@@ -351,3 +351,27 @@ func TestSendTLSError(t *testing.T) {
 		t.Fatalf("attempt %+v, err %v; want tls", r.Attempt, r.Err)
 	}
 }
+
+// A receiver's binary answer is kept as text every store can hold: not
+// UTF-8 bytes (each run of them) and NUL become U+FFFD, valid text is
+// kept as it is.
+func TestSendKeepsStorableBody(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct{ name, answer, want string }{
+		{"text", "ok é ✓", "ok é ✓"},
+		{"binary", "a\xff\xfeb", "a\uFFFDb"}, // a run of bad bytes is one U+FFFD
+		{"nul", "a\x00b", "a\uFFFDb"},
+		{"both", "\x00\x89PNG", "\uFFFD\uFFFDPNG"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv, _ := newCountingServer(t, func(w http.ResponseWriter, r *http.Request) {
+				io.WriteString(w, tt.answer)
+			})
+			r := newSender(t, loopback).Send(context.Background(), newDelivery(srv.URL))
+			if r.Attempt.ResponseBody != tt.want {
+				t.Errorf("response body %q, want %q", r.Attempt.ResponseBody, tt.want)
+			}
+		})
+	}
+}
