@@ -27,6 +27,7 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
 
 	"github.com/hookd/hookd"
+	"github.com/hookd/hookd/sqlstore"
 )
 
 //go:embed migrations/*.sql
@@ -38,11 +39,12 @@ const writeLock = 0x686f6f6b64 // "hookd"
 // DB is the PostgreSQL implementation of hookd.Store. Its methods are safe
 // for concurrent use.
 type DB struct {
+	*shared // the statements and rules both SQL stores share
+
 	pool *sql.DB
 	read pool // the same connections, for statements outside a transaction
 
-	keys keyCache  // FindAPIKey's answers, see tenant.go
-	pub  publisher // the group commit of Publish, see publish.go
+	pub publisher // the group commit of Publish, see publish.go
 
 	// Now is the clock for timestamps the Store interface does not pass in
 	// (created_at and updated_at of tenants, keys and webhooks). Tests may
@@ -51,6 +53,46 @@ type DB struct {
 }
 
 var _ hookd.Store = (*DB)(nil)
+
+// shared names the embedded sqlstore.Store: an unexported field, whose
+// methods DB promotes.
+type shared = sqlstore.Store
+
+// dialect is what PostgreSQL's SQL needs of the shared statements.
+var dialect = sqlstore.Dialect{
+	Contains: "strpos",
+	// starts_with, not a substr() of a length: the prefix is compared as
+	// text, whatever its characters.
+	HasURLPrefix: func(p string) (string, []any) {
+		return "starts_with(url_norm, ?)", []any{p}
+	},
+	Bigint:            "?::bigint",
+	IsUniqueViolation: isUniqueViolation,
+}
+
+// initShared gives the shared statements the store's reads and writes:
+// every write in a transaction under the write lock.
+func (db *DB) initShared() {
+	db.shared = &sqlstore.Store{
+		Read:  db.read,
+		Fixed: db.read,
+		Tx: func(ctx context.Context, fn func(tx sqlstore.Conn) error) error {
+			return db.tx(ctx, func(tx *wtx) error { return fn(tx) })
+		},
+		Lazy: func(ctx context.Context, fn func(tx sqlstore.Conn) error) error {
+			return db.txLazy(ctx, func(tx *wtx) error { return fn(tx) })
+		},
+		Exec: func(ctx context.Context, query string, args ...any) (res sql.Result, err error) {
+			err = db.tx(ctx, func(tx *wtx) error {
+				res, err = tx.ExecContext(ctx, query, args...)
+				return err
+			})
+			return res, err
+		},
+		Clock:   db.now,
+		Dialect: dialect,
+	}
+}
 
 // Open connects to the database at url (a postgres:// URL or key=value
 // string as pgx reads it; a search_path parameter selects the schema) and
@@ -68,6 +110,7 @@ func Open(ctx context.Context, url string) (*DB, error) {
 		return nil, fmt.Errorf("open postgres: %w", err)
 	}
 	db := &DB{pool: p, read: pool{p}, Now: time.Now}
+	db.initShared()
 	if err := db.migrate(ctx); err != nil {
 		p.Close()
 		return nil, err
@@ -219,17 +262,6 @@ func (p pool) QueryRowContext(ctx context.Context, query string, args ...any) *s
 	return p.DB.QueryRowContext(ctx, rebind(query), pgArgs(args)...)
 }
 
-// readRow runs a single-row query outside a transaction.
-func (db *DB) readRow(ctx context.Context, query string, args ...any) *sql.Row {
-	return db.read.QueryRowContext(ctx, query, args...)
-}
-
-// queryer is what the read helpers need: the pool or a write tx.
-type queryer interface {
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-}
-
 var rebound sync.Map // query text → its rebound text
 
 // rebind turns the '?' placeholders of query into $1, $2, … and ?NNN into
@@ -273,56 +305,10 @@ func rebind(query string) string {
 func pgArgs(args []any) []any {
 	for i, a := range args {
 		if b, ok := a.(bool); ok {
-			args[i] = boolInt(b)
+			args[i] = sqlstore.BoolInt(b)
 		}
 	}
 	return args
-}
-
-// Time columns are unix milliseconds.
-
-func ms(t time.Time) int64 { return t.UnixMilli() }
-
-func msPtr(t *time.Time) any {
-	if t == nil {
-		return nil
-	}
-	return t.UnixMilli()
-}
-
-func fromMS(v int64) time.Time { return time.UnixMilli(v).UTC() }
-
-func fromNullMS(v sql.NullInt64) *time.Time {
-	if !v.Valid {
-		return nil
-	}
-	t := fromMS(v.Int64)
-	return &t
-}
-
-func boolInt(b bool) int64 {
-	if b {
-		return 1
-	}
-	return 0
-}
-
-// pageLimit is the default page size of the Store's lists.
-const pageLimit = 50
-
-func limitOf(p hookd.Page) int {
-	if p.Limit <= 0 {
-		return pageLimit
-	}
-	return p.Limit
-}
-
-// placeholders returns "?, ?, …" for n arguments.
-func placeholders(n int) string {
-	if n == 0 {
-		return ""
-	}
-	return strings.Repeat("?, ", n-1) + "?"
 }
 
 // isUniqueViolation reports whether err is a unique constraint failure.

@@ -2,14 +2,13 @@ package postgres
 
 import (
 	"context"
-	"database/sql"
 	"errors"
-	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/hookd/hookd"
+	"github.com/hookd/hookd/sqlstore"
 )
 
 // Group commit of Publish.
@@ -22,7 +21,7 @@ import (
 // writer goroutine per process, which takes every call queued, and those
 // queued while it runs them (up to maxBatchCalls calls or about
 // maxBatchEvents events), runs them in ONE transaction, writing their rows
-// together (see pendingRows), commits once and answers every caller. A
+// together (see sqlstore.PendingRows), commits once and answers every caller. A
 // call that fails on a rule (an idempotency conflict, an unknown tenant)
 // writes nothing and only it fails; the others still commit. Calls run in
 // queue order, so a later call sees an earlier call's idempotency key and
@@ -90,7 +89,7 @@ func (db *DB) Publish(ctx context.Context, tenantID string, events []hookd.Event
 		<-c.done // taken: it is being committed, wait for the outcome
 	}
 	if c.err != nil {
-		return nil, internal("publish events", c.err)
+		return nil, sqlstore.Internal("publish events", c.err)
 	}
 	return c.res, nil
 }
@@ -183,12 +182,12 @@ func (db *DB) publishRound(p *publisher, batch []*publishCall) {
 		events += len(c.events)
 	}
 	err := db.tx(ctx, func(tx *wtx) error {
-		hc := &hookCache{}
-		rows := &pendingRows{}
+		hc := &sqlstore.HookCache{}
+		rows := &sqlstore.PendingRows{}
 		for i := 0; i < len(batch); {
 			for ; i < len(batch); i++ {
 				c := batch[i]
-				c.res, c.err = publishTx(ctx, tx, hc, rows, c.tenantID, c.events, c.now)
+				c.res, c.err = sqlstore.PublishTx(ctx, tx, hc, rows, nil, c.tenantID, c.events, c.now)
 				var rule *hookd.Error
 				if c.err != nil && !errors.As(c.err, &rule) {
 					// Not a rule of the call's: the transaction's (and
@@ -198,7 +197,7 @@ func (db *DB) publishRound(p *publisher, batch []*publishCall) {
 			}
 			batch, events = p.fill(batch, events)
 		}
-		return rows.flush(ctx, tx)
+		return rows.Flush(ctx, tx)
 	})
 	if p.onRound != nil {
 		p.onRound(len(batch))
@@ -211,50 +210,4 @@ func (db *DB) publishRound(p *publisher, batch []*publishCall) {
 		}
 		close(c.done)
 	}
-}
-
-// hookCache holds what Publish reads of each tenant during one
-// transaction: whether it exists, and its enabled webhooks. Publish writes
-// neither, so the calls of one group commit share them.
-type hookCache struct {
-	tenants map[string][]*hookd.Webhook // nil slice: tenant not found
-}
-
-// load returns the tenant's enabled webhooks in id order; ENOTFOUND for an
-// unknown tenant.
-func (hc *hookCache) load(ctx context.Context, tx *wtx, tenantID string) ([]*hookd.Webhook, error) {
-	if hooks, ok := hc.tenants[tenantID]; ok {
-		if hooks == nil {
-			return nil, hookd.Errorf(hookd.ENOTFOUND, "tenant not found")
-		}
-		return hooks, nil
-	}
-	if hc.tenants == nil {
-		hc.tenants = map[string][]*hookd.Webhook{}
-	}
-	if ok, err := tenantExists(ctx, tx, tenantID); err != nil {
-		return nil, err
-	} else if !ok {
-		hc.tenants[tenantID] = nil
-		return nil, hookd.Errorf(hookd.ENOTFOUND, "tenant not found")
-	}
-	hooks := []*hookd.Webhook{}
-	err := queryRows(ctx, tx, "SELECT "+webhookColumns+" FROM webhooks WHERE tenant_id = ? AND enabled = 1 ORDER BY id",
-		[]any{tenantID}, func(rows *sql.Rows) error {
-			w, err := scanWebhook(rows)
-			hooks = append(hooks, w)
-			return err
-		})
-	if err != nil {
-		return nil, fmt.Errorf("load webhooks: %w", err)
-	}
-	hc.tenants[tenantID] = hooks
-	return hooks, nil
-}
-
-// maxSeq returns the largest message seq stored (0 when none).
-func maxSeq(ctx context.Context, q queryer) (int64, error) {
-	var v int64
-	err := q.QueryRowContext(ctx, "SELECT coalesce(max(seq), 0) FROM messages").Scan(&v)
-	return v, err
 }

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/hookd/hookd"
+	"github.com/hookd/hookd/sqlstore"
 	sqlitedrv "modernc.org/sqlite" // registers the "sqlite" driver
 	sqlite3 "modernc.org/sqlite/lib"
 )
@@ -32,6 +33,8 @@ var migrationFS embed.FS
 // DB is the SQLite implementation of hookd.Store. Its methods are safe for
 // concurrent use.
 type DB struct {
+	*shared // the statements and rules both SQL stores share
+
 	write *sql.DB // one connection: SQLite has one writer anyway
 	read  *sql.DB // read-only pool; WAL readers do not block on the writer
 
@@ -40,8 +43,6 @@ type DB struct {
 
 	rmu    sync.Mutex
 	rstmts map[string]*sql.Stmt // prepared on read, see readRow
-
-	keys keyCache // FindAPIKey's answers, see tenant.go
 
 	// sync is the writer connection's synchronous level; read and written
 	// only while holding that connection (see txSync).
@@ -69,6 +70,42 @@ type DB struct {
 }
 
 var _ hookd.Store = (*DB)(nil)
+
+// shared names the embedded sqlstore.Store: an unexported field, whose
+// methods DB promotes.
+type shared = sqlstore.Store
+
+// dialect is what SQLite's SQL needs of the shared statements.
+var dialect = sqlstore.Dialect{
+	Contains: "instr",
+	// substr and length both count characters of a text.
+	HasURLPrefix: func(p string) (string, []any) {
+		return "substr(url_norm, 1, length(?)) = ?", []any{p, p}
+	},
+	Bigint:            "?",
+	InlineLimit:       true,
+	IsUniqueViolation: isUniqueViolation,
+}
+
+// initShared gives the shared statements the store's reads and writes.
+func (db *DB) initShared() {
+	db.shared = &sqlstore.Store{
+		Read:  db.read,
+		Fixed: prepared{db},
+		Tx: func(ctx context.Context, fn func(tx sqlstore.Conn) error) error {
+			return db.tx(ctx, func(tx *wtx) error { return fn(tx) })
+		},
+		Lazy: func(ctx context.Context, fn func(tx sqlstore.Conn) error) error {
+			return db.txSync(ctx, syncNormal, func(tx *wtx) error { return fn(tx) })
+		},
+		// On the writer connection without a BEGIN: the statement is its
+		// own transaction, at the synchronous level the last txSync left
+		// the connection at (see txSync).
+		Exec:    db.write.ExecContext,
+		Clock:   db.now,
+		Dialect: dialect,
+	}
+}
 
 // busyTimeoutMS bounds how long a statement waits for a lock held by another
 // process (or, for a reader, a checkpoint) before failing with SQLITE_BUSY.
@@ -120,16 +157,17 @@ func open(ctx context.Context, path string, version int) (*DB, error) {
 		return nil, fmt.Errorf("open sqlite reader %s: %w", path, err)
 	}
 	db.read = r
+	db.initShared()
 	// Parked rows of an earlier process are not this one's to read (their
 	// token differs; ReleaseLeases makes them due): reading starts after
 	// the rows there are now.
-	top, err := maxSeq(ctx, w)
+	top, err := sqlstore.MaxSeq(ctx, w)
 	if err != nil {
 		w.Close()
 		r.Close()
 		return nil, fmt.Errorf("open sqlite: %w", err)
 	}
-	db.parkToken, db.fresh.cursor, db.fresh.hi, db.seqTop = newLease(), top, top, top
+	db.parkToken, db.fresh.cursor, db.fresh.hi, db.seqTop = sqlstore.NewLease(), top, top, top
 	db.startPublisher()
 	return db, nil
 }
@@ -421,58 +459,6 @@ func (p prepared) QueryContext(ctx context.Context, query string, args ...any) (
 
 func (p prepared) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
 	return p.db.readRow(ctx, query, args...)
-}
-
-// queryer is what the read helpers need: the read pool or a write tx.
-type queryer interface {
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-}
-
-// Time columns are unix milliseconds.
-
-func ms(t time.Time) int64 { return t.UnixMilli() }
-
-func msPtr(t *time.Time) any {
-	if t == nil {
-		return nil
-	}
-	return t.UnixMilli()
-}
-
-func fromMS(v int64) time.Time { return time.UnixMilli(v).UTC() }
-
-func fromNullMS(v sql.NullInt64) *time.Time {
-	if !v.Valid {
-		return nil
-	}
-	t := fromMS(v.Int64)
-	return &t
-}
-
-func boolInt(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
-}
-
-// pageLimit is the default page size of the Store's lists.
-const pageLimit = 50
-
-func limitOf(p hookd.Page) int {
-	if p.Limit <= 0 {
-		return pageLimit
-	}
-	return p.Limit
-}
-
-// placeholders returns "?, ?, …" for n arguments.
-func placeholders(n int) string {
-	if n == 0 {
-		return ""
-	}
-	return strings.Repeat("?, ", n-1) + "?"
 }
 
 // isUniqueViolation reports whether err is a UNIQUE or PRIMARY KEY

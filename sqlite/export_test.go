@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/hookd/hookd"
+	"github.com/hookd/hookd/sqlstore"
 )
 
 // QueuedPublishes returns how many Publish calls wait for the writer, for
@@ -33,17 +34,17 @@ func OpenAtVersion(ctx context.Context, path string, version int) (*DB, error) {
 
 // Queries whose plans TestQueryPlans checks.
 const (
-	RecoverQuery              = recoverQuery
-	ListAttemptsQuery         = listAttemptsQuery
-	DeleteTenantAttemptsQuery = deleteTenantAttempts
-	HoldQuery                 = holdQuery
-	ReleaseQuery              = releaseQuery
-	AbortWebhookQuery         = abortWebhookQuery
+	RecoverQuery              = sqlstore.RecoverQuery
+	ListAttemptsQuery         = sqlstore.ListAttemptsQuery
+	DeleteTenantAttemptsQuery = sqlstore.DeleteTenantAttempts
+	HoldQuery                 = sqlstore.HoldQuery
+	ReleaseQuery              = sqlstore.ReleaseQuery
+	AbortWebhookQuery         = sqlstore.AbortWebhookQuery
 )
 
 // ListMessagesQuery returns the query and arguments ListMessages runs.
 func ListMessagesQuery(tenantID string, f hookd.MessageFilter) (string, []any) {
-	return listMessagesQuery(tenantID, f)
+	return sqlstore.ListMessagesQuery(tenantID, f)
 }
 
 // QueryPlan returns the detail lines of EXPLAIN QUERY PLAN for query, as

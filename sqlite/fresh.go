@@ -6,6 +6,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/hookd/hookd/sqlstore"
 )
 
 // Parking: while a dispatcher is registered (SetHandoff), Publish writes
@@ -41,8 +43,9 @@ const parkFor = 10 * time.Minute
 // seq ≤ cursor were read (or skipped); parked rows exist up to hi, and all
 // of them were committed before hi was set, so a read that starts after
 // loading hi sees them. Publish numbers messages itself, always above any
-// seq it gave before (pendingRows.nextSeq), so no row committed later can
-// have a seq at or below hi, even after the newest rows were deleted.
+// seq it gave before (sqlstore.PendingRows.SeqTop), so no row committed
+// later can have a seq at or below hi, even after the newest rows were
+// deleted.
 type freshQueue struct {
 	reading sync.Mutex // one reading at a time: each moves the cursor
 	mu      sync.Mutex
@@ -124,21 +127,14 @@ func (f *freshQueue) forgetAll() {
 	f.mu.Unlock()
 }
 
-// maxSeq returns the largest message seq, 0 for none.
-func maxSeq(ctx context.Context, q queryer) (int64, error) {
-	var v int64
-	err := q.QueryRowContext(ctx, "SELECT coalesce(max(seq), 0) FROM messages").Scan(&v)
-	return v, err
-}
-
 // unpark makes the parked messages of seqs, whose in-memory lease ended,
 // due at now, so that Claim leases them the usual way.
 func (db *DB) unpark(ctx context.Context, seqs []any, now time.Time) error {
 	return db.txSync(ctx, syncNormal, func(tx *wtx) error {
-		return inChunks(seqs, func(list string, chunk []any) error {
+		return sqlstore.InChunks(seqs, func(list string, chunk []any) error {
 			_, err := tx.ExecContext(ctx, `UPDATE messages SET due_at = ?
 				WHERE lease = ? AND state = 'created' AND due_at > ? AND seq IN `+list,
-				append([]any{ms(now), db.parkToken, ms(now)}, chunk...)...)
+				append([]any{sqlstore.MS(now), db.parkToken, sqlstore.MS(now)}, chunk...)...)
 			return err
 		})
 	})
@@ -149,7 +145,7 @@ func (db *DB) unpark(ctx context.Context, seqs []any, now time.Time) error {
 // A message whose event is gone (which the invariants rule out) is not
 // read; it waits for the end of its park and goes the usual way, where
 // Claim ends such messages. Arguments: cursor, hi, park token, now, limit.
-var parkedQuery = `SELECT ` + qualified("m.", messageColumns) + `, m.manual, m.seq, ` + qualified("e.", eventColumns) + `
+var parkedQuery = `SELECT ` + qualified("m.", sqlstore.MessageColumns) + `, m.manual, m.seq, ` + qualified("e.", sqlstore.EventColumns) + `
 	FROM messages m JOIN events e ON e.id = m.event_id
 	WHERE m.seq > ? AND m.seq <= ? AND m.lease = ? AND m.state = 'created' AND m.due_at > ? ORDER BY m.seq LIMIT ?`
 
@@ -165,7 +161,7 @@ func qualified(prefix, cols string) string {
 // readParked returns up to limit parked messages after the cursor, in seq
 // order, leased until now+lease, and moves the cursor past them (or to hi,
 // when it read all). A message is never due before it was published.
-func (db *DB) readParked(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]claimed, error) {
+func (db *DB) readParked(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]sqlstore.Claimed, error) {
 	f := &db.fresh
 	f.reading.Lock()
 	defer f.reading.Unlock()
@@ -175,23 +171,23 @@ func (db *DB) readParked(ctx context.Context, now time.Time, limit int, lease ti
 	if hi <= cursor || limit <= 0 {
 		return nil, nil
 	}
-	var batch []claimed
+	var batch []sqlstore.Claimed
 	early := false // a message published after now: stop before it
-	err := queryRows(ctx, prepared{db}, parkedQuery,
-		[]any{cursor, hi, db.parkToken, ms(now), limit}, func(rows *sql.Rows) error {
+	err := sqlstore.QueryRows(ctx, prepared{db}, parkedQuery,
+		[]any{cursor, hi, db.parkToken, sqlstore.MS(now), limit}, func(rows *sql.Rows) error {
 			if early {
 				return nil
 			}
-			var cl claimed
-			var er eventRow
+			var cl sqlstore.Claimed
+			var er sqlstore.EventRow
 			var err error
-			if cl.m, err = scanMessage(rows, append([]any{&cl.manual, &cl.seq}, er.dests()...)...); err != nil {
+			if cl.M, err = sqlstore.ScanMessage(rows, append([]any{&cl.Manual, &cl.Seq}, er.Dests()...)...); err != nil {
 				return err
 			}
-			if cl.ev, err = er.event(); err != nil {
+			if cl.Ev, err = er.Event(); err != nil {
 				return err
 			}
-			if cl.m.NextAttemptAt != nil && cl.m.NextAttemptAt.After(now) {
+			if cl.M.NextAttemptAt != nil && cl.M.NextAttemptAt.After(now) {
 				early = true
 				return nil
 			}
@@ -205,7 +201,7 @@ func (db *DB) readParked(ctx context.Context, now time.Time, limit int, lease ti
 	if early || len(batch) == limit {
 		next = cursor
 		if len(batch) > 0 {
-			next = batch[len(batch)-1].seq
+			next = batch[len(batch)-1].Seq
 		}
 	}
 	f.mu.Lock()
@@ -217,7 +213,7 @@ func (db *DB) readParked(ctx context.Context, now time.Time, limit int, lease ti
 		f.out = map[string]parkedOut{}
 	}
 	for _, c := range batch {
-		f.out[c.m.ID] = parkedOut{seq: c.seq, end: now.Add(lease)}
+		f.out[c.M.ID] = parkedOut{seq: c.Seq, end: now.Add(lease)}
 	}
 	return batch, nil
 }

@@ -2,12 +2,13 @@ package sqlite
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
-	"fmt"
 	"sync/atomic"
 	"time"
 
 	"github.com/hookd/hookd"
+	"github.com/hookd/hookd/sqlstore"
 )
 
 // Group commit of Publish.
@@ -19,7 +20,7 @@ import (
 // goroutine, which takes every call queued once it holds the writer
 // connection, and those queued while it runs them (up to maxBatchCalls
 // calls or about maxBatchEvents events), runs them in ONE transaction,
-// writing their rows together (see pendingRows), commits once and then
+// writing their rows together (see roundRows), commits once and then
 // answers every caller. A call that fails on a rule (an idempotency
 // conflict, an unknown tenant) writes nothing and only it fails; the
 // others still commit. Nothing waits for a timer: an idle writer starts on
@@ -54,8 +55,8 @@ var errClosed = errors.New("sqlite: store is closed")
 type publishCall struct {
 	tenantID string
 	events   []hookd.EventInput
-	outs     []hookd.Outcome // a Complete call when non-nil
-	claim    *claimCall      // a Claim call when non-nil
+	outs     []hookd.Outcome     // a Complete call when non-nil
+	claim    *sqlstore.ClaimCall // a Claim call when non-nil
 	now      time.Time
 
 	// state is callQueued until the writer takes the call (callTaken) or
@@ -88,7 +89,7 @@ func (db *DB) Publish(ctx context.Context, tenantID string, events []hookd.Event
 		return nil, err
 	}
 	if c.err != nil {
-		return nil, internal("publish events", c.err)
+		return nil, sqlstore.Internal("publish events", c.err)
 	}
 	return c.res, nil
 }
@@ -200,7 +201,7 @@ func (r *pubRound) add(c *publishCall) {
 func (c *publishCall) size() int {
 	n := len(c.events) + len(c.outs)
 	if c.claim != nil {
-		n += c.claim.limit
+		n += c.claim.Limit
 	}
 	return n
 }
@@ -267,17 +268,18 @@ func (r *pubRound) fill(queue <-chan *publishCall, level syncLevel) {
 // then shares a commit (an fsync) it would otherwise have waited for.
 //
 // A call that breaks a rule fails before it wrote anything, and the
-// calls' rows are written together (pendingRows), so no call needs a
+// calls' rows are written together (roundRows), so no call needs a
 // savepoint of its own. A failed write or commit fails every call of the
 // round.
 func (db *DB) publishBatch(r *pubRound) {
 	// The statements run under the writer's context, not a caller's: one
 	// caller going away must not roll back the others' events.
 	ctx := context.Background()
-	hc := &hookCache{}
-	rows := &pendingRows{seqTop: db.seqTop}
+	hc := &sqlstore.HookCache{}
+	rows := &roundRows{}
+	rows.SeqTop = db.seqTop
 	if b := db.handoff.Load(); b != nil {
-		rows.handoff, rows.lease, rows.park = b.h, newLease(), db.parkToken
+		rows.handoff, rows.lease, rows.park = b.h, sqlstore.NewLease(), db.parkToken
 	}
 	level := r.batch[0].level()
 	err := db.txSync(ctx, level, func(tx *wtx) error {
@@ -291,19 +293,19 @@ func (db *DB) publishBatch(r *pubRound) {
 					}
 					continue
 				}
-				c.res, c.err = publishTx(ctx, tx, hc, rows, c.tenantID, c.events, c.now)
-				if rows.err != nil {
-					return rows.err
+				c.res, c.err = sqlstore.PublishTx(ctx, tx, hc, &rows.PendingRows, rows, c.tenantID, c.events, c.now)
+				if rows.Err != nil {
+					return rows.Err
 				}
 			}
 			r.fill(db.pubQueue, level)
 		}
-		return rows.flush(ctx, tx)
+		return rows.Flush(ctx, tx)
 	})
 	if err == nil {
-		db.seqTop = max(db.seqTop, rows.seq)
+		db.seqTop = max(db.seqTop, rows.Seq)
 		if rows.parked {
-			db.fresh.parked(rows.seq, rows.parkedAt)
+			db.fresh.parked(rows.Seq, rows.parkedAt)
 		}
 	}
 	if db.onRound != nil {
@@ -333,51 +335,6 @@ func (db *DB) publishBatch(r *pubRound) {
 	}
 }
 
-// hookCache holds what Publish reads of each tenant during one
-// transaction: whether it exists, and its enabled webhooks. Publish writes
-// neither, so the calls of one group commit share them.
-type hookCache struct {
-	tenants map[string][]*hookd.Webhook // nil slice: tenant not found
-}
-
-// load returns the tenant's enabled webhooks in id order; ENOTFOUND for an
-// unknown tenant.
-func (hc *hookCache) load(ctx context.Context, tx *wtx, tenantID string) ([]*hookd.Webhook, error) {
-	if hooks, ok := hc.tenants[tenantID]; ok {
-		if hooks == nil {
-			return nil, hookd.Errorf(hookd.ENOTFOUND, "tenant not found")
-		}
-		return hooks, nil
-	}
-	if hc.tenants == nil {
-		hc.tenants = map[string][]*hookd.Webhook{}
-	}
-	if ok, err := tenantExists(ctx, tx, tenantID); err != nil {
-		return nil, err
-	} else if !ok {
-		hc.tenants[tenantID] = nil
-		return nil, hookd.Errorf(hookd.ENOTFOUND, "tenant not found")
-	}
-	rows, err := tx.QueryContext(ctx, "SELECT "+webhookColumns+" FROM webhooks WHERE tenant_id = ? AND enabled = 1 ORDER BY id", tenantID)
-	if err != nil {
-		return nil, fmt.Errorf("load webhooks: %w", err)
-	}
-	defer rows.Close()
-	hooks := []*hookd.Webhook{}
-	for rows.Next() {
-		w, err := scanWebhook(rows)
-		if err != nil {
-			return nil, fmt.Errorf("load webhooks: %w", err)
-		}
-		hooks = append(hooks, w)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("load webhooks: %w", err)
-	}
-	hc.tenants[tenantID] = hooks
-	return hooks, nil
-}
-
 // handoffBox holds the Handoff set by SetHandoff.
 type handoffBox struct{ h hookd.Handoff }
 
@@ -401,18 +358,18 @@ var _ hookd.HandoffStore = (*DB)(nil)
 // Publish. A Complete may suspend a webhook, so the round's Publish calls
 // after it read the webhooks again. Only an error of the transaction
 // itself is returned.
-func otherInRound(ctx context.Context, tx *wtx, hc *hookCache, rows *pendingRows, c *publishCall) error {
-	if err := rows.flush(ctx, tx); err != nil {
+func otherInRound(ctx context.Context, tx *wtx, hc *sqlstore.HookCache, rows *roundRows, c *publishCall) error {
+	if err := rows.Flush(ctx, tx); err != nil {
 		return err
 	}
 	if _, err := tx.ExecContext(ctx, "SAVEPOINT call"); err != nil {
 		return err
 	}
 	if c.claim != nil {
-		c.claim.out, c.err = leaseDueTx(ctx, tx, c.claim, c.now)
+		c.claim.Out, c.err = dialect.LeaseDueTx(ctx, tx, c.claim, c.now)
 	} else {
-		c.err = completeTx(ctx, tx, c.outs, c.now)
-		*hc = hookCache{}
+		c.err = dialect.CompleteTx(ctx, tx, c.outs, c.now)
+		*hc = sqlstore.HookCache{}
 	}
 	if c.err != nil {
 		if _, err := tx.ExecContext(ctx, "ROLLBACK TO call"); err != nil {
@@ -421,4 +378,96 @@ func otherInRound(ctx context.Context, tx *wtx, hc *hookCache, rows *pendingRows
 	}
 	_, err := tx.ExecContext(ctx, "RELEASE call")
 	return err
+}
+
+// roundRows are a round's pending rows and what only this store does with
+// the messages Publish writes due now: hand them off to the delivery
+// engine, leased, or park them (fresh.go). It is the round's
+// sqlstore.Placer.
+type roundRows struct {
+	sqlstore.PendingRows
+
+	// The round's handoff (nil: none), the lease token and length it gives
+	// the messages it takes, and those taken by the calls that succeeded,
+	// to deliver after the commit.
+	handoff  hookd.Handoff
+	lease    int64
+	leaseFor time.Duration
+	handed   []*hookd.Delivery
+
+	// Parking (fresh.go): the park token (0: no parking), whether a
+	// successful call parked a message and when.
+	park     int64
+	parked   bool
+	parkedAt time.Time
+
+	// claimable: a successful call wrote a message due now that it did
+	// not hand off (parked or not); the engine is woken for it.
+	claimable bool
+
+	// The current call's: messages leased to the handoff (they join the
+	// round's once the call succeeds; a call that fails gives their
+	// reservations back), whether it parked or wrote a claimable message,
+	// and the event of its last message handed off.
+	callHanded                []*hookd.Delivery
+	callParked, callClaimable bool
+	ev                        *hookd.Event
+}
+
+// Place hands m off when the handoff takes it, else parks it when parking
+// is on; see sqlstore.Placer.
+func (r *roundRows) Place(m *sqlstore.FreshMessage, now time.Time) (lease, due int64, ok bool) {
+	if r.reserve() {
+		// Leased as Claim would lease it: due again when the lease ends.
+		if r.ev == nil || r.ev.ID != m.EventID {
+			r.ev = &hookd.Event{ID: m.EventID, TenantID: m.TenantID, Type: m.In.Type, Payload: json.RawMessage(m.Payload),
+				Group: m.In.Group, Attributes: m.In.Attributes, IdempotencyKey: m.In.IdempotencyKey, CreatedAt: m.CreatedAt}
+		}
+		nextAt := m.CreatedAt // as stored: handed-off deliveries match what Claim reads
+		r.callHanded = append(r.callHanded, &hookd.Delivery{
+			Message: hookd.Message{ID: m.ID, TenantID: m.TenantID, WebhookID: m.Webhook.ID, EventID: m.EventID,
+				EventType: m.In.Type, Group: m.In.Group, State: hookd.StateCreated, NextAttemptAt: &nextAt,
+				CreatedAt: m.CreatedAt, UpdatedAt: m.CreatedAt},
+			Event: *r.ev, Webhook: *m.Webhook, Lease: r.lease, Trigger: hookd.TriggerScheduled,
+		})
+		return r.lease, sqlstore.MS(now.Add(r.leaseFor)), true
+	}
+	r.callClaimable = true
+	if r.park != 0 {
+		// Parked (fresh.go): Claim will read it, not write it.
+		r.callParked = true
+		return r.park, sqlstore.MS(now.Add(parkFor)), true
+	}
+	return 0, 0, false
+}
+
+// End makes a successful call's placements the round's, and gives a
+// failed call's reservations back.
+func (r *roundRows) End(ok bool, now time.Time) {
+	if !ok {
+		if len(r.callHanded) > 0 {
+			r.handoff.Release(len(r.callHanded))
+		}
+	} else {
+		r.handed = append(r.handed, r.callHanded...)
+		if r.callParked && !r.parked {
+			r.parked, r.parkedAt = true, now
+		}
+		r.claimable = r.claimable || r.callClaimable
+	}
+	clear(r.callHanded)
+	r.callHanded, r.callParked, r.callClaimable = r.callHanded[:0], false, false
+}
+
+// reserve asks the handoff to take one more message.
+func (r *roundRows) reserve() bool {
+	if r.handoff == nil {
+		return false
+	}
+	n, lease := r.handoff.Reserve(1)
+	if n == 0 {
+		return false
+	}
+	r.leaseFor = lease
+	return true
 }

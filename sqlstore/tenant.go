@@ -1,4 +1,4 @@
-package postgres
+package sqlstore
 
 import (
 	"context"
@@ -15,20 +15,17 @@ import (
 
 // CreateTenant stores t, assigning an id when t.ID is empty and CreatedAt
 // when it is zero; ECONFLICT if the id exists.
-func (db *DB) CreateTenant(ctx context.Context, t *hookd.Tenant) error {
+func (s *Store) CreateTenant(ctx context.Context, t *hookd.Tenant) error {
 	if t.ID == "" {
 		t.ID = hookd.NewID(hookd.PrefixTenant)
 	}
 	if t.CreatedAt.IsZero() {
-		t.CreatedAt = db.now()
+		t.CreatedAt = s.now()
 	}
-	t.CreatedAt = fromMS(ms(t.CreatedAt))
-	err := db.tx(ctx, func(tx *wtx) error {
-		_, err := tx.ExecContext(ctx, "INSERT INTO tenants (id, name, created_at) VALUES (?, ?, ?)",
-			t.ID, t.Name, ms(t.CreatedAt))
-		return err
-	})
-	if isUniqueViolation(err) {
+	t.CreatedAt = FromMS(MS(t.CreatedAt))
+	_, err := s.Exec(ctx, "INSERT INTO tenants (id, name, created_at) VALUES (?, ?, ?)",
+		t.ID, t.Name, MS(t.CreatedAt))
+	if s.Dialect.IsUniqueViolation(err) {
 		return &hookd.Error{Code: hookd.ECONFLICT, Message: fmt.Sprintf("tenant %q exists", t.ID), ExistingID: t.ID}
 	} else if err != nil {
 		return fmt.Errorf("create tenant: %w", err)
@@ -37,23 +34,23 @@ func (db *DB) CreateTenant(ctx context.Context, t *hookd.Tenant) error {
 }
 
 // GetTenant returns the tenant; ENOTFOUND.
-func (db *DB) GetTenant(ctx context.Context, id string) (*hookd.Tenant, error) {
+func (s *Store) GetTenant(ctx context.Context, id string) (*hookd.Tenant, error) {
 	var t hookd.Tenant
 	var created int64
-	err := db.readRow(ctx, "SELECT id, name, created_at FROM tenants WHERE id = ?", id).
+	err := s.Fixed.QueryRowContext(ctx, "SELECT id, name, created_at FROM tenants WHERE id = ?", id).
 		Scan(&t.ID, &t.Name, &created)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, hookd.Errorf(hookd.ENOTFOUND, "tenant not found")
 	} else if err != nil {
 		return nil, fmt.Errorf("get tenant: %w", err)
 	}
-	t.CreatedAt = fromMS(created)
+	t.CreatedAt = FromMS(created)
 	return &t, nil
 }
 
 // ListTenants returns one page of tenants in id order.
-func (db *DB) ListTenants(ctx context.Context, p hookd.Page) ([]*hookd.Tenant, error) {
-	rows, err := db.read.QueryContext(ctx,
+func (s *Store) ListTenants(ctx context.Context, p hookd.Page) ([]*hookd.Tenant, error) {
+	rows, err := s.Read.QueryContext(ctx,
 		"SELECT id, name, created_at FROM tenants WHERE id > ? ORDER BY id LIMIT ?", p.After, limitOf(p))
 	if err != nil {
 		return nil, fmt.Errorf("list tenants: %w", err)
@@ -66,7 +63,7 @@ func (db *DB) ListTenants(ctx context.Context, p hookd.Page) ([]*hookd.Tenant, e
 		if err := rows.Scan(&t.ID, &t.Name, &created); err != nil {
 			return nil, fmt.Errorf("list tenants: %w", err)
 		}
-		t.CreatedAt = fromMS(created)
+		t.CreatedAt = FromMS(created)
 		out = append(out, &t)
 	}
 	if err := rows.Err(); err != nil {
@@ -75,18 +72,18 @@ func (db *DB) ListTenants(ctx context.Context, p hookd.Page) ([]*hookd.Tenant, e
 	return out, nil
 }
 
-// deleteTenantAttempts deletes a tenant's attempts, found through its
+// DeleteTenantAttempts deletes a tenant's attempts, found through its
 // messages (messages_tenant, then attempts_message): attempts has no index
 // on tenant_id, which every delivery outcome would have to maintain.
 // Argument: tenant id.
-const deleteTenantAttempts = "DELETE FROM attempts WHERE message_id IN (SELECT id FROM messages WHERE tenant_id = ?)"
+const DeleteTenantAttempts = "DELETE FROM attempts WHERE message_id IN (SELECT id FROM messages WHERE tenant_id = ?)"
 
 // DeleteTenant removes the tenant and every row it owns; ENOTFOUND.
-func (db *DB) DeleteTenant(ctx context.Context, id string) error {
-	defer db.keys.invalidate() // its keys are gone once this returns
-	err := db.tx(ctx, func(tx *wtx) error {
+func (s *Store) DeleteTenant(ctx context.Context, id string) error {
+	defer s.keys.invalidate() // its keys are gone once this returns
+	err := s.Tx(ctx, func(tx Conn) error {
 		for _, step := range []struct{ table, query string }{
-			{"attempts", deleteTenantAttempts}, // first: found through the messages
+			{"attempts", DeleteTenantAttempts}, // first: found through the messages
 			{"messages", "DELETE FROM messages WHERE tenant_id = ?"},
 			{"events", "DELETE FROM events WHERE tenant_id = ?"},
 			{"idempotency_keys", "DELETE FROM idempotency_keys WHERE tenant_id = ?"},
@@ -113,7 +110,7 @@ func (db *DB) DeleteTenant(ctx context.Context, id string) error {
 }
 
 // tenantExists reports whether the tenant exists, read through q.
-func tenantExists(ctx context.Context, q queryer, id string) (bool, error) {
+func tenantExists(ctx context.Context, q Queryer, id string) (bool, error) {
 	var n int
 	if err := q.QueryRowContext(ctx, "SELECT count(*) FROM tenants WHERE id = ?", id).Scan(&n); err != nil {
 		return false, fmt.Errorf("look up tenant: %w", err)
@@ -123,16 +120,16 @@ func tenantExists(ctx context.Context, q queryer, id string) (bool, error) {
 
 // CreateAPIKey stores k (TokenHash set by the caller), assigning an id when
 // empty and CreatedAt when zero; ENOTFOUND without tenant.
-func (db *DB) CreateAPIKey(ctx context.Context, k *hookd.APIKey) error {
+func (s *Store) CreateAPIKey(ctx context.Context, k *hookd.APIKey) error {
 	scopes, err := json.Marshal(k.Scopes)
 	if err != nil {
 		return fmt.Errorf("create api key: %w", err)
 	}
 	if k.CreatedAt.IsZero() {
-		k.CreatedAt = db.now()
+		k.CreatedAt = s.now()
 	}
-	k.CreatedAt = fromMS(ms(k.CreatedAt))
-	err = db.tx(ctx, func(tx *wtx) error {
+	k.CreatedAt = FromMS(MS(k.CreatedAt))
+	err = s.Tx(ctx, func(tx Conn) error {
 		if ok, err := tenantExists(ctx, tx, k.TenantID); err != nil {
 			return err
 		} else if !ok {
@@ -143,8 +140,8 @@ func (db *DB) CreateAPIKey(ctx context.Context, k *hookd.APIKey) error {
 		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO api_keys (id, tenant_id, name, scopes, token_hash, prefix, created_at, last_used_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-			k.ID, k.TenantID, k.Name, string(scopes), k.TokenHash, k.Prefix, ms(k.CreatedAt), msPtr(k.LastUsedAt))
-		if isUniqueViolation(err) {
+			k.ID, k.TenantID, k.Name, string(scopes), k.TokenHash, k.Prefix, MS(k.CreatedAt), msPtr(k.LastUsedAt))
+		if s.Dialect.IsUniqueViolation(err) {
 			return hookd.Errorf(hookd.ECONFLICT, "api key exists")
 		}
 		return err
@@ -168,48 +165,44 @@ func scanAPIKey(sc interface{ Scan(...any) error }) (*hookd.APIKey, error) {
 	if err := json.Unmarshal([]byte(scopes), &k.Scopes); err != nil {
 		return nil, fmt.Errorf("decode scopes of key %s: %w", k.ID, err)
 	}
-	k.CreatedAt = fromMS(created)
+	k.CreatedAt = FromMS(created)
 	k.LastUsedAt = fromNullMS(used)
 	return &k, nil
 }
 
 // ListAPIKeys returns one page of the tenant's keys; ENOTFOUND without
 // tenant.
-func (db *DB) ListAPIKeys(ctx context.Context, tenantID string, p hookd.Page) ([]*hookd.APIKey, error) {
-	if ok, err := tenantExists(ctx, db.read, tenantID); err != nil {
+func (s *Store) ListAPIKeys(ctx context.Context, tenantID string, p hookd.Page) ([]*hookd.APIKey, error) {
+	if ok, err := tenantExists(ctx, s.Read, tenantID); err != nil {
 		return nil, err
 	} else if !ok {
 		return nil, hookd.Errorf(hookd.ENOTFOUND, "tenant not found")
 	}
-	return queryList(ctx, db, "api keys", "SELECT "+apiKeyColumns+
+	return queryList(ctx, s.Read, "api keys", "SELECT "+apiKeyColumns+
 		" FROM api_keys WHERE tenant_id = ? AND id > ? ORDER BY id LIMIT ?", []any{tenantID, p.After, limitOf(p)}, scanAPIKey)
 }
 
 // DeleteAPIKey deletes the tenant's key; ENOTFOUND.
-func (db *DB) DeleteAPIKey(ctx context.Context, tenantID, id string) error {
-	defer db.keys.invalidate() // the key is refused once this returns
-	err := db.tx(ctx, func(tx *wtx) error {
-		res, err := tx.ExecContext(ctx, "DELETE FROM api_keys WHERE tenant_id = ? AND id = ?", tenantID, id)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return hookd.Errorf(hookd.ENOTFOUND, "api key not found")
-		}
-		return nil
-	})
-	if err != nil && hookd.ErrorCode(err) == hookd.EINTERNAL {
+func (s *Store) DeleteAPIKey(ctx context.Context, tenantID, id string) error {
+	defer s.keys.invalidate() // the key is refused once this returns
+	res, err := s.Exec(ctx, "DELETE FROM api_keys WHERE tenant_id = ? AND id = ?", tenantID, id)
+	if err != nil {
 		return fmt.Errorf("delete api key: %w", err)
 	}
-	return err
+	if n, _ := res.RowsAffected(); n == 0 {
+		return hookd.Errorf(hookd.ENOTFOUND, "api key not found")
+	}
+	return nil
 }
 
 // TouchAPIKey sets the key's last_used_at to at unless it is later
-// already.
-func (db *DB) TouchAPIKey(ctx context.Context, id string, at time.Time) error {
-	err := db.txLazy(ctx, func(tx *wtx) error {
-		_, err := tx.ExecContext(ctx, `UPDATE api_keys SET last_used_at = ?1::bigint
-			WHERE id = ?2 AND (last_used_at IS NULL OR last_used_at < ?1::bigint)`, ms(at), id)
+// already. It is bookkeeping, committed lazily (see Store.Lazy): a crash
+// may forget the last touch, never a key. The casts tell PostgreSQL the
+// type of a parameter it cannot infer (SQLite: integer affinity, a no-op).
+func (s *Store) TouchAPIKey(ctx context.Context, id string, at time.Time) error {
+	err := s.Lazy(ctx, func(tx Conn) error {
+		_, err := tx.ExecContext(ctx, `UPDATE api_keys SET last_used_at = CAST(?1 AS BIGINT)
+			WHERE id = ?2 AND (last_used_at IS NULL OR last_used_at < CAST(?1 AS BIGINT))`, MS(at), id)
 		return err
 	})
 	if err != nil {
@@ -221,19 +214,19 @@ func (db *DB) TouchAPIKey(ctx context.Context, id string, at time.Time) error {
 // FindAPIKey returns the key whose token hashes to hash; ENOTFOUND. Keys
 // found are remembered for a few seconds (see keyCache): every API request
 // looks its key up.
-func (db *DB) FindAPIKey(ctx context.Context, hash string) (*hookd.APIKey, error) {
+func (s *Store) FindAPIKey(ctx context.Context, hash string) (*hookd.APIKey, error) {
 	now := time.Now()
-	if k, ok := db.keys.get(hash, now); ok {
+	if k, ok := s.keys.get(hash, now); ok {
 		return k, nil
 	}
-	gen := db.keys.generation()
-	k, err := scanAPIKey(db.readRow(ctx, "SELECT "+apiKeyColumns+" FROM api_keys WHERE token_hash = ?", hash))
+	gen := s.keys.generation()
+	k, err := scanAPIKey(s.Fixed.QueryRowContext(ctx, "SELECT "+apiKeyColumns+" FROM api_keys WHERE token_hash = ?", hash))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, hookd.Errorf(hookd.ENOTFOUND, "api key not found")
 	} else if err != nil {
 		return nil, fmt.Errorf("find api key: %w", err)
 	}
-	db.keys.put(hash, k, gen, now)
+	s.keys.put(hash, k, gen, now)
 	return k, nil
 }
 
@@ -241,10 +234,10 @@ func (db *DB) FindAPIKey(ctx context.Context, hash string) (*hookd.APIKey, error
 // a request does not cost a query. DeleteAPIKey and DeleteTenant empty
 // this process's cache before they return, so a key revoked through this
 // process is refused from then on. Other processes on the same database
-// keep theirs: entries expire after keyCacheTTL, which bounds how long a
-// key deleted through another process is still accepted here. Unknown
-// tokens are not remembered: a new key works at once, and guessed tokens
-// cannot fill the cache.
+// (or SQLite file) keep theirs: entries expire after keyCacheTTL, which
+// bounds how long a key deleted through another process is still accepted
+// here. Unknown tokens are not remembered: a new key works at once, and
+// guessed tokens cannot fill the cache.
 //
 // A lookup that read the database before a delete committed must not put
 // its (now stale) key into the cache after the delete emptied it: put

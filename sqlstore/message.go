@@ -1,4 +1,4 @@
-package postgres
+package sqlstore
 
 import (
 	"context"
@@ -13,12 +13,12 @@ import (
 )
 
 // GetMessage returns the tenant's message; ENOTFOUND.
-func (db *DB) GetMessage(ctx context.Context, tenantID, id string) (*hookd.Message, error) {
-	return getMessage(ctx, db.read, tenantID, id)
+func (s *Store) GetMessage(ctx context.Context, tenantID, id string) (*hookd.Message, error) {
+	return getMessage(ctx, s.Read, tenantID, id)
 }
 
-func getMessage(ctx context.Context, q queryer, tenantID, id string) (*hookd.Message, error) {
-	m, err := scanMessage(q.QueryRowContext(ctx, "SELECT "+messageColumns+" FROM messages WHERE id = ? AND tenant_id = ?", id, tenantID))
+func getMessage(ctx context.Context, q Queryer, tenantID, id string) (*hookd.Message, error) {
+	m, err := ScanMessage(q.QueryRowContext(ctx, "SELECT "+MessageColumns+" FROM messages WHERE id = ? AND tenant_id = ?", id, tenantID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, hookd.Errorf(hookd.ENOTFOUND, "message not found")
 	} else if err != nil {
@@ -28,14 +28,14 @@ func getMessage(ctx context.Context, q queryer, tenantID, id string) (*hookd.Mes
 }
 
 // ListMessages returns one page of the tenant's messages in id order.
-func (db *DB) ListMessages(ctx context.Context, tenantID string, f hookd.MessageFilter) ([]*hookd.Message, error) {
-	query, args := listMessagesQuery(tenantID, f)
-	return queryList(ctx, db, "messages", query, args,
-		func(sc interface{ Scan(...any) error }) (*hookd.Message, error) { return scanMessage(sc) })
+func (s *Store) ListMessages(ctx context.Context, tenantID string, f hookd.MessageFilter) ([]*hookd.Message, error) {
+	query, args := ListMessagesQuery(tenantID, f)
+	return queryList(ctx, s.Read, "messages", query, args,
+		func(sc interface{ Scan(...any) error }) (*hookd.Message, error) { return ScanMessage(sc) })
 }
 
-// listMessagesQuery returns ListMessages' query and its arguments.
-func listMessagesQuery(tenantID string, f hookd.MessageFilter) (string, []any) {
+// ListMessagesQuery returns ListMessages' query and its arguments.
+func ListMessagesQuery(tenantID string, f hookd.MessageFilter) (string, []any) {
 	where := []string{"tenant_id = ?", "id > ?"}
 	args := []any{tenantID, f.After}
 	if f.WebhookID != "" {
@@ -50,7 +50,7 @@ func listMessagesQuery(tenantID string, f hookd.MessageFilter) (string, []any) {
 	// written as the literal term state = 'failed', which lets the planner
 	// use the partial index messages_failed: the page is an index range.
 	// Other states have no index of their own (they change on every
-	// attempt): such a filter reads the tenant's (or
+	// attempt, see the SQLite store's migrations/0003): such a filter reads the tenant's (or
 	// webhook's) messages in id order through messages_tenant or
 	// messages_webhook until the page is full, as many rows as it skips.
 	failedOnly := !slices.ContainsFunc(f.States, func(s hookd.MessageState) bool { return s != hookd.StateFailed })
@@ -58,7 +58,7 @@ func listMessagesQuery(tenantID string, f hookd.MessageFilter) (string, []any) {
 	case len(f.States) > 0 && failedOnly:
 		where = append(where, "state = 'failed'")
 	case len(f.States) > 0:
-		where = append(where, "state IN ("+placeholders(len(f.States))+")")
+		where = append(where, "state IN ("+Placeholders(len(f.States))+")")
 		for _, s := range f.States {
 			args = append(args, string(s))
 		}
@@ -69,23 +69,23 @@ func listMessagesQuery(tenantID string, f hookd.MessageFilter) (string, []any) {
 	}
 	if f.Since != nil {
 		where = append(where, "created_at >= ?")
-		args = append(args, ms(*f.Since))
+		args = append(args, MS(*f.Since))
 	}
 	if f.Until != nil {
 		where = append(where, "created_at < ?")
-		args = append(args, ms(*f.Until))
+		args = append(args, MS(*f.Until))
 	}
-	return "SELECT " + messageColumns + " FROM messages WHERE " + strings.Join(where, " AND ") +
+	return "SELECT " + MessageColumns + " FROM messages WHERE " + strings.Join(where, " AND ") +
 		" ORDER BY id LIMIT ?", append(args, limitOf(f.Page))
 }
 
 // ListAttempts returns one page of a message's attempts in id order;
 // ENOTFOUND when the tenant has no such message.
-func (db *DB) ListAttempts(ctx context.Context, tenantID, messageID string, p hookd.Page) ([]*hookd.Attempt, error) {
-	if _, err := getMessage(ctx, db.read, tenantID, messageID); err != nil {
+func (s *Store) ListAttempts(ctx context.Context, tenantID, messageID string, p hookd.Page) ([]*hookd.Attempt, error) {
+	if _, err := getMessage(ctx, s.Read, tenantID, messageID); err != nil {
 		return nil, err
 	}
-	rows, err := db.read.QueryContext(ctx, listAttemptsQuery, messageID, tenantID, p.After, limitOf(p))
+	rows, err := s.Read.QueryContext(ctx, ListAttemptsQuery, messageID, tenantID, p.After, limitOf(p))
 	if err != nil {
 		return nil, fmt.Errorf("list attempts: %w", err)
 	}
@@ -98,7 +98,7 @@ func (db *DB) ListAttempts(ctx context.Context, tenantID, messageID string, p ho
 			&a.DurationMS, &a.StatusCode, &a.Error, &a.ResponseBody, &a.Success); err != nil {
 			return nil, fmt.Errorf("list attempts: %w", err)
 		}
-		a.StartedAt = fromMS(started)
+		a.StartedAt = FromMS(started)
 		out = append(out, &a)
 	}
 	if err := rows.Err(); err != nil {
@@ -107,9 +107,9 @@ func (db *DB) ListAttempts(ctx context.Context, tenantID, messageID string, p ho
 	return out, nil
 }
 
-// listAttemptsQuery reads a page of a message's attempts through
+// ListAttemptsQuery reads a page of a message's attempts through
 // attempts_message. Arguments: message id, tenant id, after, limit.
-const listAttemptsQuery = `SELECT id, tenant_id, message_id, webhook_id, number, trigger, started_at,
+const ListAttemptsQuery = `SELECT id, tenant_id, message_id, webhook_id, number, trigger, started_at,
 	duration_ms, status_code, error, response_body, success FROM attempts
 	WHERE message_id = ? AND tenant_id = ? AND id > ? ORDER BY id LIMIT ?`
 
@@ -122,7 +122,7 @@ type msgRow struct {
 	attemptCount int
 }
 
-func lockMessage(ctx context.Context, tx *wtx, tenantID, id string) (msgRow, error) {
+func lockMessage(ctx context.Context, tx Conn, tenantID, id string) (msgRow, error) {
 	var r msgRow
 	err := tx.QueryRowContext(ctx, "SELECT seq, webhook_id, group_key, state, attempt_count FROM messages WHERE id = ? AND tenant_id = ?",
 		id, tenantID).Scan(&r.seq, &r.webhookID, &r.group, &r.state, &r.attemptCount)
@@ -135,12 +135,12 @@ func lockMessage(ctx context.Context, tx *wtx, tenantID, id string) (msgRow, err
 // requeue starts a new attempt cycle for the message: a fresh retry budget,
 // the next attempt manual and due at now, unless its webhook is inactive or
 // an earlier message of its group blocks it (then it is pending).
-func requeue(ctx context.Context, tx *wtx, w *hookd.Webhook, r msgRow, now time.Time) error {
+func requeue(ctx context.Context, tx Conn, w *hookd.Webhook, r msgRow, now time.Time) error {
 	state := hookd.StateCreated
 	if r.attemptCount > 0 {
 		state = hookd.StateRetrying
 	}
-	due := any(ms(now))
+	due := any(MS(now))
 	isBlocked, err := blocked(ctx, tx, w, r.group, r.seq)
 	if err != nil {
 		return err
@@ -149,7 +149,7 @@ func requeue(ctx context.Context, tx *wtx, w *hookd.Webhook, r msgRow, now time.
 		state, due = hookd.StatePending, nil
 	}
 	_, err = tx.ExecContext(ctx, `UPDATE messages SET state = ?, tries = 0, manual = 1, due_at = ?, next_attempt_at = ?,
-		lease = 0, updated_at = ? WHERE seq = ?`, string(state), due, ms(now), ms(now), r.seq)
+		lease = 0, updated_at = ? WHERE seq = ?`, string(state), due, MS(now), MS(now), r.seq)
 	return err
 }
 
@@ -157,9 +157,9 @@ func requeue(ctx context.Context, tx *wtx, w *hookd.Webhook, r msgRow, now time.
 // (pending instead while its webhook is inactive or its group is blocked
 // by an earlier message). ENOTFOUND; ECONFLICT for a successful message or
 // one whose webhook was deleted.
-func (db *DB) RetryMessage(ctx context.Context, tenantID, id string, now time.Time) (*hookd.Message, error) {
+func (s *Store) RetryMessage(ctx context.Context, tenantID, id string, now time.Time) (*hookd.Message, error) {
 	var out *hookd.Message
-	err := db.tx(ctx, func(tx *wtx) error {
+	err := s.Tx(ctx, func(tx Conn) error {
 		r, err := lockMessage(ctx, tx, tenantID, id)
 		if err != nil {
 			return err
@@ -180,7 +180,7 @@ func (db *DB) RetryMessage(ctx context.Context, tenantID, id string, now time.Ti
 		return err
 	})
 	if err != nil {
-		return nil, internal("retry message", err)
+		return nil, Internal("retry message", err)
 	}
 	return out, nil
 }
@@ -188,9 +188,9 @@ func (db *DB) RetryMessage(ctx context.Context, tenantID, id string, now time.Ti
 // endMessage moves a created, pending, retrying or failed message to state
 // (aborted or resolved) and releases its group; ECONFLICT from any other
 // state.
-func (db *DB) endMessage(ctx context.Context, tenantID, id string, state hookd.MessageState, now time.Time) (*hookd.Message, error) {
+func (s *Store) endMessage(ctx context.Context, tenantID, id string, state hookd.MessageState, now time.Time) (*hookd.Message, error) {
 	var out *hookd.Message
-	err := db.tx(ctx, func(tx *wtx) error {
+	err := s.Tx(ctx, func(tx Conn) error {
 		r, err := lockMessage(ctx, tx, tenantID, id)
 		if err != nil {
 			return err
@@ -201,7 +201,7 @@ func (db *DB) endMessage(ctx context.Context, tenantID, id string, state hookd.M
 			return hookd.Errorf(hookd.ECONFLICT, "message is %s", r.state)
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE messages SET state = ?, due_at = NULL, lease = 0, next_attempt_at = NULL,
-			updated_at = ? WHERE seq = ?`, string(state), ms(now), r.seq); err != nil {
+			updated_at = ? WHERE seq = ?`, string(state), MS(now), r.seq); err != nil {
 			return err
 		}
 		if r.group != "" {
@@ -219,45 +219,45 @@ func (db *DB) endMessage(ctx context.Context, tenantID, id string, state hookd.M
 		return err
 	})
 	if err != nil {
-		return nil, internal(string(state)+" message", err)
+		return nil, Internal(string(state)+" message", err)
 	}
 	return out, nil
 }
 
 // AbortMessage ends a created, pending, retrying or failed message as
 // aborted and releases its group. ENOTFOUND; ECONFLICT otherwise.
-func (db *DB) AbortMessage(ctx context.Context, tenantID, id string, now time.Time) (*hookd.Message, error) {
-	return db.endMessage(ctx, tenantID, id, hookd.StateAborted, now)
+func (s *Store) AbortMessage(ctx context.Context, tenantID, id string, now time.Time) (*hookd.Message, error) {
+	return s.endMessage(ctx, tenantID, id, hookd.StateAborted, now)
 }
 
 // ResolveMessage marks a created, pending, retrying or failed message
 // resolved and releases its group. ENOTFOUND; ECONFLICT otherwise.
-func (db *DB) ResolveMessage(ctx context.Context, tenantID, id string, now time.Time) (*hookd.Message, error) {
-	return db.endMessage(ctx, tenantID, id, hookd.StateResolved, now)
+func (s *Store) ResolveMessage(ctx context.Context, tenantID, id string, now time.Time) (*hookd.Message, error) {
+	return s.endMessage(ctx, tenantID, id, hookd.StateResolved, now)
 }
 
-// recoverQuery selects the failed messages of a webhook created in a time
+// RecoverQuery selects the failed messages of a webhook created in a time
 // range, in publish order. Its term state = 'failed' must stay a literal:
-// only then may the planner use the partial index messages_failed_webhook.
-// Arguments: webhook id, since, until.
-const recoverQuery = `SELECT seq, webhook_id, group_key, state, attempt_count FROM messages
+// only then may the planner use the partial index messages_failed_webhook
+// (sqlite's TestQueryPlans checks it does). Arguments: webhook id, since, until.
+const RecoverQuery = `SELECT seq, webhook_id, group_key, state, attempt_count FROM messages
 	WHERE webhook_id = ? AND state = 'failed' AND created_at >= ? AND created_at < ? ORDER BY seq`
 
 // RecoverMessages requeues, like RetryMessage and in publish order, every
 // failed message of the webhook created in [since, until) (a zero until:
 // no upper bound) and returns how many. ENOTFOUND.
-func (db *DB) RecoverMessages(ctx context.Context, tenantID, webhookID string, since, until time.Time, now time.Time) (int, error) {
+func (s *Store) RecoverMessages(ctx context.Context, tenantID, webhookID string, since, until time.Time, now time.Time) (int, error) {
 	n := 0
-	err := db.tx(ctx, func(tx *wtx) error {
+	err := s.Tx(ctx, func(tx Conn) error {
 		w, err := getWebhook(ctx, tx, tenantID, webhookID)
 		if err != nil {
 			return err
 		}
 		upper := int64(1<<63 - 1)
 		if !until.IsZero() {
-			upper = ms(until)
+			upper = MS(until)
 		}
-		rows, err := tx.QueryContext(ctx, recoverQuery, webhookID, ms(since), upper)
+		rows, err := tx.QueryContext(ctx, RecoverQuery, webhookID, MS(since), upper)
 		if err != nil {
 			return err
 		}
@@ -283,7 +283,7 @@ func (db *DB) RecoverMessages(ctx context.Context, tenantID, webhookID string, s
 		return nil
 	})
 	if err != nil {
-		return 0, internal("recover messages", err)
+		return 0, Internal("recover messages", err)
 	}
 	return n, nil
 }
@@ -293,9 +293,9 @@ func (db *DB) RecoverMessages(ctx context.Context, tenantID, webhookID string, s
 // no hold, deferral or streak applies to it and ReleaseLeases can end it),
 // and returns it as a Delivery with TriggerTest. It is sent even when the
 // webhook is inactive. ENOTFOUND.
-func (db *DB) CreateTestMessage(ctx context.Context, tenantID, webhookID string, in hookd.EventInput, now time.Time) (*hookd.Delivery, error) {
+func (s *Store) CreateTestMessage(ctx context.Context, tenantID, webhookID string, in hookd.EventInput, now time.Time) (*hookd.Delivery, error) {
 	var d *hookd.Delivery
-	err := db.tx(ctx, func(tx *wtx) error {
+	err := s.Tx(ctx, func(tx Conn) error {
 		w, err := getWebhook(ctx, tx, tenantID, webhookID)
 		if err != nil {
 			return err
@@ -305,11 +305,13 @@ func (db *DB) CreateTestMessage(ctx context.Context, tenantID, webhookID string,
 			return err
 		}
 		id := hookd.NewID(hookd.PrefixMessage)
-		lease := newLease()
+		lease := NewLease()
+		// The seq is the one SQLite gives a rowid alias by default; a
+		// PostgreSQL BIGINT column has no default.
 		if _, err := tx.ExecContext(ctx, `INSERT INTO messages (seq, id, tenant_id, webhook_id, event_id, event_type,
 			event_group, group_key, state, lease, test, created_at, updated_at)
 			VALUES ((SELECT coalesce(max(seq), 0) + 1 FROM messages), ?, ?, ?, ?, ?, ?, '', 'created', ?, 1, ?, ?)`,
-			id, tenantID, webhookID, ev.ID, ev.Type, ev.Group, lease, ms(now), ms(now)); err != nil {
+			id, tenantID, webhookID, ev.ID, ev.Type, ev.Group, lease, MS(now), MS(now)); err != nil {
 			return fmt.Errorf("insert message: %w", err)
 		}
 		m, err := getMessage(ctx, tx, tenantID, id)
@@ -320,7 +322,7 @@ func (db *DB) CreateTestMessage(ctx context.Context, tenantID, webhookID string,
 		return nil
 	})
 	if err != nil {
-		return nil, internal("create test message", err)
+		return nil, Internal("create test message", err)
 	}
 	return d, nil
 }

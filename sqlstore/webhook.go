@@ -1,4 +1,4 @@
-package sqlite
+package sqlstore
 
 import (
 	"context"
@@ -39,8 +39,8 @@ func scanWebhook(sc interface{ Scan(...any) error }) (*hookd.Webhook, error) {
 	w.FailureHandling.SuspendAfter = hookd.Duration(suspendAfter)
 	w.SuspendedAt = fromNullMS(suspendedAt)
 	w.FailingSince = fromNullMS(failingSince)
-	w.CreatedAt = fromMS(created)
-	w.UpdatedAt = fromMS(updated)
+	w.CreatedAt = FromMS(created)
+	w.UpdatedAt = FromMS(updated)
 	return &w, nil
 }
 
@@ -76,7 +76,7 @@ func normURL(raw string) string {
 }
 
 // getWebhook reads a webhook of the tenant through q; ENOTFOUND.
-func getWebhook(ctx context.Context, q queryer, tenantID, id string) (*hookd.Webhook, error) {
+func getWebhook(ctx context.Context, q Queryer, tenantID, id string) (*hookd.Webhook, error) {
 	w, err := scanWebhook(q.QueryRowContext(ctx, "SELECT "+webhookColumns+
 		" FROM webhooks WHERE id = ? AND tenant_id = ?", id, tenantID))
 	if errors.Is(err, sql.ErrNoRows) {
@@ -89,7 +89,7 @@ func getWebhook(ctx context.Context, q queryer, tenantID, id string) (*hookd.Web
 
 // urlConflict returns ECONFLICT with the id of another webhook of the tenant
 // with the same normalised URL, or nil.
-func urlConflict(ctx context.Context, tx *wtx, tenantID, norm, self string) error {
+func urlConflict(ctx context.Context, tx Conn, tenantID, norm, self string) error {
 	var other string
 	err := tx.QueryRowContext(ctx, "SELECT id FROM webhooks WHERE tenant_id = ? AND url_norm = ? AND id != ?",
 		tenantID, norm, self).Scan(&other)
@@ -101,8 +101,8 @@ func urlConflict(ctx context.Context, tx *wtx, tenantID, norm, self string) erro
 	return &hookd.Error{Code: hookd.ECONFLICT, Message: "a webhook with this URL exists", ExistingID: other}
 }
 
-// internal wraps errors that are not *hookd.Error with context.
-func internal(what string, err error) error {
+// Internal wraps errors that are not *hookd.Error with context.
+func Internal(what string, err error) error {
 	if err != nil && hookd.ErrorCode(err) == hookd.EINTERNAL {
 		return fmt.Errorf("%s: %w", what, err)
 	}
@@ -112,14 +112,14 @@ func internal(what string, err error) error {
 // CreateWebhook stores w, assigning ID, CreatedAt and UpdatedAt. Suspended,
 // SuspendedAt and FailingSince start cleared. ECONFLICT with ExistingID on a
 // duplicate normalised URL; ENOTFOUND without tenant.
-func (db *DB) CreateWebhook(ctx context.Context, w *hookd.Webhook) error {
+func (s *Store) CreateWebhook(ctx context.Context, w *hookd.Webhook) error {
 	enc, err := encodeWebhook(w)
 	if err != nil {
 		return err
 	}
-	now := fromMS(ms(db.now()))
+	now := FromMS(MS(s.now()))
 	norm := normURL(w.URL)
-	err = db.tx(ctx, func(tx *wtx) error {
+	err = s.Tx(ctx, func(tx Conn) error {
 		if ok, err := tenantExists(ctx, tx, w.TenantID); err != nil {
 			return err
 		} else if !ok {
@@ -135,7 +135,7 @@ func (db *DB) CreateWebhook(ctx context.Context, w *hookd.Webhook) error {
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, NULL, NULL, ?, ?)`,
 			id, w.TenantID, w.Name, w.Description, w.URL, norm, w.Enabled, enc.eventTypes, enc.filter, enc.headers,
 			enc.auth, enc.secrets, w.TimeoutMS, w.MaxRetries, enc.schedule, w.Grouped, w.ContinueOnFailure,
-			int64(w.FailureHandling.SuspendAfter), w.RateLimit, ms(now), ms(now))
+			int64(w.FailureHandling.SuspendAfter), w.RateLimit, MS(now), MS(now))
 		if err != nil {
 			return err
 		}
@@ -143,7 +143,7 @@ func (db *DB) CreateWebhook(ctx context.Context, w *hookd.Webhook) error {
 		return nil
 	})
 	if err != nil {
-		return internal("create webhook", err)
+		return Internal("create webhook", err)
 	}
 	w.Suspended, w.SuspendedAt, w.FailingSince = false, nil, nil
 	w.CreatedAt, w.UpdatedAt = now, now
@@ -151,32 +151,36 @@ func (db *DB) CreateWebhook(ctx context.Context, w *hookd.Webhook) error {
 }
 
 // GetWebhook returns the tenant's webhook; ENOTFOUND.
-func (db *DB) GetWebhook(ctx context.Context, tenantID, id string) (*hookd.Webhook, error) {
-	return getWebhook(ctx, db.read, tenantID, id)
+func (s *Store) GetWebhook(ctx context.Context, tenantID, id string) (*hookd.Webhook, error) {
+	return getWebhook(ctx, s.Read, tenantID, id)
 }
 
 // ListWebhooks returns one page of f.TenantID's webhooks in id order. Every
 // filter but EventTypes is applied in SQL; EventTypes (matched like
 // Webhook.SubscribesToAny) is applied while scanning forward until the page
 // is full. EINVALID without TenantID.
-func (db *DB) ListWebhooks(ctx context.Context, f hookd.WebhookFilter) ([]*hookd.Webhook, error) {
+func (s *Store) ListWebhooks(ctx context.Context, f hookd.WebhookFilter) ([]*hookd.Webhook, error) {
 	if f.TenantID == "" {
 		return nil, hookd.Errorf(hookd.EINVALID, "tenant id required")
 	}
 	where := []string{"tenant_id = ?"}
 	args := []any{f.TenantID}
 	if f.Name != "" {
-		where = append(where, "instr(lower(name), lower(?)) > 0")
-		args = append(args, f.Name)
+		// Case is folded for ASCII letters only, in both stores: SQLite's
+		// lower() folds nothing else, nor does PostgreSQL's under the
+		// column's collation "C". The parameter is folded here, so that its
+		// other letters stay as they are whatever a database's locale.
+		where = append(where, s.Dialect.Contains+"(lower(name), ?) > 0")
+		args = append(args, asciiLower(f.Name))
 	}
 	if f.URL != "" {
 		where = append(where, "url_norm = ?")
 		args = append(args, normURL(f.URL))
 	}
 	if f.URLPrefix != "" {
-		p := normPrefix(f.URLPrefix)
-		where = append(where, "substr(url_norm, 1, ?) = ?")
-		args = append(args, len(p), p)
+		cond, condArgs := s.Dialect.HasURLPrefix(normPrefix(f.URLPrefix))
+		where = append(where, cond)
+		args = append(args, condArgs...)
 	}
 	if f.Enabled != nil {
 		where = append(where, "enabled = ?")
@@ -203,7 +207,7 @@ func (db *DB) ListWebhooks(ctx context.Context, f hookd.WebhookFilter) ([]*hookd
 	out := []*hookd.Webhook{}
 	after := f.After
 	for {
-		rows, err := db.read.QueryContext(ctx, query, append(args[:len(args):len(args)], after, batch)...)
+		rows, err := s.Read.QueryContext(ctx, query, append(args[:len(args):len(args)], after, batch)...)
 		if err != nil {
 			return nil, fmt.Errorf("list webhooks: %w", err)
 		}
@@ -249,21 +253,33 @@ func normPrefix(p string) string {
 	return strings.ToLower(p[:i+3+j]) + p[i+3+j:]
 }
 
+// asciiLower folds the ASCII letters of s to lower case, as SQL's lower()
+// does on the stores' name column.
+func asciiLower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + ('a' - 'A')
+		}
+	}
+	return string(b)
+}
+
 // UpdateWebhook replaces the writable fields of the stored webhook (w.ID,
 // w.TenantID): everything but Suspended, SuspendedAt, FailingSince and
 // CreatedAt; Secrets only when w.Secrets is not nil (SetSecrets is the
 // usual way). Sets UpdatedAt and refreshes w from the stored row. Disabling
 // holds the webhook's waiting messages, enabling releases them in group
 // order. ENOTFOUND; ECONFLICT with ExistingID on a duplicate URL.
-func (db *DB) UpdateWebhook(ctx context.Context, w *hookd.Webhook) error {
+func (s *Store) UpdateWebhook(ctx context.Context, w *hookd.Webhook) error {
 	enc, err := encodeWebhook(w)
 	if err != nil {
 		return err
 	}
-	now := db.now()
+	now := s.now()
 	norm := normURL(w.URL)
 	var stored *hookd.Webhook
-	err = db.tx(ctx, func(tx *wtx) error {
+	err = s.Tx(ctx, func(tx Conn) error {
 		old, err := getWebhook(ctx, tx, w.TenantID, w.ID)
 		if err != nil {
 			return err
@@ -282,7 +298,7 @@ func (db *DB) UpdateWebhook(ctx context.Context, w *hookd.Webhook) error {
 			WHERE id = ?`,
 			w.Name, w.Description, w.URL, norm, w.Enabled, enc.eventTypes, enc.filter, enc.headers, enc.auth, secrets,
 			w.TimeoutMS, w.MaxRetries, enc.schedule, w.Grouped, w.ContinueOnFailure,
-			int64(w.FailureHandling.SuspendAfter), w.RateLimit, ms(now), w.ID)
+			int64(w.FailureHandling.SuspendAfter), w.RateLimit, MS(now), w.ID)
 		if err != nil {
 			return err
 		}
@@ -299,7 +315,7 @@ func (db *DB) UpdateWebhook(ctx context.Context, w *hookd.Webhook) error {
 		return nil
 	})
 	if err != nil {
-		return internal("update webhook", err)
+		return Internal("update webhook", err)
 	}
 	*w = *stored
 	return nil
@@ -308,9 +324,9 @@ func (db *DB) UpdateWebhook(ctx context.Context, w *hookd.Webhook) error {
 // DeleteWebhook deletes the webhook; its created, pending and retrying
 // messages become aborted (they and their attempts stay listable).
 // ENOTFOUND.
-func (db *DB) DeleteWebhook(ctx context.Context, tenantID, id string) error {
-	now := ms(db.now())
-	err := db.tx(ctx, func(tx *wtx) error {
+func (s *Store) DeleteWebhook(ctx context.Context, tenantID, id string) error {
+	now := MS(s.now())
+	err := s.Tx(ctx, func(tx Conn) error {
 		res, err := tx.ExecContext(ctx, "DELETE FROM webhooks WHERE id = ? AND tenant_id = ?", id, tenantID)
 		if err != nil {
 			return err
@@ -318,19 +334,19 @@ func (db *DB) DeleteWebhook(ctx context.Context, tenantID, id string) error {
 		if n, _ := res.RowsAffected(); n == 0 {
 			return hookd.Errorf(hookd.ENOTFOUND, "webhook not found")
 		}
-		_, err = tx.ExecContext(ctx, abortWebhookQuery, now, id)
+		_, err = tx.ExecContext(ctx, AbortWebhookQuery, now, id)
 		return err
 	})
-	return internal("delete webhook", err)
+	return Internal("delete webhook", err)
 }
 
 // SetSuspended suspends (holding the webhook's waiting messages) or
 // unsuspends (clearing the failure streak and releasing held messages in
 // group order) and returns the webhook. Suspending a suspended webhook keeps
 // its SuspendedAt. ENOTFOUND.
-func (db *DB) SetSuspended(ctx context.Context, tenantID, id string, suspended bool, now time.Time) (*hookd.Webhook, error) {
+func (s *Store) SetSuspended(ctx context.Context, tenantID, id string, suspended bool, now time.Time) (*hookd.Webhook, error) {
 	var out *hookd.Webhook
-	err := db.tx(ctx, func(tx *wtx) error {
+	err := s.Tx(ctx, func(tx Conn) error {
 		w, err := getWebhook(ctx, tx, tenantID, id)
 		if err != nil {
 			return err
@@ -343,7 +359,7 @@ func (db *DB) SetSuspended(ctx context.Context, tenantID, id string, suspended b
 			}
 		} else {
 			if _, err := tx.ExecContext(ctx, `UPDATE webhooks SET suspended = 0, suspended_at = NULL,
-				failing_since = NULL, updated_at = ? WHERE id = ?`, ms(now), id); err != nil {
+				failing_since = NULL, updated_at = ? WHERE id = ?`, MS(now), id); err != nil {
 				return err
 			}
 			wasActive := w.Active()
@@ -358,30 +374,32 @@ func (db *DB) SetSuspended(ctx context.Context, tenantID, id string, suspended b
 		return err
 	})
 	if err != nil {
-		return nil, internal("set webhook suspended", err)
+		return nil, Internal("set webhook suspended", err)
 	}
 	return out, nil
 }
 
 // suspendWebhook marks w suspended at now and holds its waiting messages.
-func suspendWebhook(ctx context.Context, tx *wtx, w *hookd.Webhook, now time.Time) error {
+func suspendWebhook(ctx context.Context, tx Conn, w *hookd.Webhook, now time.Time) error {
 	if _, err := tx.ExecContext(ctx, "UPDATE webhooks SET suspended = 1, suspended_at = ?, updated_at = ? WHERE id = ?",
-		ms(now), ms(now), w.ID); err != nil {
+		MS(now), MS(now), w.ID); err != nil {
 		return fmt.Errorf("suspend webhook: %w", err)
 	}
-	t := fromMS(ms(now))
+	t := FromMS(MS(now))
 	w.Suspended, w.SuspendedAt = true, &t
 	return holdWebhook(ctx, tx, w.ID, now)
 }
 
 // SetSecrets replaces the webhook's secrets; ENOTFOUND.
-func (db *DB) SetSecrets(ctx context.Context, tenantID, id string, secrets []hookd.Secret) error {
+func (s *Store) SetSecrets(ctx context.Context, tenantID, id string, secrets []hookd.Secret) error {
 	b, err := json.Marshal(secrets)
 	if err != nil {
 		return fmt.Errorf("encode secrets: %w", err)
 	}
-	res, err := db.write.ExecContext(ctx, "UPDATE webhooks SET secrets = ?, updated_at = ? WHERE id = ? AND tenant_id = ?",
-		string(b), ms(db.now()), id, tenantID)
+	// A write like any other (in PostgreSQL under the write lock):
+	// UpdateWebhook writes back the secrets it read.
+	res, err := s.Exec(ctx, "UPDATE webhooks SET secrets = ?, updated_at = ? WHERE id = ? AND tenant_id = ?",
+		string(b), MS(s.now()), id, tenantID)
 	if err != nil {
 		return fmt.Errorf("set secrets: %w", err)
 	}
@@ -391,7 +409,7 @@ func (db *DB) SetSecrets(ctx context.Context, tenantID, id string, secrets []hoo
 	return nil
 }
 
-// abortWebhookQuery aborts a deleted webhook's unfinished messages, found
+// AbortWebhookQuery aborts a deleted webhook's unfinished messages, found
 // through messages_open.
-const abortWebhookQuery = `UPDATE messages SET state = 'aborted', due_at = NULL, lease = 0,
+const AbortWebhookQuery = `UPDATE messages SET state = 'aborted', due_at = NULL, lease = 0,
 	next_attempt_at = NULL, updated_at = ? WHERE webhook_id = ? AND ` + openIndexTerms

@@ -1,4 +1,4 @@
-package postgres
+package sqlstore
 
 import (
 	"context"
@@ -7,9 +7,9 @@ import (
 
 // queryList runs a read query and scans every row with scan; what names the
 // list in errors. It is the one loop behind the List methods.
-func queryList[T any](ctx context.Context, db *DB, what, query string, args []any,
+func queryList[T any](ctx context.Context, q Queryer, what, query string, args []any,
 	scan func(interface{ Scan(...any) error }) (T, error)) ([]T, error) {
-	rows, err := db.read.QueryContext(ctx, query, args...)
+	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list %s: %w", what, err)
 	}

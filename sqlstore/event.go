@@ -1,4 +1,4 @@
-package sqlite
+package sqlstore
 
 import (
 	"context"
@@ -13,30 +13,32 @@ import (
 	"github.com/hookd/hookd"
 )
 
-const eventColumns = "id, tenant_id, type, payload, group_name, attributes, idempotency_key, created_at"
+// EventColumns are the columns of an event, in EventRow.Dests order.
+const EventColumns = "id, tenant_id, type, payload, group_name, attributes, idempotency_key, created_at"
 
 func scanEvent(sc interface{ Scan(...any) error }) (*hookd.Event, error) {
-	var r eventRow
-	if err := sc.Scan(r.dests()...); err != nil {
+	var r EventRow
+	if err := sc.Scan(r.Dests()...); err != nil {
 		return nil, err
 	}
-	return r.event()
+	return r.Event()
 }
 
-// eventRow receives the eventColumns of a row, for queries that read an
+// EventRow receives the EventColumns of a row, for queries that read an
 // event with other columns.
-type eventRow struct {
+type EventRow struct {
 	ev             hookd.Event
 	payload, attrs string
 	created        int64
 }
 
-func (r *eventRow) dests() []any {
+// Dests returns the scan destinations of EventColumns.
+func (r *EventRow) Dests() []any {
 	return []any{&r.ev.ID, &r.ev.TenantID, &r.ev.Type, &r.payload, &r.ev.Group, &r.attrs, &r.ev.IdempotencyKey, &r.created}
 }
 
-// event returns the event scanned into r.
-func (r *eventRow) event() (*hookd.Event, error) {
+// Event returns the event scanned into r.
+func (r *EventRow) Event() (*hookd.Event, error) {
 	ev := r.ev
 	ev.Payload = json.RawMessage(r.payload)
 	if r.attrs == "{}" { // most events: no decoder needed
@@ -44,12 +46,12 @@ func (r *eventRow) event() (*hookd.Event, error) {
 	} else if err := json.Unmarshal([]byte(r.attrs), &ev.Attributes); err != nil {
 		return nil, fmt.Errorf("decode attributes of event %s: %w", ev.ID, err)
 	}
-	ev.CreatedAt = fromMS(r.created)
+	ev.CreatedAt = FromMS(r.created)
 	return &ev, nil
 }
 
 // insertEvent stores one event with a new id.
-func insertEvent(ctx context.Context, tx *wtx, tenantID string, in *hookd.EventInput, now time.Time) (*hookd.Event, error) {
+func insertEvent(ctx context.Context, tx Conn, tenantID string, in *hookd.EventInput, now time.Time) (*hookd.Event, error) {
 	attrs, err := json.Marshal(in.Attributes)
 	if err != nil {
 		return nil, fmt.Errorf("encode attributes: %w", err)
@@ -59,33 +61,29 @@ func insertEvent(ctx context.Context, tx *wtx, tenantID string, in *hookd.EventI
 		payload = json.RawMessage("null")
 	}
 	ev := &hookd.Event{ID: hookd.NewID(hookd.PrefixEvent), TenantID: tenantID, Type: in.Type, Payload: payload,
-		Group: in.Group, Attributes: in.Attributes, IdempotencyKey: in.IdempotencyKey, CreatedAt: fromMS(ms(now))}
-	if _, err := tx.ExecContext(ctx, "INSERT INTO events ("+eventColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-		ev.ID, tenantID, ev.Type, string(payload), ev.Group, string(attrs), ev.IdempotencyKey, ms(now)); err != nil {
+		Group: in.Group, Attributes: in.Attributes, IdempotencyKey: in.IdempotencyKey, CreatedAt: FromMS(MS(now))}
+	if _, err := tx.ExecContext(ctx, "INSERT INTO events ("+EventColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+		ev.ID, tenantID, ev.Type, string(payload), ev.Group, string(attrs), ev.IdempotencyKey, MS(now)); err != nil {
 		return nil, fmt.Errorf("insert event: %w", err)
 	}
 	return ev, nil
 }
 
-// publishTx decides one Publish call's events and their messages in tx,
+// PublishTx decides one Publish call's events and their messages in tx,
 // set-based: it first decides everything (idempotency keys looked up at
 // once, group order checked once per (webhook, group)), then hands the
 // events, keys and messages to rows, which writes them with a few
 // multi-row INSERTs, so a call that fails on a rule has written nothing.
 // See hookd.Store. ENOTFOUND for an unknown tenant; ECONFLICT (ExistingID:
 // the first event) for an idempotency key reused with another body. An
-// error of rows (rows.err) is the transaction's, not the call's.
-func publishTx(ctx context.Context, tx *wtx, hc *hookCache, rows *pendingRows, tenantID string, events []hookd.EventInput, now time.Time) (_ []hookd.PublishResult, err error) {
-	// Messages leased to the handoff by this call: they join the round's
-	// once the call succeeds; a call that fails gives their reservations
-	// back.
-	var handed []*hookd.Delivery
-	parked, claimable := false, false
-	defer func() {
-		if err != nil && len(handed) > 0 {
-			rows.handoff.Release(len(handed))
-		}
-	}()
+// error of rows (rows.Err) is the transaction's, not the call's.
+//
+// place, when not nil, decides where each message due now goes (the
+// SQLite store hands it off or parks it) and hears how the call ended.
+func PublishTx(ctx context.Context, tx Conn, hc *HookCache, rows *PendingRows, place Placer, tenantID string, events []hookd.EventInput, now time.Time) (_ []hookd.PublishResult, err error) {
+	if place != nil {
+		defer func() { place.End(err == nil, now) }()
+	}
 	hooks, err := hc.load(ctx, tx, tenantID)
 	if err != nil {
 		return nil, err
@@ -102,12 +100,12 @@ func publishTx(ctx context.Context, tx *wtx, hc *hookCache, rows *pendingRows, t
 	// (webhook, group) pairs that got a message in this call: a later
 	// one is blocked by it without asking the database.
 	busy := map[[2]string]bool{}
-	nowMS := ms(now)
-	createdAt := fromMS(nowMS) // as stored: handed-off deliveries match what Claim reads
+	nowMS := MS(now)
 	out := make([]hookd.PublishResult, len(events))
 	evArgs := make([]any, 0, len(events)*len(eventCols))
 	msgArgs := make([]any, 0, len(events)*len(msgCols))
 	var keyArgs []any
+	var fresh FreshMessage
 	for i := range events {
 		in := &events[i]
 		var fp string
@@ -126,7 +124,7 @@ func publishTx(ctx context.Context, tx *wtx, hc *hookCache, rows *pendingRows, t
 				continue
 			}
 			firstUse[key] = use{i, fp}
-			if k, ok := stored[key]; ok && now.Before(fromMS(k.created).Add(hookd.IdempotencyWindow)) {
+			if k, ok := stored[key]; ok && now.Before(FromMS(k.created).Add(hookd.IdempotencyWindow)) {
 				if k.fp != fp {
 					return nil, &hookd.Error{Code: hookd.ECONFLICT,
 						Message: "idempotency key was used with a different event", ExistingID: k.eventID}
@@ -153,7 +151,6 @@ func publishTx(ctx context.Context, tx *wtx, hc *hookCache, rows *pendingRows, t
 		}
 		evID := hookd.NewID(hookd.PrefixEvent)
 		evArgs = append(evArgs, evID, tenantID, in.Type, payload, in.Group, string(attrs), in.IdempotencyKey, nowMS)
-		var ev *hookd.Event // built for the first message handed off
 		if in.IdempotencyKey != "" {
 			keyArgs = append(keyArgs, tenantID, in.IdempotencyKey, fp, evID, nowMS)
 		}
@@ -192,27 +189,11 @@ func publishTx(ctx context.Context, tx *wtx, hc *hookCache, rows *pendingRows, t
 			msgID := hookd.NewID(hookd.PrefixMessage)
 			if state == hookd.StateCreated {
 				next, due = nowMS, nowMS
-				if rows.reserve() {
-					// Leased as Claim would lease it: due again when the
-					// lease ends.
-					lease, due = rows.lease, ms(now.Add(rows.leaseFor))
-					if ev == nil {
-						ev = &hookd.Event{ID: evID, TenantID: tenantID, Type: in.Type, Payload: json.RawMessage(payload),
-							Group: in.Group, Attributes: in.Attributes, IdempotencyKey: in.IdempotencyKey, CreatedAt: createdAt}
-					}
-					nextAt := createdAt
-					handed = append(handed, &hookd.Delivery{
-						Message: hookd.Message{ID: msgID, TenantID: tenantID, WebhookID: w.ID, EventID: evID,
-							EventType: in.Type, Group: in.Group, State: hookd.StateCreated, NextAttemptAt: &nextAt,
-							CreatedAt: createdAt, UpdatedAt: createdAt},
-						Event: *ev, Webhook: *w, Lease: lease, Trigger: hookd.TriggerScheduled,
-					})
-				} else {
-					claimable = true
-					if rows.park != 0 {
-						// Parked (fresh.go): Claim will read it, not write it.
-						lease, due = rows.park, ms(now.Add(parkFor))
-						parked = true
+				if place != nil {
+					fresh = FreshMessage{ID: msgID, TenantID: tenantID, EventID: evID, In: in, Payload: payload,
+						Webhook: w, CreatedAt: FromMS(nowMS)}
+					if l, d, ok := place.Place(&fresh, now); ok {
+						lease, due = l, d
 					}
 				}
 			}
@@ -229,92 +210,137 @@ func publishTx(ctx context.Context, tx *wtx, hc *hookCache, rows *pendingRows, t
 	rows.events = append(rows.events, evArgs...)
 	rows.keys = append(rows.keys, keyArgs...)
 	rows.messages = append(rows.messages, msgArgs...)
-	rows.handed = append(rows.handed, handed...)
-	if parked && !rows.parked {
-		rows.parked, rows.parkedAt = true, now
-	}
-	rows.claimable = rows.claimable || claimable
 	return out, nil
 }
 
-// pendingRows holds the rows that the Publish calls of one transaction
-// decided on and that are not written yet: the calls of a group commit
-// share their multi-row INSERTs instead of paying for a few statements
-// each. Anything that reads what Publish writes (idempotency keys,
-// messages) flushes them first, so every call still sees the calls before
-// it as if they had been written. A failed flush fails the transaction:
-// rows of several calls were in it.
-type pendingRows struct {
-	events, keys, messages []any // values in eventCols, keyCols, msgCols order
-	err                    error // the first failed flush; sticky
-
-	// The round's handoff (nil: none), the lease token and length it gives
-	// the messages it takes, and those taken by the calls that succeeded,
-	// to deliver after the commit.
-	handoff  hookd.Handoff
-	lease    int64
-	leaseFor time.Duration
-	handed   []*hookd.Delivery
-
-	// Parking (fresh.go): the park token (0: no parking), whether a
-	// successful call parked a message and when.
-	park     int64
-	parked   bool
-	parkedAt time.Time
-
-	// claimable: a successful call wrote a message due now that it did
-	// not hand off (parked or not); the engine is woken for it.
-	claimable bool
-
-	// seq is the last message seq given out (0: not known yet this round).
-	// Messages get their seq from it, not from SQLite's max(seq)+1, so
-	// that seqs never go back when the newest rows are deleted: the
-	// reading of parked rows relies on it.
-	seq, seqTop int64
+// FreshMessage is a message PublishTx writes due now, as a Placer sees it.
+type FreshMessage struct {
+	ID, TenantID, EventID string
+	In                    *hookd.EventInput
+	Payload               string // the event's payload as stored
+	Webhook               *hookd.Webhook
+	CreatedAt             time.Time // as stored
 }
 
-// nextSeq returns the seq of the round's next message: one past the
-// largest of the table's and of any committed before (seqTop).
-func (p *pendingRows) nextSeq(ctx context.Context, tx *wtx) (int64, error) {
-	if p.seq == 0 {
-		m, err := maxSeq(ctx, tx)
+// A Placer decides where PublishTx puts the messages it writes due now
+// (the SQLite store hands them off to the delivery engine or parks them,
+// see sqlite/fresh.go).
+type Placer interface {
+	// Place returns the lease and due_at (unix ms) m is written with, and
+	// ok; without ok m is written due now and not leased.
+	Place(m *FreshMessage, now time.Time) (lease, due int64, ok bool)
+	// End ends the PublishTx call of the messages placed since the last
+	// End: ok when the call succeeded (its rows are then the round's).
+	End(ok bool, now time.Time)
+}
+
+// HookCache holds what Publish reads of each tenant during one
+// transaction: whether it exists, and its enabled webhooks. Publish writes
+// neither, so the calls of one group commit share them.
+type HookCache struct {
+	tenants map[string][]*hookd.Webhook // nil slice: tenant not found
+}
+
+// load returns the tenant's enabled webhooks in id order; ENOTFOUND for an
+// unknown tenant.
+func (hc *HookCache) load(ctx context.Context, tx Conn, tenantID string) ([]*hookd.Webhook, error) {
+	if hooks, ok := hc.tenants[tenantID]; ok {
+		if hooks == nil {
+			return nil, hookd.Errorf(hookd.ENOTFOUND, "tenant not found")
+		}
+		return hooks, nil
+	}
+	if hc.tenants == nil {
+		hc.tenants = map[string][]*hookd.Webhook{}
+	}
+	if ok, err := tenantExists(ctx, tx, tenantID); err != nil {
+		return nil, err
+	} else if !ok {
+		hc.tenants[tenantID] = nil
+		return nil, hookd.Errorf(hookd.ENOTFOUND, "tenant not found")
+	}
+	rows, err := tx.QueryContext(ctx, "SELECT "+webhookColumns+" FROM webhooks WHERE tenant_id = ? AND enabled = 1 ORDER BY id", tenantID)
+	if err != nil {
+		return nil, fmt.Errorf("load webhooks: %w", err)
+	}
+	defer rows.Close()
+	hooks := []*hookd.Webhook{}
+	for rows.Next() {
+		w, err := scanWebhook(rows)
+		if err != nil {
+			return nil, fmt.Errorf("load webhooks: %w", err)
+		}
+		hooks = append(hooks, w)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("load webhooks: %w", err)
+	}
+	hc.tenants[tenantID] = hooks
+	return hooks, nil
+}
+
+// PendingRows holds the rows that the Publish calls of one transaction
+// (a group commit) decided on and that are not written yet: the calls
+// share their multi-row INSERTs instead of paying for a few statements
+// each. Anything that reads what Publish writes (idempotency keys,
+// messages) flushes them first, so every call sees the calls before it as
+// if they had been written; within one call, PublishTx itself tracks the
+// keys and groups its earlier events took. A failed flush fails the
+// transaction: it held rows of several calls.
+type PendingRows struct {
+	events, keys, messages []any // values in eventCols, keyCols, msgCols order
+	Err                    error // the first failed flush; sticky
+
+	// Seq is the last message seq given out (0: not known yet this
+	// transaction). SeqTop is the largest seq committed before, which the
+	// SQLite store remembers: messages get their seq from it, not from
+	// SQLite's max(seq)+1, so that seqs never go back when the newest
+	// rows are deleted (the reading of parked rows relies on it). In
+	// PostgreSQL the write lock (see postgres.DB.tx) keeps another
+	// transaction from taking the same numbers.
+	Seq, SeqTop int64
+}
+
+// nextSeq returns the seq of the transaction's next message: one past the
+// largest of the table's and of any committed before (SeqTop).
+func (p *PendingRows) nextSeq(ctx context.Context, tx Conn) (int64, error) {
+	if p.Seq == 0 {
+		m, err := MaxSeq(ctx, tx)
 		if err != nil {
 			return 0, err
 		}
-		p.seq = max(m, p.seqTop)
+		p.Seq = max(m, p.SeqTop)
 	}
-	p.seq++
-	return p.seq, nil
+	p.Seq++
+	return p.Seq, nil
 }
 
-// reserve asks the handoff to take one more message.
-func (p *pendingRows) reserve() bool {
-	if p.handoff == nil {
-		return false
-	}
-	n, lease := p.handoff.Reserve(1)
-	if n == 0 {
-		return false
-	}
-	p.leaseFor = lease
-	return true
+// MaxSeq returns the largest message seq stored, 0 for none.
+func MaxSeq(ctx context.Context, q Queryer) (int64, error) {
+	var v int64
+	err := q.QueryRowContext(ctx, "SELECT coalesce(max(seq), 0) FROM messages").Scan(&v)
+	return v, err
 }
 
-// flush writes the pending rows.
-func (p *pendingRows) flush(ctx context.Context, tx *wtx) error {
-	if p.err != nil {
-		return p.err
+// Flush writes the pending rows. A key appears at most once in p.keys
+// (PublishTx gives each key to one event): PostgreSQL refuses an INSERT …
+// ON CONFLICT DO UPDATE that would update one row twice.
+func (p *PendingRows) Flush(ctx context.Context, tx Conn) error { return p.flush(ctx, tx) }
+
+func (p *PendingRows) flush(ctx context.Context, tx Conn) error {
+	if p.Err != nil {
+		return p.Err
 	}
 	if err := insertRows(ctx, tx, "events", eventCols, "", p.events); err != nil {
-		p.err = fmt.Errorf("insert events: %w", err)
+		p.Err = fmt.Errorf("insert events: %w", err)
 	} else if err := insertRows(ctx, tx, "idempotency_keys", keyCols, ` ON CONFLICT (tenant_id, key) DO UPDATE
 		SET fingerprint = excluded.fingerprint, event_id = excluded.event_id, created_at = excluded.created_at`, p.keys); err != nil {
-		p.err = fmt.Errorf("store idempotency keys: %w", err)
+		p.Err = fmt.Errorf("store idempotency keys: %w", err)
 	} else if err := insertRows(ctx, tx, "messages", msgCols, "", p.messages); err != nil {
-		p.err = fmt.Errorf("insert messages: %w", err)
+		p.Err = fmt.Errorf("insert messages: %w", err)
 	}
 	p.events, p.keys, p.messages = p.events[:0], p.keys[:0], p.messages[:0]
-	return p.err
+	return p.Err
 }
 
 // The columns Publish writes.
@@ -333,7 +359,7 @@ type storedKey struct {
 
 // lookupKeys returns the tenant's stored idempotency keys (expired ones
 // too) that the events use, pending rows written first.
-func lookupKeys(ctx context.Context, tx *wtx, pending *pendingRows, tenantID string, events []hookd.EventInput) (map[string]storedKey, error) {
+func lookupKeys(ctx context.Context, tx Conn, pending *PendingRows, tenantID string, events []hookd.EventInput) (map[string]storedKey, error) {
 	var keys []any
 	seen := map[string]bool{}
 	for i := range events {
@@ -367,17 +393,20 @@ func lookupKeys(ctx context.Context, tx *wtx, pending *pendingRows, tenantID str
 // chunkSizes are the row counts of the multi-row statements, largest
 // first: n rows are written with as many statements of the largest size
 // as fit, then of the smaller ones, so that a few statements per table
-// serve every batch size and stay prepared (see wtx). Powers of two: a
-// batch takes at most one statement of each smaller size, and an IN list
-// is padded to less than twice its length (each statement has a fixed
-// cost: Complete of 25 outcomes took 4 statements per kind with sizes
-// 256/64/16/4/1, 3 now; BenchmarkComplete 59/53 -> 46/42 µs/outcome).
+// serve every batch size: SQLite's store keeps them prepared (see its
+// wtx), pgx prepares each text once per connection. Powers of two: a batch
+// takes at most one statement of each smaller size, and an IN list is
+// padded to less than twice its length (each statement has a fixed cost:
+// in SQLite, Complete of 25 outcomes took 4 statements per kind with sizes
+// 256/64/16/4/1, 3 now; BenchmarkComplete 59/53 -> 46/42 µs/outcome). The
+// largest statement (256 messages of 14 columns) stays far below
+// PostgreSQL's limit of 65535 parameters.
 var chunkSizes = []int{256, 128, 64, 32, 16, 8, 4, 2, 1}
 
 // insertRows inserts the rows in args (len(cols) values each, in cols'
 // order) into table with multi-row INSERTs; tail follows the VALUES.
-func insertRows(ctx context.Context, tx *wtx, table string, cols []string, tail string, args []any) error {
-	row := "(" + placeholders(len(cols)) + ")"
+func insertRows(ctx context.Context, tx Conn, table string, cols []string, tail string, args []any) error {
+	row := "(" + Placeholders(len(cols)) + ")"
 	for len(args) > 0 {
 		rows := len(args) / len(cols)
 		size := 1
@@ -398,8 +427,8 @@ func insertRows(ctx context.Context, tx *wtx, table string, cols []string, tail 
 }
 
 // GetEvent returns the tenant's event; ENOTFOUND.
-func (db *DB) GetEvent(ctx context.Context, tenantID, id string) (*hookd.Event, error) {
-	ev, err := scanEvent(db.readRow(ctx, "SELECT "+eventColumns+" FROM events WHERE id = ? AND tenant_id = ?", id, tenantID))
+func (s *Store) GetEvent(ctx context.Context, tenantID, id string) (*hookd.Event, error) {
+	ev, err := scanEvent(s.Fixed.QueryRowContext(ctx, "SELECT "+EventColumns+" FROM events WHERE id = ? AND tenant_id = ?", id, tenantID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, hookd.Errorf(hookd.ENOTFOUND, "event not found")
 	} else if err != nil {
@@ -409,7 +438,7 @@ func (db *DB) GetEvent(ctx context.Context, tenantID, id string) (*hookd.Event, 
 }
 
 // ListEvents returns one page of the tenant's events in id order.
-func (db *DB) ListEvents(ctx context.Context, tenantID string, f hookd.EventFilter) ([]*hookd.Event, error) {
+func (s *Store) ListEvents(ctx context.Context, tenantID string, f hookd.EventFilter) ([]*hookd.Event, error) {
 	where := []string{"tenant_id = ?", "id > ?"}
 	args := []any{tenantID, f.After}
 	if f.Type != "" {
@@ -418,12 +447,12 @@ func (db *DB) ListEvents(ctx context.Context, tenantID string, f hookd.EventFilt
 	}
 	if f.Since != nil {
 		where = append(where, "created_at >= ?")
-		args = append(args, ms(*f.Since))
+		args = append(args, MS(*f.Since))
 	}
 	if f.Until != nil {
 		where = append(where, "created_at < ?")
-		args = append(args, ms(*f.Until))
+		args = append(args, MS(*f.Until))
 	}
-	return queryList(ctx, db, "events", "SELECT "+eventColumns+" FROM events WHERE "+strings.Join(where, " AND ")+
+	return queryList(ctx, s.Read, "events", "SELECT "+EventColumns+" FROM events WHERE "+strings.Join(where, " AND ")+
 		" ORDER BY id LIMIT ?", append(args, limitOf(f.Page)), scanEvent)
 }

@@ -1,4 +1,4 @@
-package postgres
+package sqlstore
 
 import (
 	"context"
@@ -14,14 +14,14 @@ import (
 // most limit idempotency keys older than IdempotencyWindow. A deleted
 // failed message no longer blocks its group, which is released. Returns the
 // number of rows deleted (attempts included); call again until it is 0.
-func (db *DB) Sweep(ctx context.Context, cutoff time.Time, limit int, now time.Time) (int, error) {
+func (s *Store) Sweep(ctx context.Context, cutoff time.Time, limit int, now time.Time) (int, error) {
 	if limit <= 0 {
 		return 0, nil
 	}
 	total := 0
-	err := db.tx(ctx, func(tx *wtx) error {
+	err := s.Tx(ctx, func(tx Conn) error {
 		rows, err := tx.QueryContext(ctx, `SELECT seq, id, tenant_id, webhook_id, group_key, state FROM messages
-			WHERE state IN ('successful', 'failed', 'aborted', 'resolved') AND updated_at < ? LIMIT ?`, ms(cutoff), limit)
+			WHERE state IN ('successful', 'failed', 'aborted', 'resolved') AND updated_at < ? LIMIT ?`, MS(cutoff), limit)
 		if err != nil {
 			return err
 		}
@@ -47,13 +47,13 @@ func (db *DB) Sweep(ctx context.Context, cutoff time.Time, limit int, now time.T
 		if len(seqs) == 0 {
 			return nil
 		}
-		res, err := tx.ExecContext(ctx, "DELETE FROM attempts WHERE message_id IN ("+placeholders(len(ids))+")", ids...)
+		res, err := tx.ExecContext(ctx, "DELETE FROM attempts WHERE message_id IN ("+Placeholders(len(ids))+")", ids...)
 		if err != nil {
 			return err
 		}
 		n, _ := res.RowsAffected()
 		total += int(n)
-		res, err = tx.ExecContext(ctx, "DELETE FROM messages WHERE seq IN ("+placeholders(len(seqs))+")", seqs...)
+		res, err = tx.ExecContext(ctx, "DELETE FROM messages WHERE seq IN ("+Placeholders(len(seqs))+")", seqs...)
 		if err != nil {
 			return err
 		}
@@ -80,21 +80,15 @@ func (db *DB) Sweep(ctx context.Context, cutoff time.Time, limit int, now time.T
 		arg         int64
 	}{
 		{"events", `DELETE FROM events WHERE id IN (SELECT id FROM events e WHERE created_at < ?
-			AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.event_id = e.id) LIMIT ?)`, ms(cutoff)},
-		{"idempotency keys", `DELETE FROM idempotency_keys WHERE ctid IN (SELECT ctid FROM idempotency_keys
-			WHERE created_at <= ? LIMIT ?)`, ms(now.Add(-hookd.IdempotencyWindow))},
+			AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.event_id = e.id) LIMIT ?)`, MS(cutoff)},
+		{"idempotency keys", `DELETE FROM idempotency_keys WHERE (tenant_id, key) IN (SELECT tenant_id, key
+			FROM idempotency_keys WHERE created_at <= ? LIMIT ?)`, MS(now.Add(-hookd.IdempotencyWindow))},
 	} {
-		var n int64
-		err := db.tx(ctx, func(tx *wtx) error {
-			res, err := tx.ExecContext(ctx, step.query, step.arg, limit)
-			if err == nil {
-				n, _ = res.RowsAffected()
-			}
-			return err
-		})
+		res, err := s.Exec(ctx, step.query, step.arg, limit)
 		if err != nil {
 			return total, fmt.Errorf("sweep %s: %w", step.what, err)
 		}
+		n, _ := res.RowsAffected()
 		total += int(n)
 	}
 	return total, nil

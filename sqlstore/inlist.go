@@ -1,4 +1,4 @@
-package sqlite
+package sqlstore
 
 import (
 	"context"
@@ -6,12 +6,13 @@ import (
 	"strings"
 )
 
-// inChunks calls fn for each chunk of keys with the chunk padded to the
+// InChunks calls fn for each chunk of keys with the chunk padded to the
 // smallest of chunkSizes that holds the keys left (or the largest) by
 // repeating its last key, and the matching "(?, ?, …)" list. A handful of
 // statement texts thus serve any number of keys and stay prepared (see
-// wtx). Padding is harmless where the list is an IN set.
-func inChunks(keys []any, fn func(list string, chunk []any) error) error {
+// sqlite's wtx; pgx prepares each text once per connection). Padding is
+// harmless where the list is an IN set.
+func InChunks(keys []any, fn func(list string, chunk []any) error) error {
 	for len(keys) > 0 {
 		size := chunkSizes[0]
 		for _, c := range chunkSizes {
@@ -26,7 +27,7 @@ func inChunks(keys []any, fn func(list string, chunk []any) error) error {
 			chunk = append(chunk, keys[n-1])
 		}
 		keys = keys[n:]
-		if err := fn("("+placeholders(size)+")", chunk); err != nil {
+		if err := fn("("+Placeholders(size)+")", chunk); err != nil {
 			return err
 		}
 	}
@@ -34,16 +35,16 @@ func inChunks(keys []any, fn func(list string, chunk []any) error) error {
 }
 
 // queryIn runs query, whose "(IN)" stands for a list of keys, once per
-// chunk of keys (see inChunks), with args before the keys, and calls scan
+// chunk of keys (see InChunks), with args before the keys, and calls scan
 // for every row. Duplicate keys are the caller's to avoid.
-func queryIn(ctx context.Context, q queryer, query string, args []any, keys []any, scan func(*sql.Rows) error) error {
-	return inChunks(keys, func(list string, chunk []any) error {
-		return queryRows(ctx, q, strings.Replace(query, "(IN)", list, 1), append(args[:len(args):len(args)], chunk...), scan)
+func queryIn(ctx context.Context, q Queryer, query string, args []any, keys []any, scan func(*sql.Rows) error) error {
+	return InChunks(keys, func(list string, chunk []any) error {
+		return QueryRows(ctx, q, strings.Replace(query, "(IN)", list, 1), append(args[:len(args):len(args)], chunk...), scan)
 	})
 }
 
-// queryRows runs query and calls scan for every row.
-func queryRows(ctx context.Context, q queryer, query string, args []any, scan func(*sql.Rows) error) error {
+// QueryRows runs query and calls scan for every row.
+func QueryRows(ctx context.Context, q Queryer, query string, args []any, scan func(*sql.Rows) error) error {
 	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
 		return err

@@ -1,0 +1,141 @@
+// Package sqlstore is the part of hookd's SQL stores (sqlite, postgres)
+// that is the same in both: their statements, written once in SQL both
+// dialects run (with '?' placeholders, which the postgres store rebinds to
+// $N), and the rules around them (group order, suspension, idempotency,
+// retention). A store gives it a Store with its ways to read and to write
+// (a transaction is the store's own: SQLite's single writer connection,
+// PostgreSQL's advisory lock) and a Dialect for the few fragments that
+// differ, and keeps what only it does: opening and migrating its
+// database, its group commit, and Claim, NextDue, ReleaseLeases,
+// DeferMessage and Complete, whose transactions differ (the SQLite store
+// parks and hands off fresh messages).
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"strings"
+	"time"
+
+	"github.com/hookd/hookd"
+)
+
+// Queryer is what the read helpers need: a store's read pool or a write
+// transaction.
+type Queryer interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// Conn is a write transaction of a store, running statements written with
+// '?' placeholders.
+type Conn interface {
+	Queryer
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+// Store implements the methods of hookd.Store that both SQL stores share,
+// on the reads and writes a store gives it. A store embeds it and adds the
+// rest. Its fields are set once, before use.
+type Store struct {
+	// Read runs reads outside a transaction; Fixed runs those of a fixed
+	// text (the SQLite store prepares them once per process).
+	Read, Fixed Queryer
+
+	// Tx runs fn in a durable write transaction and commits when fn
+	// returns nil. Lazy is Tx committed without waiting for the disk
+	// (SQLite: synchronous=NORMAL; PostgreSQL: synchronous_commit off): a
+	// crash may lose the last such commits, never corrupt.
+	Tx, Lazy func(ctx context.Context, fn func(tx Conn) error) error
+
+	// Exec runs one write statement on its own, durably (SQLite: on the
+	// writer connection without a BEGIN; PostgreSQL: in a Tx).
+	Exec func(ctx context.Context, query string, args ...any) (sql.Result, error)
+
+	// Clock returns the time, in UTC, for timestamps the Store interface
+	// does not pass in (created_at and updated_at of tenants, keys and
+	// webhooks).
+	Clock func() time.Time
+
+	Dialect Dialect
+
+	keys keyCache // FindAPIKey's answers, see tenant.go
+}
+
+// Dialect holds the few SQL fragments that differ between the stores.
+type Dialect struct {
+	// Contains is the function that finds a string in another, position
+	// from 1 or 0 for none: "instr" (SQLite) or "strpos" (PostgreSQL).
+	Contains string
+
+	// HasURLPrefix returns the condition that url_norm starts with the
+	// (normalized) prefix p, and its arguments; the prefix is compared
+	// character by character.
+	HasURLPrefix func(p string) (string, []any)
+
+	// Bigint is a parameter whose type the statement does not tell: "?"
+	// (SQLite) or "?::bigint" (PostgreSQL types a VALUES list by its
+	// values, and a parameter alone is text).
+	Bigint string
+
+	// InlineLimit writes Claim's LIMIT into its statement instead of
+	// binding it: SQLite re-prepares a statement whenever a bound LIMIT of
+	// its subquery changes value, which cost a third of Claim's time under
+	// load.
+	InlineLimit bool
+
+	// IsUniqueViolation reports whether err is a UNIQUE or PRIMARY KEY
+	// constraint failure.
+	IsUniqueViolation func(err error) bool
+}
+
+func (s *Store) now() time.Time { return s.Clock() }
+
+// Time columns are unix milliseconds.
+
+// MS returns t as stored.
+func MS(t time.Time) int64 { return t.UnixMilli() }
+
+func msPtr(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return t.UnixMilli()
+}
+
+// FromMS returns the time of a stored value.
+func FromMS(v int64) time.Time { return time.UnixMilli(v).UTC() }
+
+func fromNullMS(v sql.NullInt64) *time.Time {
+	if !v.Valid {
+		return nil
+	}
+	t := FromMS(v.Int64)
+	return &t
+}
+
+// BoolInt returns b as the integer the schema keeps booleans in.
+func BoolInt(b bool) int64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// pageLimit is the default page size of the Store's lists.
+const pageLimit = 50
+
+func limitOf(p hookd.Page) int {
+	if p.Limit <= 0 {
+		return pageLimit
+	}
+	return p.Limit
+}
+
+// Placeholders returns "?, ?, …" for n arguments.
+func Placeholders(n int) string {
+	if n == 0 {
+		return ""
+	}
+	return strings.Repeat("?, ", n-1) + "?"
+}
