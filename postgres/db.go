@@ -82,13 +82,6 @@ func (db *DB) initShared() {
 		Lazy: func(ctx context.Context, fn func(tx sqlstore.Conn) error) error {
 			return db.txLazy(ctx, func(tx *wtx) error { return fn(tx) })
 		},
-		Exec: func(ctx context.Context, query string, args ...any) (res sql.Result, err error) {
-			err = db.tx(ctx, func(tx *wtx) error {
-				res, err = tx.ExecContext(ctx, query, args...)
-				return err
-			})
-			return res, err
-		},
 		Clock:   db.now,
 		Dialect: dialect,
 	}

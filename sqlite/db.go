@@ -98,10 +98,6 @@ func (db *DB) initShared() {
 		Lazy: func(ctx context.Context, fn func(tx sqlstore.Conn) error) error {
 			return db.txSync(ctx, syncNormal, func(tx *wtx) error { return fn(tx) })
 		},
-		// On the writer connection without a BEGIN: the statement is its
-		// own transaction, at the synchronous level the last txSync left
-		// the connection at (see txSync).
-		Exec:    db.write.ExecContext,
 		Clock:   db.now,
 		Dialect: dialect,
 	}

@@ -90,3 +90,12 @@ func ObserveRounds(db *DB, f func(level string, kinds string)) {
 		f(name, kinds)
 	}
 }
+
+// LastSynchronous is the PRAGMA synchronous level the writer connection
+// ran its last transaction at (1 NORMAL, 2 FULL).
+func LastSynchronous(db *DB) int {
+	if db.sync == syncNormal {
+		return 1
+	}
+	return 2
+}

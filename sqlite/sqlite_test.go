@@ -146,6 +146,43 @@ func TestSynchronousPerTransaction(t *testing.T) {
 	}
 }
 
+// The API's one-statement writes commit with an fsync too, also right
+// after the delivery engine's bookkeeping left the writer at NORMAL.
+func TestOneStatementWritesAreDurable(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := MustOpenDB(t)
+	w := mustTenantHook(t, db, "https://example.com/")
+	key := &hookd.APIKey{TenantID: "a", Name: "k", TokenHash: "h", Prefix: "p", Scopes: hookd.Scopes}
+	if err := db.CreateAPIKey(ctx, key); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name  string
+		write func() error
+	}{
+		{"CreateTenant", func() error { return db.CreateTenant(ctx, &hookd.Tenant{ID: "b"}) }},
+		{"SetSecrets", func() error {
+			return db.SetSecrets(ctx, "a", w.ID, []hookd.Secret{{Value: "whsec_bmV3c2VjcmV0bmV3c2VjcmV0", CreatedAt: time.Now()}})
+		}},
+		{"DeleteAPIKey", func() error { return db.DeleteAPIKey(ctx, "a", key.ID) }},
+		{"Sweep", func() error { _, err := db.Sweep(ctx, time.Now(), 10, time.Now()); return err }},
+	} {
+		if err := db.TouchAPIKey(ctx, key.ID, time.Now()); err != nil { // NORMAL
+			t.Fatal(err)
+		}
+		if got := sqlite.LastSynchronous(db); got != 1 {
+			t.Fatalf("after TouchAPIKey: synchronous %d, want 1", got)
+		}
+		if err := tt.write(); err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		if got := sqlite.LastSynchronous(db); got != 2 {
+			t.Errorf("%s committed at synchronous %d, want 2 (FULL)", tt.name, got)
+		}
+	}
+}
+
 // mustTenantHook creates tenant "a" and a webhook of it, see mustHook.
 func mustTenantHook(tb testing.TB, db *sqlite.DB, url string, opts ...func(*hookd.Webhook)) *hookd.Webhook {
 	tb.Helper()

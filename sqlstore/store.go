@@ -48,10 +48,6 @@ type Store struct {
 	// crash may lose the last such commits, never corrupt.
 	Tx, Lazy func(ctx context.Context, fn func(tx Conn) error) error
 
-	// Exec runs one write statement on its own, durably (SQLite: on the
-	// writer connection without a BEGIN; PostgreSQL: in a Tx).
-	Exec func(ctx context.Context, query string, args ...any) (sql.Result, error)
-
 	// Clock returns the time, in UTC, for timestamps the Store interface
 	// does not pass in (created_at and updated_at of tenants, keys and
 	// webhooks).
@@ -138,4 +134,17 @@ func Placeholders(n int) string {
 		return ""
 	}
 	return strings.Repeat("?, ", n-1) + "?"
+}
+
+// Exec runs one write statement in a durable write transaction of its
+// own. (On SQLite's writer connection a statement without BEGIN would
+// commit at whatever synchronous level the last transaction left: NORMAL
+// after the delivery engine's, so a created tenant or a rotated secret
+// could be lost in a crash after its answer.)
+func (s *Store) Exec(ctx context.Context, query string, args ...any) (res sql.Result, err error) {
+	err = s.Tx(ctx, func(tx Conn) error {
+		res, err = tx.ExecContext(ctx, query, args...)
+		return err
+	})
+	return res, err
 }
