@@ -192,6 +192,26 @@ func (r *orderReceiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	w.WriteHeader(http.StatusOK)
 }
 
+// groupedWebhook starts an orderReceiver and registers it on tenant acme
+// as a grouped webhook for Unit.* events.
+func groupedWebhook(t *testing.T, base, token string) *orderReceiver {
+	t.Helper()
+	ord := &orderReceiver{last: map[string]int{}, seen: map[int]bool{}}
+	srv := &http.Server{Handler: ord}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	grouped := map[string]any{"name": "grouped", "url": "http://" + ln.Addr().String() + "/ordered",
+		"event_types": []string{"Unit.*"}, "grouped": true}
+	if c := api(t, base, token, "POST", "/v1/tenants/acme/webhooks", grouped, nil); c != 201 {
+		t.Fatalf("create grouped webhook: %d", c)
+	}
+	return ord
+}
+
 func (r *receiver) count() int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -249,19 +269,7 @@ func testKill9(t *testing.T, store ...string) {
 	token := readToken(t, dataDir)
 	setupTenant(t, p.base, token, url)
 	// A second, grouped webhook checks order across the kill and restart.
-	ord := &orderReceiver{last: map[string]int{}, seen: map[int]bool{}}
-	ordSrv := &http.Server{Handler: ord}
-	ordLn, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go ordSrv.Serve(ordLn)
-	t.Cleanup(func() { ordSrv.Close() })
-	grouped := map[string]any{"name": "grouped", "url": "http://" + ordLn.Addr().String() + "/ordered",
-		"event_types": []string{"Unit.*"}, "grouped": true}
-	if c := api(t, p.base, token, "POST", "/v1/tenants/acme/webhooks", grouped, nil); c != 201 {
-		t.Fatalf("create grouped webhook: %d", c)
-	}
+	ord := groupedWebhook(t, p.base, token)
 
 	var mu sync.Mutex
 	accepted := map[string]bool{}
@@ -422,19 +430,7 @@ func TestTwoNodesShareOnePostgres(t *testing.T) {
 	a := startHookd(t, t.TempDir(), freeAddr(t), store...)
 	b := startHookd(t, t.TempDir(), freeAddr(t), store...)
 	setupTenant(t, a.base, token, url)
-	ord := &orderReceiver{last: map[string]int{}, seen: map[int]bool{}}
-	ordSrv := &http.Server{Handler: ord}
-	ordLn, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go ordSrv.Serve(ordLn)
-	t.Cleanup(func() { ordSrv.Close() })
-	grouped := map[string]any{"name": "grouped", "url": "http://" + ordLn.Addr().String() + "/ordered",
-		"event_types": []string{"Unit.*"}, "grouped": true}
-	if c := api(t, b.base, token, "POST", "/v1/tenants/acme/webhooks", grouped, nil); c != 201 {
-		t.Fatalf("create grouped webhook on the second node: %d", c)
-	}
+	ord := groupedWebhook(t, b.base, token) // created through the other node
 
 	const perNode, batch = 500, 25
 	var mu sync.Mutex

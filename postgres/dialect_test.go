@@ -220,6 +220,28 @@ func holdWriteLock(t *testing.T) (release func()) {
 	return release
 }
 
+// waitForLockWaiters waits until n transactions of the connections named
+// app wait for the write lock.
+func waitForLockWaiters(t *testing.T, raw *sql.DB, app string, n int) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var waiting int
+		err := raw.QueryRow(`SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+			WHERE a.application_name = $1 AND l.locktype = 'advisory' AND NOT l.granted`, app).Scan(&waiting)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if waiting == n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d transactions wait for the write lock, want %d", waiting, n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 // Every write waits for the write lock, the single writer of the SQLite
 // store, not only those in a transaction: SetSecrets written past it
 // could be undone by an UpdateWebhook that read the old secrets before
@@ -313,22 +335,7 @@ func TestWritesIgnoreDefaultIsolation(t *testing.T) {
 			}
 			// Release the lock once every call waits for it: each has
 			// begun its transaction.
-			deadline := time.Now().Add(30 * time.Second)
-			for {
-				var waiting int
-				err := raw.QueryRow(`SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-					WHERE a.application_name = $1 AND l.locktype = 'advisory' AND NOT l.granted`, app).Scan(&waiting)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if waiting == calls {
-					break
-				}
-				if time.Now().After(deadline) {
-					t.Fatalf("%d of %d Publish calls wait for the write lock", waiting, calls)
-				}
-				time.Sleep(10 * time.Millisecond)
-			}
+			waitForLockWaiters(t, raw, app, calls)
 			release()
 			for range calls {
 				if err := <-errs; err != nil {

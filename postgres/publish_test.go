@@ -47,22 +47,7 @@ func TestPublishGroupCommit(t *testing.T) {
 		results <- result{tenant, err}
 	}
 	go publish("a") // the first call: its round waits for the lock
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		var waiting int
-		err := raw.QueryRow(`SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-			WHERE a.application_name = $1 AND l.locktype = 'advisory' AND NOT l.granted`, app).Scan(&waiting)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if waiting == 1 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the first Publish never waited for the write lock")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitForLockWaiters(t, raw, app, 1)
 	for i := 1; i < calls; i++ {
 		tenant := "a"
 		if i == calls/2 {
