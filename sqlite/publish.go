@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"sync/atomic"
 	"time"
@@ -279,7 +278,7 @@ func (db *DB) publishBatch(r *pubRound) {
 	rows := &roundRows{}
 	rows.SeqTop = db.seqTop
 	if b := db.handoff.Load(); b != nil {
-		rows.handoff, rows.lease, rows.park = b.h, sqlstore.NewLease(), db.parkToken
+		rows.Handoff, rows.Lease, rows.ParkToken, rows.ParkFor = b.h, sqlstore.NewLease(), db.parkToken, parkFor
 	}
 	level := r.batch[0].level()
 	err := db.txSync(ctx, level, func(tx *wtx) error {
@@ -304,27 +303,22 @@ func (db *DB) publishBatch(r *pubRound) {
 	})
 	if err == nil {
 		db.seqTop = max(db.seqTop, rows.Seq)
-		if rows.parked {
-			db.fresh.parked(rows.Seq, rows.parkedAt)
+		if rows.Parked {
+			db.fresh.parked(rows.Seq, rows.ParkedAt)
 		}
 	}
 	if db.onRound != nil {
 		db.onRound(level, r.batch)
 	}
-	if len(rows.handed) > 0 {
-		if err == nil {
-			rows.handoff.Deliver(rows.handed)
-		} else {
-			rows.handoff.Release(len(rows.handed))
-		}
+	// The engine may be asleep till its poll: its Claim reads on the read
+	// pool, so it may have looked just before this commit. The handoff is
+	// loaded again here, after the commit, in case it was registered
+	// while the round ran.
+	var wake hookd.Handoff
+	if b := db.handoff.Load(); b != nil {
+		wake = b.h
 	}
-	if b := db.handoff.Load(); err == nil && rows.claimable && b != nil {
-		// The engine may be asleep till its poll: its Claim reads on the
-		// read pool, so it may have looked just before this commit. The
-		// handoff is loaded again here, after the commit, in case it was
-		// registered while the round ran.
-		b.h.Wake()
-	}
+	rows.Committed(err == nil, wake)
 	for _, c := range r.batch {
 		if err != nil && c.err == nil {
 			// Not committed: whatever the call did is gone, and so may be
@@ -380,94 +374,10 @@ func otherInRound(ctx context.Context, tx *wtx, hc *sqlstore.HookCache, rows *ro
 	return err
 }
 
-// roundRows are a round's pending rows and what only this store does with
-// the messages Publish writes due now: hand them off to the delivery
-// engine, leased, or park them (fresh.go). It is the round's
-// sqlstore.Placer.
+// roundRows are a round's pending rows and where its fresh messages go:
+// handed off to the delivery engine, leased, or parked (fresh.go). It is
+// the round's sqlstore.Placer.
 type roundRows struct {
 	sqlstore.PendingRows
-
-	// The round's handoff (nil: none), the lease token and length it gives
-	// the messages it takes, and those taken by the calls that succeeded,
-	// to deliver after the commit.
-	handoff  hookd.Handoff
-	lease    int64
-	leaseFor time.Duration
-	handed   []*hookd.Delivery
-
-	// Parking (fresh.go): the park token (0: no parking), whether a
-	// successful call parked a message and when.
-	park     int64
-	parked   bool
-	parkedAt time.Time
-
-	// claimable: a successful call wrote a message due now that it did
-	// not hand off (parked or not); the engine is woken for it.
-	claimable bool
-
-	// The current call's: messages leased to the handoff (they join the
-	// round's once the call succeeds; a call that fails gives their
-	// reservations back), whether it parked or wrote a claimable message,
-	// and the event of its last message handed off.
-	callHanded                []*hookd.Delivery
-	callParked, callClaimable bool
-	ev                        *hookd.Event
-}
-
-// Place hands m off when the handoff takes it, else parks it when parking
-// is on; see sqlstore.Placer.
-func (r *roundRows) Place(m *sqlstore.FreshMessage, now time.Time) (lease, due int64, ok bool) {
-	if r.reserve() {
-		// Leased as Claim would lease it: due again when the lease ends.
-		if r.ev == nil || r.ev.ID != m.EventID {
-			r.ev = &hookd.Event{ID: m.EventID, TenantID: m.TenantID, Type: m.In.Type, Payload: json.RawMessage(m.Payload),
-				Group: m.In.Group, Attributes: m.In.Attributes, IdempotencyKey: m.In.IdempotencyKey, CreatedAt: m.CreatedAt}
-		}
-		nextAt := m.CreatedAt // as stored: handed-off deliveries match what Claim reads
-		r.callHanded = append(r.callHanded, &hookd.Delivery{
-			Message: hookd.Message{ID: m.ID, TenantID: m.TenantID, WebhookID: m.Webhook.ID, EventID: m.EventID,
-				EventType: m.In.Type, Group: m.In.Group, State: hookd.StateCreated, NextAttemptAt: &nextAt,
-				CreatedAt: m.CreatedAt, UpdatedAt: m.CreatedAt},
-			Event: *r.ev, Webhook: *m.Webhook, Lease: r.lease, Trigger: hookd.TriggerScheduled,
-		})
-		return r.lease, sqlstore.MS(now.Add(r.leaseFor)), true
-	}
-	r.callClaimable = true
-	if r.park != 0 {
-		// Parked (fresh.go): Claim will read it, not write it.
-		r.callParked = true
-		return r.park, sqlstore.MS(now.Add(parkFor)), true
-	}
-	return 0, 0, false
-}
-
-// End makes a successful call's placements the round's, and gives a
-// failed call's reservations back.
-func (r *roundRows) End(ok bool, now time.Time) {
-	if !ok {
-		if len(r.callHanded) > 0 {
-			r.handoff.Release(len(r.callHanded))
-		}
-	} else {
-		r.handed = append(r.handed, r.callHanded...)
-		if r.callParked && !r.parked {
-			r.parked, r.parkedAt = true, now
-		}
-		r.claimable = r.claimable || r.callClaimable
-	}
-	clear(r.callHanded)
-	r.callHanded, r.callParked, r.callClaimable = r.callHanded[:0], false, false
-}
-
-// reserve asks the handoff to take one more message.
-func (r *roundRows) reserve() bool {
-	if r.handoff == nil {
-		return false
-	}
-	n, lease := r.handoff.Reserve(1)
-	if n == 0 {
-		return false
-	}
-	r.leaseFor = lease
-	return true
+	sqlstore.Fresh
 }
