@@ -21,6 +21,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -44,7 +45,8 @@ type DB struct {
 	pool *sql.DB
 	read pool // the same connections, for statements outside a transaction
 
-	pub publisher // the group commit of Publish, see publish.go
+	pub     publisher                  // the group commit of Publish, see publish.go
+	handoff atomic.Pointer[handoffBox] // see SetHandoff
 
 	// Now is the clock for timestamps the Store interface does not pass in
 	// (created_at and updated_at of tenants, keys and webhooks). Tests may

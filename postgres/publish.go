@@ -181,13 +181,19 @@ func (db *DB) publishRound(p *publisher, batch []*publishCall) {
 	for _, c := range batch {
 		events += len(c.events)
 	}
+	// Messages due now go to the delivery engine, leased, while it has
+	// room (see hookd.Handoff): they need no Claim.
+	place := &sqlstore.Fresh{}
+	if b := db.handoff.Load(); b != nil {
+		place.Handoff, place.Lease = b.h, sqlstore.NewLease()
+	}
 	err := db.tx(ctx, func(tx *wtx) error {
 		hc := &sqlstore.HookCache{}
 		rows := &sqlstore.PendingRows{}
 		for i := 0; i < len(batch); {
 			for ; i < len(batch); i++ {
 				c := batch[i]
-				c.res, c.err = sqlstore.PublishTx(ctx, tx, hc, rows, nil, c.tenantID, c.events, c.now)
+				c.res, c.err = sqlstore.PublishTx(ctx, tx, hc, rows, place, c.tenantID, c.events, c.now)
 				var rule *hookd.Error
 				if c.err != nil && !errors.As(c.err, &rule) {
 					// Not a rule of the call's: the transaction's (and
@@ -199,6 +205,11 @@ func (db *DB) publishRound(p *publisher, batch []*publishCall) {
 		}
 		return rows.Flush(ctx, tx)
 	})
+	var wake hookd.Handoff // loaded again: it may have been set meanwhile
+	if b := db.handoff.Load(); b != nil {
+		wake = b.h
+	}
+	place.Committed(err == nil, wake)
 	if p.onRound != nil {
 		p.onRound(len(batch))
 	}
@@ -211,3 +222,19 @@ func (db *DB) publishRound(p *publisher, batch []*publishCall) {
 		close(c.done)
 	}
 }
+
+// handoffBox holds the Handoff set by SetHandoff.
+type handoffBox struct{ h hookd.Handoff }
+
+// SetHandoff makes Publish hand the messages it writes due now to h,
+// leased, as far as h reserves room for them (see hookd.Handoff); nil
+// stops it. A round already running keeps the handoff it started with.
+func (db *DB) SetHandoff(h hookd.Handoff) {
+	if h == nil {
+		db.handoff.Store(nil)
+		return
+	}
+	db.handoff.Store(&handoffBox{h})
+}
+
+var _ hookd.HandoffStore = (*DB)(nil)

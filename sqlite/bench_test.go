@@ -14,6 +14,7 @@ import (
 
 	"github.com/hookd/hookd"
 	"github.com/hookd/hookd/sqlite"
+	"github.com/hookd/hookd/storetest"
 )
 
 // BenchmarkClaimWithBacklog measures one Claim of 100 due messages and the
@@ -226,7 +227,7 @@ func BenchmarkClaimParked(b *testing.B) {
 	for range b.N {
 		b.StopTimer()
 		db := openBench(b)
-		db.SetHandoff(&fakeHandoff{lease: time.Minute})
+		db.SetHandoff(storetest.NewFakeHandoff(0, time.Minute))
 		if _, err := db.Publish(ctx, "bench", evs, now); err != nil {
 			b.Fatal(err)
 		}

@@ -22,7 +22,7 @@ func TestStoreParking(t *testing.T) {
 	t.Parallel()
 	storetest.Exercise(t, func(t *testing.T) hookd.Store {
 		db := MustOpenDB(t)
-		db.SetHandoff(&fakeHandoff{lease: time.Minute})
+		db.SetHandoff(storetest.NewFakeHandoff(0, time.Minute))
 		return db
 	})
 }
@@ -41,7 +41,7 @@ func parkingDB(t *testing.T) (*sqlite.DB, *hookd.Webhook, func() []string) {
 		mu.Unlock()
 	})
 	w := mustTenantHook(t, db, "https://example.com/hook")
-	db.SetHandoff(&fakeHandoff{lease: time.Minute})
+	db.SetHandoff(storetest.NewFakeHandoff(0, time.Minute))
 	return db, w, func() []string {
 		mu.Lock()
 		defer mu.Unlock()
@@ -200,14 +200,14 @@ func TestParkedAfterRestart(t *testing.T) {
 	path := t.TempDir() + "/hookd.db"
 	db := MustOpenPath(t, path)
 	mustTenantHook(t, db, "https://example.com/hook")
-	db.SetHandoff(&fakeHandoff{lease: time.Minute})
+	db.SetHandoff(storetest.NewFakeHandoff(0, time.Minute))
 	evs := publishN(t, db, "a", 3, storeT0)
 	claimEvents(t, db, storeT0, 1) // one handed out when the process died
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
 	db = MustOpenPath(t, path)
-	db.SetHandoff(&fakeHandoff{lease: time.Minute})
+	db.SetHandoff(storetest.NewFakeHandoff(0, time.Minute))
 	if got, _ := claimEvents(t, db, storeT0, 10); len(got) != 0 {
 		t.Fatalf("claimed %v before ReleaseLeases: another process's parked messages", got)
 	}

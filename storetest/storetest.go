@@ -68,6 +68,8 @@ func Exercise(t *testing.T, open func(t *testing.T) hookd.Store) {
 		{"TestMessage", testTestMessage},
 		{"TestAttemptsKeepStreak", testTestAttemptsKeepStreak},
 		{"Sweep", testSweep},
+		{"PublishHandsOff", testPublishHandsOff},
+		{"PublishHandoffReleasesOnFailure", testPublishHandoffReleasesOnFailure},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,7 +1,6 @@
-package sqlite_test
+package storetest
 
 import (
-	"context"
 	"encoding/json"
 	"reflect"
 	"sync"
@@ -10,6 +9,22 @@ import (
 
 	"github.com/hookd/hookd"
 )
+
+// handoffStore returns s as a HandoffStore. A store without a handoff
+// skips these tests, saying so; hookd's two stores have one.
+func handoffStore(t *testing.T, s hookd.Store) hookd.HandoffStore {
+	t.Helper()
+	hs, ok := s.(hookd.HandoffStore)
+	if !ok {
+		t.Skip("SKIPPED: the store is no hookd.HandoffStore")
+	}
+	return hs
+}
+
+// keyed is an event of type typ with idempotency key "k".
+func keyed(typ string) hookd.EventInput {
+	return hookd.EventInput{Type: typ, Payload: json.RawMessage(`{}`), IdempotencyKey: "k"}
+}
 
 // fakeHandoff grants up to room reservations and records what it is given.
 type fakeHandoff struct {
@@ -20,6 +35,13 @@ type fakeHandoff struct {
 	released  int
 	wakes     int
 	delivered []*hookd.Delivery
+}
+
+// NewFakeHandoff returns a Handoff that grants up to room reservations of
+// lease and records what it is given: with room 0, a stand-in for a
+// registered delivery engine that takes nothing.
+func NewFakeHandoff(room int, lease time.Duration) hookd.Handoff {
+	return &fakeHandoff{room: room, lease: lease}
 }
 
 func (f *fakeHandoff) Reserve(n int) (int, time.Duration) {
@@ -52,17 +74,16 @@ func (f *fakeHandoff) Release(n int) {
 // Publish leases the claimable messages it writes to the handoff, as far
 // as it has room, and hands them over exactly as Claim would have returned
 // them; held messages, and messages beyond the room, are left to Claim.
-func TestPublishHandsOff(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
-	db := MustOpenDB(t)
-	w := mustTenantHook(t, db, "https://example.com/grouped", func(w *hookd.Webhook) { w.Grouped = true })
-	held := mustHook(t, db, "https://example.com/suspended")
-	if _, err := db.SetSuspended(ctx, "a", held.ID, true, storeT0); err != nil {
+func testPublishHandsOff(t *testing.T, db hookd.Store) {
+	hs := handoffStore(t, db)
+	mustTenant(t, db, "a")
+	w := mustWebhook(t, db, "a", "https://example.com/grouped", func(w *hookd.Webhook) { w.Grouped = true })
+	held := mustWebhook(t, db, "a", "https://example.com/suspended")
+	if _, err := db.SetSuspended(ctx, "a", held.ID, true, T0); err != nil {
 		t.Fatal(err)
 	}
 	h := &fakeHandoff{room: 2, lease: time.Minute}
-	db.SetHandoff(h)
+	hs.SetHandoff(h)
 
 	evs := []hookd.EventInput{
 		{Type: "x", Payload: json.RawMessage(`{"n":1}`), Group: "g", Attributes: map[string]string{"k": "v"}}, // head of g: handed
@@ -70,7 +91,7 @@ func TestPublishHandsOff(t *testing.T) {
 		{Type: "x", Payload: json.RawMessage(`{"n":3}`)},                                                      // handed (room 2)
 		{Type: "x", Payload: json.RawMessage(`{"n":4}`), Group: "h"},                                          // no room left: claimable
 	}
-	res, err := db.Publish(ctx, "a", evs, storeT0)
+	res, err := db.Publish(ctx, "a", evs, T0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,8 +111,8 @@ func TestPublishHandsOff(t *testing.T) {
 	}
 
 	// Claim gets only the message there was no room for: the handed ones
-	// are leased until storeT0 + 1 min, the others are held.
-	ds, err := db.Claim(ctx, storeT0, 10, time.Hour)
+	// are leased until T0 + 1 min, the others are held.
+	ds, err := db.Claim(ctx, T0, 10, time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,7 +121,7 @@ func TestPublishHandsOff(t *testing.T) {
 	}
 	// When the lease ends they are due again, and Claim returns them just
 	// as they were handed over (but for the lease).
-	ds, err = db.Claim(ctx, storeT0.Add(time.Minute), 10, time.Minute)
+	ds, err = db.Claim(ctx, T0.Add(time.Minute), 10, time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,8 +138,8 @@ func TestPublishHandsOff(t *testing.T) {
 	// An outcome with the handed lease is stale now, but one with the
 	// claim's lease applies.
 	o := hookd.Outcome{MessageID: ds[0].Message.ID, Lease: ds[0].Lease, State: hookd.StateSuccessful,
-		Attempt: hookd.Attempt{StartedAt: storeT0.Add(time.Minute), StatusCode: 204, Success: true}}
-	if err := db.Complete(ctx, []hookd.Outcome{o}, storeT0.Add(time.Minute)); err != nil {
+		Attempt: hookd.Attempt{StartedAt: T0.Add(time.Minute), StatusCode: 204, Success: true}}
+	if err := db.Complete(ctx, []hookd.Outcome{o}, T0.Add(time.Minute)); err != nil {
 		t.Fatal(err)
 	}
 	if m, err := db.GetMessage(ctx, "a", ds[0].Message.ID); err != nil || m.State != hookd.StateSuccessful {
@@ -128,29 +149,28 @@ func TestPublishHandsOff(t *testing.T) {
 
 // A call that fails on a rule gives back the reservations it took, and
 // nothing of it is handed over; a handoff set to nil is no longer asked.
-func TestPublishHandoffReleasesOnFailure(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
-	db := MustOpenDB(t)
-	mustTenantHook(t, db, "https://example.com/hook")
+func testPublishHandoffReleasesOnFailure(t *testing.T, db hookd.Store) {
+	hs := handoffStore(t, db)
+	mustTenant(t, db, "a")
+	mustWebhook(t, db, "a", "https://example.com/hook")
 	h := &fakeHandoff{room: 10, lease: time.Minute}
-	db.SetHandoff(h)
+	hs.SetHandoff(h)
 	// The second event reuses the first one's key with another body: the
 	// call fails after the first event's message was reserved.
-	if _, err := db.Publish(ctx, "a", []hookd.EventInput{keyed("x", "k"), keyed("y", "k")}, storeT0); hookd.ErrorCode(err) != hookd.ECONFLICT {
+	if _, err := db.Publish(ctx, "a", []hookd.EventInput{keyed("x"), keyed("y")}, T0); hookd.ErrorCode(err) != hookd.ECONFLICT {
 		t.Fatalf("Publish = %v, want a conflict", err)
 	}
 	if h.reserved != 1 || h.released != 1 || len(h.delivered) != 0 {
 		t.Fatalf("reserved %d, released %d, delivered %d; want 1, 1, 0", h.reserved, h.released, len(h.delivered))
 	}
-	db.SetHandoff(nil)
-	if _, err := db.Publish(ctx, "a", []hookd.EventInput{keyed("x", "k")}, storeT0); err != nil {
+	hs.SetHandoff(nil)
+	if _, err := db.Publish(ctx, "a", []hookd.EventInput{keyed("x")}, T0); err != nil {
 		t.Fatal(err)
 	}
 	if h.reserved != 1 {
 		t.Fatalf("reserved %d after SetHandoff(nil), want 1", h.reserved)
 	}
-	if ds, err := db.Claim(ctx, storeT0, 10, time.Minute); err != nil || len(ds) != 1 {
+	if ds, err := db.Claim(ctx, T0, 10, time.Minute); err != nil || len(ds) != 1 {
 		t.Fatalf("Claim = %d deliveries, %v; want the message published without a handoff", len(ds), err)
 	}
 }
