@@ -445,14 +445,7 @@ func (s *Store) ListEvents(ctx context.Context, tenantID string, f hookd.EventFi
 		where = append(where, "type = ?")
 		args = append(args, f.Type)
 	}
-	if f.Since != nil {
-		where = append(where, "created_at >= ?")
-		args = append(args, MS(*f.Since))
-	}
-	if f.Until != nil {
-		where = append(where, "created_at < ?")
-		args = append(args, MS(*f.Until))
-	}
+	where, args = createdBetween(where, args, f.Since, f.Until)
 	return queryList(ctx, s.Read, "events", "SELECT "+EventColumns+" FROM events WHERE "+strings.Join(where, " AND ")+
 		" ORDER BY id LIMIT ?", append(args, limitOf(f.Page)), scanEvent)
 }

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"fmt"
+	"time"
 )
 
 // queryList runs a read query and scans every row with scan; what names the
@@ -26,4 +27,18 @@ func queryList[T any](ctx context.Context, q Queryer, what, query string, args [
 		return nil, fmt.Errorf("list %s: %w", what, err)
 	}
 	return out, nil
+}
+
+// createdBetween adds the terms of a list's since (created_at >= since)
+// and until (created_at < until) filters, where given.
+func createdBetween(where []string, args []any, since, until *time.Time) ([]string, []any) {
+	if since != nil {
+		where = append(where, "created_at >= ?")
+		args = append(args, MS(*since))
+	}
+	if until != nil {
+		where = append(where, "created_at < ?")
+		args = append(args, MS(*until))
+	}
+	return where, args
 }

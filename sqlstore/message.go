@@ -67,14 +67,7 @@ func ListMessagesQuery(tenantID string, f hookd.MessageFilter) (string, []any) {
 		where = append(where, "event_type = ?")
 		args = append(args, f.EventType)
 	}
-	if f.Since != nil {
-		where = append(where, "created_at >= ?")
-		args = append(args, MS(*f.Since))
-	}
-	if f.Until != nil {
-		where = append(where, "created_at < ?")
-		args = append(args, MS(*f.Until))
-	}
+	where, args = createdBetween(where, args, f.Since, f.Until)
 	return "SELECT " + MessageColumns + " FROM messages WHERE " + strings.Join(where, " AND ") +
 		" ORDER BY id LIMIT ?", append(args, limitOf(f.Page))
 }
