@@ -16,8 +16,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
-	"sort"
+	"math"
 	"strconv"
 	"strings"
 	"sync"
@@ -72,15 +71,18 @@ var dialect = sqlstore.Dialect{
 	IsUniqueViolation: isUniqueViolation,
 }
 
+// sharedTx is tx for the shared statements.
+func (db *DB) sharedTx(ctx context.Context, fn func(tx sqlstore.Conn) error) error {
+	return db.tx(ctx, func(tx *wtx) error { return fn(tx) })
+}
+
 // initShared gives the shared statements the store's reads and writes:
 // every write in a transaction under the write lock.
 func (db *DB) initShared() {
 	db.shared = &sqlstore.Store{
 		Read:  db.read,
 		Fixed: db.read,
-		Tx: func(ctx context.Context, fn func(tx sqlstore.Conn) error) error {
-			return db.tx(ctx, func(tx *wtx) error { return fn(tx) })
-		},
+		Tx:    db.sharedTx,
 		Lazy: func(ctx context.Context, fn func(tx sqlstore.Conn) error) error {
 			return db.txLazy(ctx, func(tx *wtx) error { return fn(tx) })
 		},
@@ -135,46 +137,20 @@ func (db *DB) now() time.Time { return db.Now().UTC() }
 // transaction with its schema_version row, under the write lock: processes
 // starting at once apply each migration exactly once.
 func (db *DB) migrate(ctx context.Context) error {
-	names, err := fs.Glob(migrationFS, "migrations/*.sql")
+	// Under the write lock: two servers creating the table at once would
+	// clash in PostgreSQL's catalog.
+	err := db.tx(ctx, func(tx *wtx) error {
+		_, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_version (
+			version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)`)
+		return err
+	})
 	if err != nil {
-		return fmt.Errorf("list migrations: %w", err)
+		return fmt.Errorf("create schema_version: %w", err)
 	}
-	sort.Strings(names)
-	for _, name := range names {
-		base := strings.TrimPrefix(name, "migrations/")
-		num, _, ok := strings.Cut(base, "_")
-		version, err := strconv.Atoi(num)
-		if !ok || err != nil {
-			return fmt.Errorf("migration %s: name must start with a number and '_'", base)
-		}
-		body, err := migrationFS.ReadFile(name)
-		if err != nil {
-			return fmt.Errorf("read migration %s: %w", base, err)
-		}
-		err = db.tx(ctx, func(tx *wtx) error {
-			if _, err := tx.Tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_version (
-				version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)`); err != nil {
-				return err
-			}
-			var n int
-			if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM schema_version WHERE version = ?", version).Scan(&n); err != nil {
-				return err
-			}
-			if n > 0 {
-				return nil
-			}
-			if _, err := tx.Tx.ExecContext(ctx, string(body)); err != nil {
-				return err
-			}
-			_, err := tx.ExecContext(ctx, "INSERT INTO schema_version (version, name, applied_at) VALUES (?, ?, ?)",
-				version, base, time.Now().UnixMilli())
-			return err
-		})
-		if err != nil {
-			return fmt.Errorf("apply migration %s: %w", base, err)
-		}
-	}
-	return nil
+	return sqlstore.Migrate(ctx, migrationFS, math.MaxInt, db.sharedTx, func(ctx context.Context, tx sqlstore.Conn, body string) error {
+		_, err := tx.(*wtx).Tx.ExecContext(ctx, body) // many statements: not rebound
+		return err
+	})
 }
 
 // tx runs fn in a write transaction holding the write lock and commits when

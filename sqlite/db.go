@@ -11,12 +11,9 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
 	"math"
 	"net/url"
-	"sort"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -87,14 +84,17 @@ var dialect = sqlstore.Dialect{
 	IsUniqueViolation: isUniqueViolation,
 }
 
+// sharedTx is tx for the shared statements.
+func (db *DB) sharedTx(ctx context.Context, fn func(tx sqlstore.Conn) error) error {
+	return db.tx(ctx, func(tx *wtx) error { return fn(tx) })
+}
+
 // initShared gives the shared statements the store's reads and writes.
 func (db *DB) initShared() {
 	db.shared = &sqlstore.Store{
 		Read:  db.read,
 		Fixed: prepared{db},
-		Tx: func(ctx context.Context, fn func(tx sqlstore.Conn) error) error {
-			return db.tx(ctx, func(tx *wtx) error { return fn(tx) })
-		},
+		Tx:    db.sharedTx,
 		Lazy: func(ctx context.Context, fn func(tx sqlstore.Conn) error) error {
 			return db.txSync(ctx, syncNormal, func(tx *wtx) error { return fn(tx) })
 		},
@@ -200,52 +200,18 @@ func (db *DB) Ping(ctx context.Context) error {
 func (db *DB) now() time.Time { return db.Now().UTC() }
 
 // migrate applies migrations/NNNN_name.sql in order, up to upTo, each in
-// its own transaction together with its schema_version row. BEGIN IMMEDIATE
-// makes two processes starting at once apply each migration exactly once.
+// its own transaction together with its schema_version row (see
+// sqlstore.Migrate). BEGIN IMMEDIATE makes two processes starting at once
+// apply each migration exactly once.
 func (db *DB) migrate(ctx context.Context, upTo int) error {
 	if _, err := db.write.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_version (
 		version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`); err != nil {
 		return fmt.Errorf("create schema_version: %w", err)
 	}
-	names, err := fs.Glob(migrationFS, "migrations/*.sql")
-	if err != nil {
-		return fmt.Errorf("list migrations: %w", err)
-	}
-	sort.Strings(names)
-	for _, name := range names {
-		base := strings.TrimPrefix(name, "migrations/")
-		num, _, ok := strings.Cut(base, "_")
-		version, err := strconv.Atoi(num)
-		if !ok || err != nil {
-			return fmt.Errorf("migration %s: name must start with a number and '_'", base)
-		}
-		if version > upTo {
-			break
-		}
-		body, err := migrationFS.ReadFile(name)
-		if err != nil {
-			return fmt.Errorf("read migration %s: %w", base, err)
-		}
-		err = db.tx(ctx, func(tx *wtx) error {
-			var n int
-			if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM schema_version WHERE version = ?", version).Scan(&n); err != nil {
-				return err
-			}
-			if n > 0 {
-				return nil
-			}
-			if _, err := tx.Tx.ExecContext(ctx, string(body)); err != nil { // many statements: not prepared
-				return err
-			}
-			_, err := tx.ExecContext(ctx, "INSERT INTO schema_version (version, name, applied_at) VALUES (?, ?, ?)",
-				version, base, time.Now().UnixMilli())
-			return err
-		})
-		if err != nil {
-			return fmt.Errorf("apply migration %s: %w", base, err)
-		}
-	}
-	return nil
+	return sqlstore.Migrate(ctx, migrationFS, upTo, db.sharedTx, func(ctx context.Context, tx sqlstore.Conn, body string) error {
+		_, err := tx.(*wtx).Tx.ExecContext(ctx, body) // many statements: not prepared
+		return err
+	})
 }
 
 // syncLevel is a value of PRAGMA synchronous for one write transaction.
