@@ -118,7 +118,7 @@ func Open(ctx context.Context, url string) (*DB, error) {
 
 // Close commits the Publish calls queued and closes the connections.
 func (db *DB) Close() error {
-	db.pub.stop()
+	db.pub.Close()
 	return db.pool.Close()
 }
 

@@ -3,8 +3,6 @@ package postgres
 import (
 	"context"
 	"errors"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/hookd/hookd"
@@ -34,38 +32,20 @@ const (
 	maxBatchEvents = 5000
 )
 
-// errClosed answers a Publish after Close.
-var errClosed = errors.New("postgres: store is closed")
-
 // publishCall is one Publish call on its way through the writer.
 type publishCall struct {
 	tenantID string
 	events   []hookd.EventInput
 	now      time.Time
 
-	// state is callQueued until the writer takes the call (callTaken) or
-	// its caller gives up on it first (callAbandoned); the two race on it
-	// with a compare-and-swap, so a caller that returns ctx.Err() knows
-	// that nothing of its call was stored.
-	state atomic.Int32
-
-	res  []hookd.PublishResult
-	err  error
-	done chan struct{} // closed when res and err are set
+	sqlstore.Call // queued, taken or given up on; answered when res and err are set
+	res           []hookd.PublishResult
+	err           error
 }
-
-const (
-	callQueued int32 = iota
-	callTaken
-	callAbandoned
-)
 
 // publisher is the writer goroutine's queue.
 type publisher struct {
-	mu     sync.RWMutex // held to send on queue; close takes it to close it
-	closed bool
-	queue  chan *publishCall
-	done   chan struct{} // closed when the writer goroutine ends
+	sqlstore.Queue[*publishCall]
 
 	onRound func(calls int) // tests: sees each round once committed
 }
@@ -76,17 +56,9 @@ type publisher struct {
 // hookd.Store. When ctx ends before the writer took the call, ctx.Err()
 // and nothing is stored; once taken, the call's own answer.
 func (db *DB) Publish(ctx context.Context, tenantID string, events []hookd.EventInput, now time.Time) ([]hookd.PublishResult, error) {
-	c := &publishCall{tenantID: tenantID, events: events, now: now, done: make(chan struct{})}
-	if err := db.pub.enqueue(ctx, c); err != nil {
+	c := &publishCall{tenantID: tenantID, events: events, now: now}
+	if err := db.pub.Run(ctx, c); err != nil {
 		return nil, err
-	}
-	select {
-	case <-c.done:
-	case <-ctx.Done():
-		if c.state.CompareAndSwap(callQueued, callAbandoned) {
-			return nil, ctx.Err()
-		}
-		<-c.done // taken: it is being committed, wait for the outcome
 	}
 	if c.err != nil {
 		return nil, sqlstore.Internal("publish events", c.err)
@@ -94,46 +66,14 @@ func (db *DB) Publish(ctx context.Context, tenantID string, events []hookd.Event
 	return c.res, nil
 }
 
-// enqueue hands c to the writer.
-func (p *publisher) enqueue(ctx context.Context, c *publishCall) error {
-	p.mu.RLock()
-	defer p.mu.RUnlock()
-	if p.closed {
-		return errClosed
-	}
-	select {
-	case p.queue <- c:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
 // start starts db's writer goroutine.
-func (p *publisher) start(db *DB) {
-	p.queue = make(chan *publishCall, maxBatchCalls)
-	p.done = make(chan struct{})
-	go p.loop(db)
-}
-
-// stop lets the writer commit what is queued and waits for it to end; a
-// later Publish gets errClosed.
-func (p *publisher) stop() {
-	p.mu.Lock()
-	if !p.closed {
-		p.closed = true
-		close(p.queue) // no sender holds mu.RLock now
-	}
-	p.mu.Unlock()
-	<-p.done
-}
+func (p *publisher) start(db *DB) { p.Start(maxBatchCalls, func() { p.loop(db) }) }
 
 // loop is the writer: one group commit per round until the queue is
 // closed and empty.
 func (p *publisher) loop(db *DB) {
-	defer close(p.done)
 	var batch []*publishCall
-	for c := range p.queue {
+	for c := range p.C {
 		batch = take(batch[:0], c)
 		if len(batch) > 0 {
 			db.publishRound(p, batch)
@@ -143,7 +83,7 @@ func (p *publisher) loop(db *DB) {
 
 // take appends c to batch unless its caller gave up on it.
 func take(batch []*publishCall, c *publishCall) []*publishCall {
-	if c.state.CompareAndSwap(callQueued, callTaken) {
+	if c.Take() {
 		batch = append(batch, c)
 	}
 	return batch
@@ -154,7 +94,7 @@ func take(batch []*publishCall, c *publishCall) []*publishCall {
 func (p *publisher) fill(batch []*publishCall, events int) ([]*publishCall, int) {
 	for len(batch) < maxBatchCalls && events < maxBatchEvents {
 		select {
-		case c, ok := <-p.queue:
+		case c, ok := <-p.C:
 			if !ok {
 				return batch, events // the loop's next receive ends it
 			}
@@ -219,7 +159,7 @@ func (db *DB) publishRound(p *publisher, batch []*publishCall) {
 			// an earlier call's key that it saw.
 			c.res, c.err = nil, err
 		}
-		close(c.done)
+		c.Answer()
 	}
 }
 

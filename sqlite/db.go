@@ -46,11 +46,8 @@ type DB struct {
 	sync syncLevel
 
 	// The group commit of Publish, see publish.go.
-	pubMu     sync.RWMutex // held to send on pubQueue; Close takes it to close it
-	pubClosed bool
-	pubQueue  chan *publishCall
-	pubDone   chan struct{} // closed when the writer goroutine ends
-	handoff   atomic.Pointer[handoffBox]
+	pub     sqlstore.Queue[*publishCall]
+	handoff atomic.Pointer[handoffBox]
 
 	// Parking of claimable messages, see fresh.go. seqTop is the largest
 	// message seq Publish gave out and committed; only the writer
@@ -164,14 +161,14 @@ func open(ctx context.Context, path string, version int) (*DB, error) {
 		return nil, fmt.Errorf("open sqlite: %w", err)
 	}
 	db.parkToken, db.fresh.cursor, db.fresh.hi, db.seqTop = sqlstore.NewLease(), top, top, top
-	db.startPublisher()
+	db.pub.Start(maxBatchCalls, db.publishLoop)
 	return db, nil
 }
 
 // Close commits the Publish calls already queued, then closes both pools.
 // A later call fails.
 func (db *DB) Close() error {
-	db.stopPublisher()
+	db.pub.Close()
 	db.mu.Lock()
 	errs := make([]error, 0, len(db.stmts)+2)
 	for q, s := range db.stmts {

@@ -71,7 +71,7 @@ func (db *DB) leaseDue(ctx context.Context, now time.Time, limit int, lease time
 	// and Complete calls share them (publish.go): one commit for all.
 	cl := &sqlstore.ClaimCall{Limit: limit, Lease: lease, Token: sqlstore.NewLease()}
 	c := &publishCall{claim: cl, now: now}
-	err := db.run(ctx, c)
+	err := db.pub.Run(ctx, c)
 	if err == nil {
 		err = c.err
 	}
@@ -130,7 +130,7 @@ func (db *DB) Complete(ctx context.Context, outcomes []hookd.Outcome, now time.T
 	// both flow, one commit serves both, and neither waits for the
 	// other's transaction.
 	c := &publishCall{outs: outcomes, now: now}
-	if err := db.run(ctx, c); err != nil {
+	if err := db.pub.Run(ctx, c); err != nil {
 		return err
 	}
 	if c.err == nil {

@@ -9,7 +9,7 @@ import (
 
 // QueuedPublishes returns how many Publish calls wait for the writer, for
 // tests that line calls up behind a blocked writer.
-func QueuedPublishes(db *DB) int { return len(db.pubQueue) }
+func QueuedPublishes(db *DB) int { return len(db.pub.C) }
 
 // WriterSynchronous runs an empty write transaction at the level of
 // Publish and API writes (normal false) or of Claim and Complete (normal

@@ -2,8 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"errors"
-	"sync/atomic"
 	"time"
 
 	"github.com/hookd/hookd"
@@ -45,9 +43,6 @@ const (
 	maxBatchEvents = 5000
 )
 
-// errClosed answers a Publish after Close.
-var errClosed = errors.New("sqlite: store is closed")
-
 // publishCall is one Publish call on its way through the writer, or one
 // Complete (outs set) or Claim (claim set) call, which share the rounds of
 // Publish: see otherInRound.
@@ -58,22 +53,10 @@ type publishCall struct {
 	claim    *sqlstore.ClaimCall // a Claim call when non-nil
 	now      time.Time
 
-	// state is callQueued until the writer takes the call (callTaken) or
-	// its caller gives up on it first (callAbandoned); the two race on it
-	// with a compare-and-swap, so a caller that returns ctx.Err() knows
-	// that nothing of its call was stored.
-	state atomic.Int32
-
-	res  []hookd.PublishResult
-	err  error
-	done chan struct{} // closed when res and err are set
+	sqlstore.Call // queued, taken or given up on; answered when res and err are set
+	res           []hookd.PublishResult
+	err           error
 }
-
-const (
-	callQueued int32 = iota
-	callTaken
-	callAbandoned
-)
 
 // Publish stores the events and their messages, committed together with
 // whatever other Publish calls are waiting at the same time (group commit,
@@ -84,7 +67,7 @@ const (
 // the call's own answer.
 func (db *DB) Publish(ctx context.Context, tenantID string, events []hookd.EventInput, now time.Time) ([]hookd.PublishResult, error) {
 	c := &publishCall{tenantID: tenantID, events: events, now: now}
-	if err := db.run(ctx, c); err != nil {
+	if err := db.pub.Run(ctx, c); err != nil {
 		return nil, err
 	}
 	if c.err != nil {
@@ -93,63 +76,9 @@ func (db *DB) Publish(ctx context.Context, tenantID string, events []hookd.Event
 	return c.res, nil
 }
 
-// run hands c to the writer and waits until it is answered. It returns
-// ctx.Err() when ctx ends before the writer took c (then nothing of c was
-// written), errClosed after Close, else nil: c.err is the call's answer.
-func (db *DB) run(ctx context.Context, c *publishCall) error {
-	c.done = make(chan struct{})
-	if err := db.enqueue(ctx, c); err != nil {
-		return err
-	}
-	select {
-	case <-c.done:
-	case <-ctx.Done():
-		if c.state.CompareAndSwap(callQueued, callAbandoned) {
-			return ctx.Err()
-		}
-		<-c.done // taken: it is being committed, wait for the outcome
-	}
-	return nil
-}
-
-// enqueue hands c to the writer.
-func (db *DB) enqueue(ctx context.Context, c *publishCall) error {
-	db.pubMu.RLock()
-	defer db.pubMu.RUnlock()
-	if db.pubClosed {
-		return errClosed
-	}
-	select {
-	case db.pubQueue <- c:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
-// startPublisher starts the writer goroutine.
-func (db *DB) startPublisher() {
-	db.pubQueue = make(chan *publishCall, maxBatchCalls)
-	db.pubDone = make(chan struct{})
-	go db.publishLoop()
-}
-
-// stopPublisher lets the writer commit what is queued and waits for it to
-// end; a later Publish gets errClosed.
-func (db *DB) stopPublisher() {
-	db.pubMu.Lock()
-	if !db.pubClosed {
-		db.pubClosed = true
-		close(db.pubQueue) // no sender holds pubMu.RLock now
-	}
-	db.pubMu.Unlock()
-	<-db.pubDone
-}
-
 // publishLoop is the writer: one group commit per round, as described
 // above, until the queue is closed and empty.
 func (db *DB) publishLoop() {
-	defer close(db.pubDone)
 	r := &pubRound{batch: make([]*publishCall, 0, maxBatchCalls)}
 	for {
 		r.batch, r.events = r.batch[:0], 0
@@ -166,7 +95,7 @@ func (db *DB) publishLoop() {
 				}
 			}
 		} else {
-			c, ok := <-db.pubQueue
+			c, ok := <-db.pub.C
 			if !ok {
 				return
 			}
@@ -190,7 +119,7 @@ type pubRound struct {
 
 // add takes c unless its caller gave up on it.
 func (r *pubRound) add(c *publishCall) {
-	if c.state.CompareAndSwap(callQueued, callTaken) {
+	if c.Take() {
 		r.batch = append(r.batch, c)
 		r.events += c.size()
 	}
@@ -282,7 +211,7 @@ func (db *DB) publishBatch(r *pubRound) {
 	}
 	level := r.batch[0].level()
 	err := db.txSync(ctx, level, func(tx *wtx) error {
-		r.fill(db.pubQueue, level)
+		r.fill(db.pub.C, level)
 		for i := 0; i < len(r.batch); {
 			for ; i < len(r.batch); i++ {
 				c := r.batch[i]
@@ -297,7 +226,7 @@ func (db *DB) publishBatch(r *pubRound) {
 					return rows.Err
 				}
 			}
-			r.fill(db.pubQueue, level)
+			r.fill(db.pub.C, level)
 		}
 		return rows.Flush(ctx, tx)
 	})
@@ -325,7 +254,7 @@ func (db *DB) publishBatch(r *pubRound) {
 			// an earlier call's key that it saw.
 			c.res, c.err = nil, err
 		}
-		close(c.done)
+		c.Answer()
 	}
 }
 
