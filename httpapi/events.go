@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/hookd/hookd"
@@ -13,8 +12,6 @@ import (
 
 // MaxBatchEvents is the most events one batch may publish.
 const MaxBatchEvents = 1000
-
-func itoa(n int) string { return strconv.Itoa(n) }
 
 // compact returns raw without insignificant white space (raw is valid JSON).
 func compact(raw json.RawMessage) json.RawMessage {
