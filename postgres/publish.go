@@ -18,12 +18,14 @@ import (
 // clients). So Publish does not write itself: it queues its call for one
 // writer goroutine per process, which takes every call queued, and those
 // queued while it runs them (up to maxBatchCalls calls or about
-// maxBatchEvents events), runs them in ONE transaction, writing their rows
-// together (see sqlstore.PendingRows), commits once and answers every caller. A
-// call that fails on a rule (an idempotency conflict, an unknown tenant)
-// writes nothing and only it fails; the others still commit. Calls run in
-// queue order, so a later call sees an earlier call's idempotency key and
-// group messages just as if they had committed one after the other.
+// maxBatchEvents events), runs them in ONE transaction, writing their
+// rows together (see sqlstore.PendingRows), commits once and answers
+// every caller. A call that fails on a rule (an idempotency conflict, an
+// unknown tenant) writes nothing and only it fails; the others still
+// commit. Calls run in queue order, so a later call sees an earlier
+// call's idempotency key and group messages just as if they had committed
+// one after the other. The queue and the calls' protocol are
+// sqlstore.Queue's, as in the SQLite store.
 
 // Bounds of one group commit: a larger one would hold the write lock, and
 // so Claim and Complete, for longer.
