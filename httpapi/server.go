@@ -1,7 +1,7 @@
 // Package httpapi serves hookd's REST API (version 1): tenants, API keys,
 // webhooks, events, messages and attempts, plus the operational endpoints
 // /healthz, /readyz, /metrics and /openapi.json. Every non-2xx answer is an
-// RFC 9457 problem document; see DECISIONS.md for the choices the contract
+// RFC 9457 problem document; see docs/API.md for the choices the contract
 // leaves open.
 package httpapi
 
