@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"maps"
+	"net/netip"
 	"net/url"
 	"regexp"
 	"slices"
@@ -274,6 +275,12 @@ func checkURL(ctx context.Context, raw string, targets TargetChecker) string {
 	if len(raw) > MaxURLLen {
 		return fmt.Sprintf("must be at most %d characters", MaxURLLen)
 	}
+	if strings.ContainsRune(raw, ' ') {
+		// url.Parse keeps a space in the path or query, and the sender
+		// would send it percent-encoded: what is shown would not be what
+		// is sent.
+		return "must not contain spaces; write them as %20"
+	}
 	u, err := url.Parse(raw)
 	if err != nil || !u.IsAbs() || u.Opaque != "" {
 		return "must be an absolute http or https URL"
@@ -293,6 +300,9 @@ func checkURL(ctx context.Context, raw string, targets TargetChecker) string {
 	}
 	if u.User != nil {
 		return "must not contain credentials; use auth"
+	}
+	if msg := CheckHost(u.Hostname()); msg != "" {
+		return msg
 	}
 	if p := u.Port(); p != "" {
 		n := 0
@@ -315,6 +325,83 @@ func checkURL(ctx context.Context, raw string, targets TargetChecker) string {
 		}
 	}
 	return ""
+}
+
+// CheckHost returns why host, a URL's Hostname (an IPv6 address without
+// its brackets), cannot be a webhook's host whatever the server's target
+// policy, or "" if it can. What is shown must be what is dialled, and these
+// are read differently by different parsers and resolvers:
+//   - an IPv6 zone (`[fe80::1%25eth0]`) names a network interface of the
+//     server, and no address range matches an address that carries one;
+//   - an IPv4 address not written as four decimal numbers (`2130706433`,
+//     `0x7f.1`, `017700000001`, `127.1`, `127.0.0.1.`) is a name to Go's
+//     resolver but an address to getaddrinfo and to browsers (WHATWG URL:
+//     a host whose last label is a number is an IPv4 address);
+//   - a name must be letters, digits, `-` and `_` in labels of 1..63
+//     characters (at most 253 in all, one trailing dot allowed), so that
+//     nothing but a DNS name reaches the resolver.
+func CheckHost(host string) string {
+	if strings.Contains(host, "%") {
+		return "must not have an IPv6 zone (%25...)"
+	}
+	if strings.Contains(host, ":") {
+		if _, err := netip.ParseAddr(host); err != nil {
+			return "must have a valid IPv6 address"
+		}
+		return ""
+	}
+	name := strings.TrimSuffix(host, ".")
+	if endsInNumber(name) {
+		if a, err := netip.ParseAddr(host); err != nil || !a.Is4() {
+			return "must write an IPv4 address as four decimal numbers (a.b.c.d)"
+		}
+		return ""
+	}
+	if !isDNSName(name) {
+		return `must have a host name of letters, digits, "-" and "_" (labels of 1..63 characters)`
+	}
+	return ""
+}
+
+// endsInNumber reports whether name's last label is a decimal number or
+// 0x followed by hex digits: the WHATWG URL rule for a host that is to be
+// read as an IPv4 address.
+func endsInNumber(name string) bool {
+	last := name[strings.LastIndexByte(name, '.')+1:]
+	if last == "" {
+		return false
+	}
+	digits := "0123456789"
+	if len(last) >= 2 && last[0] == '0' && (last[1] == 'x' || last[1] == 'X') {
+		last, digits = last[2:], "0123456789abcdefABCDEF"
+	}
+	for i := 0; i < len(last); i++ {
+		if strings.IndexByte(digits, last[i]) < 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// isDNSName reports whether name (without a trailing dot) is dot-separated
+// labels of 1..63 letters, digits, '-' and '_', at most 253 in all.
+func isDNSName(name string) bool {
+	if name == "" || len(name) > 253 {
+		return false
+	}
+	for _, label := range strings.Split(name, ".") {
+		if label == "" || len(label) > 63 {
+			return false
+		}
+		for i := 0; i < len(label); i++ {
+			switch c := label[i]; {
+			case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '-', c == '_':
+			default:
+				return false
+			}
+		}
+	}
+	return true
 }
 
 func checkAuth(a *Auth, f *Fields) {

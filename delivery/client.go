@@ -11,8 +11,11 @@ import (
 	"net/http"
 	"net/url"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/hookd/hookd/netguard"
 )
 
 // client is the Sender's HTTP/1.1 client. An attempt writes its request
@@ -241,10 +244,37 @@ func noAnswer(err error) error {
 	return err
 }
 
-// dial opens a connection to t (TLS for https) before ctx ends.
+// refusedKey is the context key of the flag guard sets when it refuses
+// an address of a dial.
+type refusedKey struct{}
+
+// guard is the dialer's Control hook: control (the target policy's) on
+// every address dialled, noting a refusal in the dial's context. A name
+// with several addresses is dialled one address after the other and the
+// dial reports only the first failure, so a refused private address would
+// otherwise hide behind a public one that timed out.
+func guard(control func(network, address string, c syscall.RawConn) error) func(context.Context, string, string, syscall.RawConn) error {
+	return func(ctx context.Context, network, address string, c syscall.RawConn) error {
+		err := control(network, address, c)
+		if err != nil {
+			if refused, ok := ctx.Value(refusedKey{}).(*atomic.Bool); ok {
+				refused.Store(true)
+			}
+		}
+		return err
+	}
+}
+
+// dial opens a connection to t (TLS for https) before ctx ends. If the
+// guard refused any address of t and no connection was made, the error
+// wraps netguard.ErrBlocked (the attempt is blocked_target).
 func (c *client) dial(ctx context.Context, t target) (*pconn, error) {
-	conn, err := c.dialer.DialContext(ctx, "tcp", t.addr)
+	var refused atomic.Bool
+	conn, err := c.dialer.DialContext(context.WithValue(ctx, refusedKey{}, &refused), "tcp", t.addr)
 	if err != nil {
+		if refused.Load() && !errors.Is(err, netguard.ErrBlocked) {
+			err = fmt.Errorf("%w: an address of %s was refused; then %w", netguard.ErrBlocked, t.addr, err)
+		}
 		return nil, err
 	}
 	if t.tls {

@@ -80,7 +80,12 @@ func NewSender(policy *netguard.Policy, connsPerHost int, now func() time.Time) 
 			dialer: &net.Dialer{
 				Timeout:   30 * time.Second, // the attempt's context is shorter
 				KeepAlive: 30 * time.Second,
-				Control:   policy.Control, // no proxy either: it would dial on our behalf
+				// Every dial (deliveries and /test alike: client.dial is
+				// the only one) runs the guard on the address it
+				// connects to. No proxy either: it would dial on our
+				// behalf.
+				ControlContext: guard(policy.Control),
+				Resolver:       policy.DialResolver,
 			},
 			tls:         &tls.Config{MinVersion: tls.VersionTLS12},
 			maxIdle:     connsPerHost,
@@ -168,14 +173,11 @@ func (s *Sender) request(d *hookd.Delivery, now time.Time) (target, func([]byte)
 	if err != nil {
 		return target{}, nil, fmt.Errorf("parse webhook url: %w", err)
 	}
-	switch u.Scheme {
-	case "https":
-	case "http":
-		if !s.policy.AllowHTTP {
-			return target{}, nil, fmt.Errorf("%w: http is not allowed", netguard.ErrBlocked)
-		}
-	default:
-		return target{}, nil, fmt.Errorf("%w: scheme %q", netguard.ErrBlocked, u.Scheme)
+	// The scheme and the host as written (a zone, an IPv4 address not
+	// written a.b.c.d, a private address), also for a URL stored before
+	// a rule existed; the dialer's guard judges what a name resolves to.
+	if err := s.policy.CheckURL(u); err != nil {
+		return target{}, nil, err
 	}
 	if u.Host == "" || !hookd.ValidHeaderValue(u.Host) {
 		return target{}, nil, fmt.Errorf("webhook url %q has no valid host", u.Redacted())
