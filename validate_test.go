@@ -80,6 +80,12 @@ func TestWebhookValidate(t *testing.T) {
 		{"url upper-case scheme", func(w *hookd.Webhook) { w.URL = "HTTPS://Example.com/" }, nil},
 		{"url http refused by policy", func(w *hookd.Webhook) { w.URL = "http://example.com/" }, []string{"url"}},
 		{"url blocked by policy", func(w *hookd.Webhook) { w.URL = "https://blocked.example/" }, []string{"url"}},
+		{"url space in path", func(w *hookd.Webhook) { w.URL = "https://example.com/a b" }, []string{"url"}},
+		{"url space in query", func(w *hookd.Webhook) { w.URL = "https://example.com/?q=a b" }, []string{"url"}},
+		{"url encoded space", func(w *hookd.Webhook) { w.URL = "https://example.com/a%20b?q=a+b" }, nil},
+		{"url zone", func(w *hookd.Webhook) { w.URL = "https://[fe80::1%25eth0]/" }, []string{"url"}},
+		{"url decimal IPv4", func(w *hookd.Webhook) { w.URL = "https://2130706433/" }, []string{"url"}},
+		{"url trailing dot name", func(w *hookd.Webhook) { w.URL = "https://example.com./" }, nil},
 		{"url 2048", func(w *hookd.Webhook) { w.URL = "https://example.com/" + long(2048-20) }, nil},
 		{"url 2049", func(w *hookd.Webhook) { w.URL = "https://example.com/" + long(2049-20) }, []string{"url"}},
 		{"event types empty", func(w *hookd.Webhook) { w.EventTypes = nil }, []string{"event_types"}},
@@ -263,5 +269,53 @@ func TestEventInputCheck(t *testing.T) {
 				t.Fatalf("fields = %v, want %v", got, tt.want)
 			}
 		})
+	}
+}
+
+func TestCheckHost(t *testing.T) {
+	t.Parallel()
+	const (
+		zone     = "must not have an IPv6 zone (%25...)"
+		spelling = "must write an IPv4 address as four decimal numbers (a.b.c.d)"
+		name     = `must have a host name of letters, digits, "-" and "_" (labels of 1..63 characters)`
+	)
+	for _, tt := range []struct{ host, want string }{
+		{"example.com", ""},
+		{"example.com.", ""},
+		{"Example.COM", ""},
+		{"a-b_c.example", ""},
+		{"xn--bcher-kva.example", ""},
+		{"example.com1", ""}, // a letter in the last label: a name
+		{"1.example", ""},
+		{"93.184.216.34", ""},
+		{"::1", ""}, // an address: the target policy judges it
+		{"2606:4700::1111", ""},
+		{"::ffff:127.0.0.1", ""},
+		{"::1%lo", zone},
+		{"fe80::1%eth0", zone},
+		{"::ffff:127.0.0.1%1", zone},
+		{"2130706433", spelling},
+		{"017700000001", spelling},
+		{"0x7f000001", spelling},
+		{"0x7f.1", spelling},
+		{"0X7F.0.0.1", spelling},
+		{"0177.0.0.1", spelling},
+		{"127.1", spelling},
+		{"127.0.1", spelling},
+		{"127.000.000.001", spelling},
+		{"127.0.0.1.", spelling},
+		{"1.2.3.4.5", spelling},
+		{"example.0x", spelling},
+		{"0", spelling},
+		{"a..b", name},
+		{".example", name},
+		{"example..", name},
+		{"exa!mple.com", name},
+		{strings.Repeat("a", 64) + ".example", name},
+		{strings.Repeat("a.", 127) + "ab", name}, // 255 characters
+	} {
+		if got := hookd.CheckHost(tt.host); got != tt.want {
+			t.Errorf("CheckHost(%q) = %q, want %q", tt.host, got, tt.want)
+		}
 	}
 }

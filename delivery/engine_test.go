@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -699,5 +701,51 @@ func TestRateLimitBeyondLeaseIsDeferred(t *testing.T) {
 	}
 	if !ds.calls[1].due.After(ds.calls[0].due) {
 		t.Errorf("deferrals due %v and %v, want in order", ds.calls[0].due, ds.calls[1].due)
+	}
+}
+
+// A webhook whose URL carries an IPv6 zone (stored before such URLs were
+// refused at save) is never dialled, even where private targets are
+// allowed: the attempt log says blocked_target and the receiver on the
+// zoned loopback address sees no connection.
+func TestZoneBlockedInAttemptLog(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "[::1]:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var conns atomic.Int32
+	rc := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	rc.Listener.Close()
+	rc.Listener = ln
+	rc.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	rc.Start()
+	t.Cleanup(rc.Close)
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+
+	db := MustOpenDB(t)
+	w := MustWebhook(t, db, "http://[::1%25lo]:"+port+"/hooks", func(w *hookd.Webhook) { w.MaxRetries = 0 })
+	StartDispatcher(t, delivery.Config{Store: db}) // loopback: private targets allowed
+	MustPublish(t, db, "", 1)
+
+	ms := waitStates(t, db, w.ID, 1, hookd.StateFailed, 10*time.Second)
+	atts, err := db.ListAttempts(ctx, tenant, ms[0].ID, hookd.Page{Limit: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(atts) != 1 || atts[0].Error != hookd.AttemptErrBlockedTarget {
+		t.Fatalf("attempts %+v, want one blocked_target", atts)
+	}
+	// The same address without the zone is dialled: the receiver would
+	// have seen the connection.
+	if r := newSender(t, loopback).Send(ctx, newDelivery("http://"+ln.Addr().String()+"/")); !r.Attempt.Success {
+		t.Fatalf("without the zone: attempt %+v, err %v", r.Attempt, r.Err)
+	}
+	if n := conns.Load(); n != 1 {
+		t.Fatalf("receiver saw %d connections, want 1 (the one without a zone)", n)
 	}
 }
