@@ -389,19 +389,23 @@ func isDNSName(name string) bool {
 	if name == "" || len(name) > 253 {
 		return false
 	}
-	for _, label := range strings.Split(name, ".") {
-		if label == "" || len(label) > 63 {
-			return false
-		}
-		for i := 0; i < len(label); i++ {
-			switch c := label[i]; {
-			case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '-', c == '_':
-			default:
+	n := 0 // length of the label so far
+	for i := 0; i < len(name); i++ {
+		switch c := name[i]; {
+		case c == '.':
+			if n == 0 {
 				return false
 			}
+			n = 0
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '-', c == '_':
+			if n++; n > 63 {
+				return false
+			}
+		default:
+			return false
 		}
 	}
-	return true
+	return n > 0
 }
 
 func checkAuth(a *Auth, f *Fields) {

@@ -183,11 +183,20 @@ func (p *Policy) refuse(u *url.URL) string {
 		}
 		return ""
 	}
-	lh := strings.ToLower(strings.TrimSuffix(host, "."))
-	if lh == "localhost" || strings.HasSuffix(lh, ".localhost") || lh == "metadata.google.internal" {
+	if isLocalName(strings.TrimSuffix(host, ".")) {
 		return msgPrivate
 	}
 	return ""
+}
+
+// isLocalName reports whether name (without a trailing dot, any case) is
+// localhost, a subdomain of it, or the cloud metadata service's name.
+func isLocalName(name string) bool {
+	hasSuffix := func(s string) bool {
+		return len(name) >= len(s) && strings.EqualFold(name[len(name)-len(s):], s)
+	}
+	return strings.EqualFold(name, "localhost") || hasSuffix(".localhost") ||
+		strings.EqualFold(name, "metadata.google.internal")
 }
 
 // CheckURL returns an error wrapping ErrBlocked if u may not be dialled
