@@ -46,11 +46,17 @@ type MessageFilter struct {
 
 // Store is hookd's only way to its data. Every adapter (sqlite, postgres)
 // implements it and passes storetest.Exercise. Methods return *Error with
-// ENOTFOUND, ECONFLICT or EINVALID where they say so; anything else is an
-// internal error. Tenant-scoped methods never see another tenant's rows: a
-// row of another tenant is ENOTFOUND.
+// ENOTFOUND, ECONFLICT or EINVALID where they say so, and EUNAVAILABLE when
+// the database cannot serve the call now (its disk is full, it is
+// unreachable or shutting down: a failed write then stored nothing, and
+// may be retried); anything else is an internal error. Tenant-scoped
+// methods never see another tenant's rows: a row of another tenant is
+// ENOTFOUND.
 type Store interface {
-	// Ping checks that the store is reachable (readiness).
+	// Ping checks readiness: that the store is reachable and, when a write
+	// failed for want of the database since the last one that succeeded,
+	// that writes succeed again (it then tries one). EUNAVAILABLE says
+	// why not.
 	Ping(ctx context.Context) error
 	Close() error
 

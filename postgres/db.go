@@ -13,10 +13,13 @@ package postgres
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"embed"
 	"errors"
 	"fmt"
+	"io"
 	"math"
+	"net"
 	"strconv"
 	"strings"
 	"sync"
@@ -69,6 +72,7 @@ var dialect = sqlstore.Dialect{
 	},
 	Bigint:            "?::bigint",
 	IsUniqueViolation: isUniqueViolation,
+	Unavailable:       unavailable,
 }
 
 // sharedTx is tx for the shared statements.
@@ -122,13 +126,15 @@ func (db *DB) Close() error {
 	return db.pool.Close()
 }
 
-// Ping checks that the database answers a query.
+// Ping checks that the database answers a query and, while writes fail
+// for want of the database, that a write succeeds again (see
+// sqlstore.Store.CheckWrites); EUNAVAILABLE saying why not.
 func (db *DB) Ping(ctx context.Context) error {
 	var one int
 	if err := db.pool.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
-		return fmt.Errorf("ping postgres: %w", err)
+		return db.Unavailable(fmt.Errorf("ping postgres: %w", err))
 	}
-	return nil
+	return db.CheckWrites(ctx)
 }
 
 func (db *DB) now() time.Time { return db.Now().UTC() }
@@ -180,7 +186,14 @@ func (db *DB) txLazy(ctx context.Context, fn func(tx *wtx) error) error {
 	return db.txDurable(ctx, false, fn)
 }
 
+// txDurable is tx or txLazy. Its outcome goes to Wrote: a write failing
+// for want of the database (its disk full, the server gone) is
+// EUNAVAILABLE and makes Ping report writes failing until one succeeds.
 func (db *DB) txDurable(ctx context.Context, durable bool, fn func(tx *wtx) error) error {
+	return db.Wrote(db.runTx(ctx, durable, fn))
+}
+
+func (db *DB) runTx(ctx context.Context, durable bool, fn func(tx *wtx) error) error {
 	t, err := db.pool.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
 	if err != nil {
 		return err
@@ -286,4 +299,44 @@ func pgArgs(args []any) []any {
 func isUniqueViolation(err error) bool {
 	var pe *pgconn.PgError
 	return errors.As(err, &pe) && pe.Code == "23505"
+}
+
+// unavailable says why err means that the database cannot serve a call
+// now, "" for any other error: PostgreSQL's insufficient resources (class
+// 53: 53100 disk_full, out of memory or connections), operator
+// intervention (57P01 admin_shutdown and the like: a server stopping or
+// starting), connection exceptions (class 08), a read-only server (25006,
+// a standby after a failover), system errors (class 58: I/O); and a
+// server that cannot be reached or whose connection broke.
+func unavailable(err error) string {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		switch {
+		case pe.Code == "53100":
+			return "the database's disk is full"
+		case strings.HasPrefix(pe.Code, "53"):
+			return "the database is out of resources"
+		case pe.Code == "57P03":
+			return "the database is starting up"
+		case strings.HasPrefix(pe.Code, "57P"):
+			return "the database is shutting down"
+		case strings.HasPrefix(pe.Code, "08"):
+			return "the connection to the database failed"
+		case pe.Code == "25006":
+			return "the database is read-only"
+		case strings.HasPrefix(pe.Code, "58"):
+			return "the database cannot read or write its files"
+		}
+		return ""
+	}
+	var ce *pgconn.ConnectError
+	var ne net.Error
+	switch {
+	case errors.As(err, &ce):
+		return "the database is unreachable"
+	case errors.Is(err, pgconn.ErrConnClosed), errors.Is(err, driver.ErrBadConn),
+		errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.As(err, &ne):
+		return "the connection to the database failed"
+	}
+	return ""
 }

@@ -20,3 +20,7 @@ func (db *DB) InTx(ctx context.Context, lazy bool, fn func(q func(string) *sql.R
 		return fn(func(query string) *sql.Row { return tx.QueryRowContext(ctx, query) })
 	})
 }
+
+// Unavailable is the dialect's reading of an error: why the database
+// cannot serve a call now, or "".
+func Unavailable(err error) string { return unavailable(err) }

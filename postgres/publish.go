@@ -63,7 +63,7 @@ func (db *DB) Publish(ctx context.Context, tenantID string, events []hookd.Event
 		return nil, err
 	}
 	if c.err != nil {
-		return nil, sqlstore.Internal("publish events", c.err)
+		return nil, sqlstore.Internal("publish events", db.Wrote(c.err))
 	}
 	return c.res, nil
 }

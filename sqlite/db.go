@@ -79,6 +79,7 @@ var dialect = sqlstore.Dialect{
 	Bigint:            "?",
 	InlineLimit:       true,
 	IsUniqueViolation: isUniqueViolation,
+	Unavailable:       unavailable,
 }
 
 // sharedTx is tx for the shared statements.
@@ -131,7 +132,12 @@ func open(ctx context.Context, path string, version int) (*DB, error) {
 		w.Close()
 		return nil, fmt.Errorf("open sqlite writer %s: %w", path, err)
 	}
+	if err := persistWAL(ctx, w); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("open sqlite writer %s: %w", path, err)
+	}
 	db := &DB{write: w, Now: time.Now, stmts: map[string]*sql.Stmt{}, rstmts: map[string]*sql.Stmt{}}
+	db.initShared() // its Read is set below, once the reader is open
 	if err := db.migrate(ctx, version); err != nil {
 		w.Close()
 		return nil, err
@@ -149,8 +155,7 @@ func open(ctx context.Context, path string, version int) (*DB, error) {
 		r.Close()
 		return nil, fmt.Errorf("open sqlite reader %s: %w", path, err)
 	}
-	db.read = r
-	db.initShared()
+	db.read, db.shared.Read = r, r
 	// Parked rows of an earlier process are not this one's to read (their
 	// token differs; ReleaseLeases makes them due): reading starts after
 	// the rows there are now.
@@ -163,6 +168,31 @@ func open(ctx context.Context, path string, version int) (*DB, error) {
 	db.parkToken, db.fresh.cursor, db.fresh.hi, db.seqTop = sqlstore.NewLease(), top, top, top
 	db.pub.Start(maxBatchCalls, db.publishLoop)
 	return db, nil
+}
+
+// persistWAL makes the writer connection, the last to close, leave the
+// WAL file and its shared-memory index in place when it closes
+// (SQLITE_FCNTL_PERSIST_WAL), instead of deleting them. The next process
+// then finds them, already allocated: on a full disk, creating the 32 KiB
+// index fails (SQLITE_IOERR_SHMSIZE), and a store that cannot open cannot
+// even serve reads. The WAL keeps its size, as it does while the store
+// runs; its frames, all checkpointed, are never read again.
+func persistWAL(ctx context.Context, w *sql.DB) error {
+	c, err := w.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	return c.Raw(func(dc any) error {
+		fc, ok := dc.(sqlitedrv.FileControl)
+		if !ok {
+			return errors.New("persist the WAL: the driver has no file control")
+		}
+		if _, err := fc.FileControlPersistWAL("main", 1); err != nil {
+			return fmt.Errorf("persist the WAL: %w", err)
+		}
+		return nil
+	})
 }
 
 // Close commits the Publish calls already queued, then closes both pools.
@@ -185,13 +215,15 @@ func (db *DB) Close() error {
 	return errors.Join(append(errs, db.read.Close(), db.write.Close())...)
 }
 
-// Ping checks that the database answers a query.
+// Ping checks that the database answers a query and, while writes fail
+// for want of the database (a full disk), that a write succeeds again (see
+// sqlstore.Store.CheckWrites); EUNAVAILABLE saying why not.
 func (db *DB) Ping(ctx context.Context) error {
 	var one int
 	if err := db.read.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
-		return fmt.Errorf("ping sqlite: %w", err)
+		return db.Unavailable(fmt.Errorf("ping sqlite: %w", err))
 	}
-	return nil
+	return db.CheckWrites(ctx)
 }
 
 func (db *DB) now() time.Time { return db.Now().UTC() }
@@ -251,7 +283,7 @@ func (db *DB) tx(ctx context.Context, fn func(tx *wtx) error) error {
 func (db *DB) txSync(ctx context.Context, level syncLevel, fn func(tx *wtx) error) error {
 	c, err := db.write.Conn(ctx)
 	if err != nil {
-		return err
+		return db.Wrote(err)
 	}
 	w := &wtx{db: db}
 	defer w.cacheMissed(ctx) // after c.Close: it prepares on the pool
@@ -263,20 +295,22 @@ func (db *DB) txSync(ctx context.Context, level syncLevel, fn func(tx *wtx) erro
 		}
 		if _, err := c.ExecContext(ctx, q); err != nil {
 			db.sync = -1 // unknown: set it again next time
-			return fmt.Errorf("set synchronous level: %w", err)
+			return db.Wrote(fmt.Errorf("set synchronous level: %w", err))
 		}
 		db.sync = level
 	}
 	t, err := c.BeginTx(ctx, nil)
 	if err != nil {
-		return err
+		return db.Wrote(err)
 	}
 	w.Tx = t
 	if err := fn(w); err != nil {
+		// After SQLITE_FULL or SQLITE_IOERR SQLite may have rolled the
+		// transaction back already; the ROLLBACK then fails, harmlessly.
 		t.Rollback()
-		return err
+		return db.Wrote(err)
 	}
-	return t.Commit()
+	return db.Wrote(t.Commit())
 }
 
 // wtx is a write transaction whose statements are prepared once per
@@ -428,4 +462,28 @@ func isUniqueViolation(err error) bool {
 		return false
 	}
 	return se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || se.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+}
+
+// unavailable says why err means that the database cannot serve a call
+// now: its disk is full (SQLITE_FULL, what a write gets on ENOSPC), its
+// files cannot be read, written or opened, or another process held the
+// lock beyond the busy timeout; "" for any other error.
+func unavailable(err error) string {
+	var se *sqlitedrv.Error
+	if !errors.As(err, &se) {
+		return ""
+	}
+	switch se.Code() & 0xff { // the primary result code
+	case sqlite3.SQLITE_FULL:
+		return "the database's disk is full"
+	case sqlite3.SQLITE_IOERR:
+		return "the database cannot read or write its files"
+	case sqlite3.SQLITE_CANTOPEN:
+		return "the database cannot open its files"
+	case sqlite3.SQLITE_READONLY:
+		return "the database is read-only"
+	case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
+		return "the database is busy"
+	}
+	return ""
 }

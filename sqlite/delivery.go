@@ -73,7 +73,7 @@ func (db *DB) leaseDue(ctx context.Context, now time.Time, limit int, lease time
 	c := &publishCall{claim: cl, now: now}
 	err := db.pub.Run(ctx, c)
 	if err == nil {
-		err = c.err
+		err = db.Wrote(c.err)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("claim due messages: %w", err)
@@ -142,5 +142,5 @@ func (db *DB) Complete(ctx context.Context, outcomes []hookd.Outcome, now time.T
 		}
 		db.fresh.done(parked...)
 	}
-	return sqlstore.Internal("complete attempts", c.err)
+	return sqlstore.Internal("complete attempts", db.Wrote(c.err))
 }

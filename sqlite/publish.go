@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/hookd/hookd"
@@ -71,7 +72,7 @@ func (db *DB) Publish(ctx context.Context, tenantID string, events []hookd.Event
 		return nil, err
 	}
 	if c.err != nil {
-		return nil, sqlstore.Internal("publish events", c.err)
+		return nil, sqlstore.Internal("publish events", db.Wrote(c.err))
 	}
 	return c.res, nil
 }
@@ -225,6 +226,13 @@ func (db *DB) publishBatch(r *pubRound) {
 				if rows.Err != nil {
 					return rows.Err
 				}
+				if hookd.ErrorCode(c.err) == hookd.EINTERNAL {
+					// Not a rule of the call's: a statement failed, and
+					// after SQLITE_FULL or SQLITE_IOERR SQLite may have
+					// rolled the transaction back, so that the next
+					// statements would commit one by one.
+					return c.err
+				}
 			}
 			r.fill(db.pub.C, level)
 		}
@@ -296,7 +304,9 @@ func otherInRound(ctx context.Context, tx *wtx, hc *sqlstore.HookCache, rows *ro
 	}
 	if c.err != nil {
 		if _, err := tx.ExecContext(ctx, "ROLLBACK TO call"); err != nil {
-			return err
+			// The call's error (SQLITE_FULL, say) rolled the whole
+			// transaction back: it is the round's error too.
+			return errors.Join(c.err, err)
 		}
 	}
 	_, err := tx.ExecContext(ctx, "RELEASE call")

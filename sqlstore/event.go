@@ -427,7 +427,8 @@ func insertRows(ctx context.Context, tx Conn, table string, cols []string, tail 
 }
 
 // GetEvent returns the tenant's event; ENOTFOUND.
-func (s *Store) GetEvent(ctx context.Context, tenantID, id string) (*hookd.Event, error) {
+func (s *Store) GetEvent(ctx context.Context, tenantID, id string) (_ *hookd.Event, err error) {
+	defer s.readFailed(&err)
 	ev, err := scanEvent(s.Fixed.QueryRowContext(ctx, "SELECT "+EventColumns+" FROM events WHERE id = ? AND tenant_id = ?", id, tenantID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, hookd.Errorf(hookd.ENOTFOUND, "event not found")
@@ -438,7 +439,8 @@ func (s *Store) GetEvent(ctx context.Context, tenantID, id string) (*hookd.Event
 }
 
 // ListEvents returns one page of the tenant's events in id order.
-func (s *Store) ListEvents(ctx context.Context, tenantID string, f hookd.EventFilter) ([]*hookd.Event, error) {
+func (s *Store) ListEvents(ctx context.Context, tenantID string, f hookd.EventFilter) (_ []*hookd.Event, err error) {
+	defer s.readFailed(&err)
 	where := []string{"tenant_id = ?", "id > ?"}
 	args := []any{tenantID, f.After}
 	if f.Type != "" {

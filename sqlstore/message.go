@@ -13,7 +13,8 @@ import (
 )
 
 // GetMessage returns the tenant's message; ENOTFOUND.
-func (s *Store) GetMessage(ctx context.Context, tenantID, id string) (*hookd.Message, error) {
+func (s *Store) GetMessage(ctx context.Context, tenantID, id string) (_ *hookd.Message, err error) {
+	defer s.readFailed(&err)
 	return getMessage(ctx, s.Read, tenantID, id)
 }
 
@@ -28,7 +29,8 @@ func getMessage(ctx context.Context, q Queryer, tenantID, id string) (*hookd.Mes
 }
 
 // ListMessages returns one page of the tenant's messages in id order.
-func (s *Store) ListMessages(ctx context.Context, tenantID string, f hookd.MessageFilter) ([]*hookd.Message, error) {
+func (s *Store) ListMessages(ctx context.Context, tenantID string, f hookd.MessageFilter) (_ []*hookd.Message, err error) {
+	defer s.readFailed(&err)
 	query, args := ListMessagesQuery(tenantID, f)
 	return queryList(ctx, s.Read, "messages", query, args,
 		func(sc interface{ Scan(...any) error }) (*hookd.Message, error) { return ScanMessage(sc) })
@@ -74,7 +76,8 @@ func ListMessagesQuery(tenantID string, f hookd.MessageFilter) (string, []any) {
 
 // ListAttempts returns one page of a message's attempts in id order;
 // ENOTFOUND when the tenant has no such message.
-func (s *Store) ListAttempts(ctx context.Context, tenantID, messageID string, p hookd.Page) ([]*hookd.Attempt, error) {
+func (s *Store) ListAttempts(ctx context.Context, tenantID, messageID string, p hookd.Page) (_ []*hookd.Attempt, err error) {
+	defer s.readFailed(&err)
 	if _, err := getMessage(ctx, s.Read, tenantID, messageID); err != nil {
 		return nil, err
 	}

@@ -55,7 +55,8 @@ type Store struct {
 
 	Dialect Dialect
 
-	keys keyCache // FindAPIKey's answers, see tenant.go
+	keys   keyCache    // FindAPIKey's answers, see tenant.go
+	health writeHealth // whether writes fail for want of the database, see unavailable.go
 }
 
 // Dialect holds the few SQL fragments that differ between the stores.
@@ -83,6 +84,12 @@ type Dialect struct {
 	// IsUniqueViolation reports whether err is a UNIQUE or PRIMARY KEY
 	// constraint failure.
 	IsUniqueViolation func(err error) bool
+
+	// Unavailable says, in words a client may read, why err means that the
+	// database cannot serve a call now ("the database's disk is full",
+	// "the database is unreachable"), or "" when err means something else.
+	// See Store.Unavailable.
+	Unavailable func(err error) string
 }
 
 func (s *Store) now() time.Time { return s.Clock() }

@@ -18,8 +18,10 @@ func (s *Store) Sweep(ctx context.Context, cutoff time.Time, limit int, now time
 	if limit <= 0 {
 		return 0, nil
 	}
-	total := 0
+	total := 0 // rows deleted by committed transactions
+	var deleted int
 	err := s.Tx(ctx, func(tx Conn) error {
+		deleted = 0
 		rows, err := tx.QueryContext(ctx, `SELECT seq, id, tenant_id, webhook_id, group_key, state FROM messages
 			WHERE state IN ('successful', 'failed', 'aborted', 'resolved') AND updated_at < ? LIMIT ?`, MS(cutoff), limit)
 		if err != nil {
@@ -52,13 +54,13 @@ func (s *Store) Sweep(ctx context.Context, cutoff time.Time, limit int, now time
 			return err
 		}
 		n, _ := res.RowsAffected()
-		total += int(n)
+		deleted += int(n)
 		res, err = tx.ExecContext(ctx, "DELETE FROM messages WHERE seq IN ("+Placeholders(len(seqs))+")", seqs...)
 		if err != nil {
 			return err
 		}
 		n, _ = res.RowsAffected()
-		total += int(n)
+		deleted += int(n)
 		for g := range groups {
 			w, err := getWebhook(ctx, tx, g.tenant, g.webhook)
 			if hookd.ErrorCode(err) == hookd.ENOTFOUND {
@@ -75,6 +77,7 @@ func (s *Store) Sweep(ctx context.Context, cutoff time.Time, limit int, now time
 	if err != nil {
 		return total, fmt.Errorf("sweep messages: %w", err)
 	}
+	total += deleted
 	for _, step := range []struct {
 		what, query string
 		arg         int64

@@ -34,10 +34,11 @@ func (s *Store) CreateTenant(ctx context.Context, t *hookd.Tenant) error {
 }
 
 // GetTenant returns the tenant; ENOTFOUND.
-func (s *Store) GetTenant(ctx context.Context, id string) (*hookd.Tenant, error) {
+func (s *Store) GetTenant(ctx context.Context, id string) (_ *hookd.Tenant, err error) {
+	defer s.readFailed(&err)
 	var t hookd.Tenant
 	var created int64
-	err := s.Fixed.QueryRowContext(ctx, "SELECT id, name, created_at FROM tenants WHERE id = ?", id).
+	err = s.Fixed.QueryRowContext(ctx, "SELECT id, name, created_at FROM tenants WHERE id = ?", id).
 		Scan(&t.ID, &t.Name, &created)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, hookd.Errorf(hookd.ENOTFOUND, "tenant not found")
@@ -49,7 +50,8 @@ func (s *Store) GetTenant(ctx context.Context, id string) (*hookd.Tenant, error)
 }
 
 // ListTenants returns one page of tenants in id order.
-func (s *Store) ListTenants(ctx context.Context, p hookd.Page) ([]*hookd.Tenant, error) {
+func (s *Store) ListTenants(ctx context.Context, p hookd.Page) (_ []*hookd.Tenant, err error) {
+	defer s.readFailed(&err)
 	rows, err := s.Read.QueryContext(ctx,
 		"SELECT id, name, created_at FROM tenants WHERE id > ? ORDER BY id LIMIT ?", p.After, limitOf(p))
 	if err != nil {
@@ -172,7 +174,8 @@ func scanAPIKey(sc interface{ Scan(...any) error }) (*hookd.APIKey, error) {
 
 // ListAPIKeys returns one page of the tenant's keys; ENOTFOUND without
 // tenant.
-func (s *Store) ListAPIKeys(ctx context.Context, tenantID string, p hookd.Page) ([]*hookd.APIKey, error) {
+func (s *Store) ListAPIKeys(ctx context.Context, tenantID string, p hookd.Page) (_ []*hookd.APIKey, err error) {
+	defer s.readFailed(&err)
 	if ok, err := tenantExists(ctx, s.Read, tenantID); err != nil {
 		return nil, err
 	} else if !ok {
@@ -214,7 +217,8 @@ func (s *Store) TouchAPIKey(ctx context.Context, id string, at time.Time) error 
 // FindAPIKey returns the key whose token hashes to hash; ENOTFOUND. Keys
 // found are remembered for a few seconds (see keyCache): every API request
 // looks its key up.
-func (s *Store) FindAPIKey(ctx context.Context, hash string) (*hookd.APIKey, error) {
+func (s *Store) FindAPIKey(ctx context.Context, hash string) (_ *hookd.APIKey, err error) {
+	defer s.readFailed(&err)
 	now := time.Now()
 	if k, ok := s.keys.get(hash, now); ok {
 		return k, nil

@@ -151,7 +151,8 @@ func (s *Store) CreateWebhook(ctx context.Context, w *hookd.Webhook) error {
 }
 
 // GetWebhook returns the tenant's webhook; ENOTFOUND.
-func (s *Store) GetWebhook(ctx context.Context, tenantID, id string) (*hookd.Webhook, error) {
+func (s *Store) GetWebhook(ctx context.Context, tenantID, id string) (_ *hookd.Webhook, err error) {
+	defer s.readFailed(&err)
 	return getWebhook(ctx, s.Read, tenantID, id)
 }
 
@@ -159,7 +160,8 @@ func (s *Store) GetWebhook(ctx context.Context, tenantID, id string) (*hookd.Web
 // filter but EventTypes is applied in SQL; EventTypes (matched like
 // Webhook.SubscribesToAny) is applied while scanning forward until the page
 // is full. EINVALID without TenantID.
-func (s *Store) ListWebhooks(ctx context.Context, f hookd.WebhookFilter) ([]*hookd.Webhook, error) {
+func (s *Store) ListWebhooks(ctx context.Context, f hookd.WebhookFilter) (_ []*hookd.Webhook, err error) {
+	defer s.readFailed(&err)
 	if f.TenantID == "" {
 		return nil, hookd.Errorf(hookd.EINVALID, "tenant id required")
 	}
