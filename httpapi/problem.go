@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/hookd/hookd"
 )
@@ -46,9 +48,35 @@ var codeProblems = map[string]struct {
 	hookd.EINTERNAL:     {http.StatusInternalServerError, "internal", "Internal server error"},
 }
 
+// UnavailableRetryAfter is the Retry-After, in seconds, of a 503 answer:
+// the store could not take the request (its disk is full, the database is
+// unreachable). Nothing of the request was stored; it may be sent again.
+const UnavailableRetryAfter = 5
+
+// unavailableLogEvery is how often at most a 503 of the store is logged:
+// while a disk is full every write fails, and a line per request would
+// only fill the logs (and perhaps that disk) faster.
+const unavailableLogEvery = 10 * time.Second
+
+// logUnavailable logs err, an EUNAVAILABLE answer, with its cause, unless
+// one was logged less than unavailableLogEvery ago; the next line counts
+// the ones left out.
+func (s *Server) logUnavailable(r *http.Request, err error) {
+	now := time.Now().UnixNano()
+	last := s.unavailableAt.Load()
+	if now-last < int64(unavailableLogEvery) || !s.unavailableAt.CompareAndSwap(last, now) {
+		s.unavailableQuiet.Add(1)
+		return
+	}
+	s.logger().Warn("store unavailable: answered 503", "method", r.Method, "path", r.URL.Path, "err", err,
+		"not_logged_since_last", s.unavailableQuiet.Swap(0))
+}
+
 // writeError answers err as a problem document. Internal errors are logged
 // (method, path and error only: never a body, a token or a secret) and
-// answered without detail.
+// answered without detail; the store's unavailability (EUNAVAILABLE) is
+// logged with its cause, at most every unavailableLogEvery, and answered
+// 503 with Retry-After.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	p := Problem{Errors: []hookd.FieldError{}}
 	var pe *problemError
@@ -57,6 +85,9 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.As(err, &pe):
 		p.Status, p.Type, p.Title, p.Detail = pe.status, ProblemTypeBase+pe.typ, pe.title, pe.detail
 	case errors.As(err, &he) && codeProblems[he.Code].status != 0 && he.Code != hookd.EINTERNAL:
+		if he.Code == hookd.EUNAVAILABLE {
+			s.logUnavailable(r, err)
+		}
 		cp := codeProblems[he.Code]
 		p.Status, p.Type, p.Title, p.Detail = cp.status, ProblemTypeBase+cp.typ, cp.title, he.Message
 		if len(he.Fields) > 0 {
@@ -77,6 +108,10 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	case http.StatusTooManyRequests:
 		if h.Get("Retry-After") == "" {
 			h.Set("Retry-After", "1")
+		}
+	case http.StatusServiceUnavailable:
+		if h.Get("Retry-After") == "" {
+			h.Set("Retry-After", strconv.Itoa(UnavailableRetryAfter))
 		}
 	}
 	b, _ := json.Marshal(p)

@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hookd/hookd"
@@ -82,6 +83,9 @@ type Server struct {
 	limits    limiter
 	touchMu   sync.Mutex
 	touched   map[string]time.Time // when each API key's use was last recorded, see touch
+
+	unavailableAt    atomic.Int64 // unix ns of the last 503 logged, see logUnavailable
+	unavailableQuiet atomic.Int64 // 503s not logged since
 }
 
 func (s *Server) now() time.Time {
@@ -127,9 +131,14 @@ func (s *Server) build() {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	m.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		// Not ready while the store is unreachable or its writes fail
+		// (a full disk): the problem's detail says which.
 		if err := s.Store.Ping(r.Context()); err != nil {
-			s.logger().Error("readiness: store unreachable", "err", err)
-			s.writeError(w, r, hookd.Errorf(hookd.EUNAVAILABLE, "store unreachable"))
+			if hookd.ErrorCode(err) != hookd.EUNAVAILABLE {
+				s.logger().Error("readiness: store unreachable", "err", err)
+				err = hookd.Errorf(hookd.EUNAVAILABLE, "store unreachable")
+			}
+			s.writeError(w, r, err)
 			return
 		}
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
