@@ -453,31 +453,40 @@ func (d *Dispatcher) completeLoop(results <-chan *hookd.Outcome) {
 	}
 }
 
-// commit applies outcomes, retrying a failed store write a few times; if
-// it still fails the outcomes are lost and their messages are attempted
-// again when their leases end (delivery is at least once).
+// commit applies outcomes. While the store is unavailable (EUNAVAILABLE:
+// its disk is full, the database is away) it waits for it, retrying with
+// backoff, for as long as it takes: the attempts were made and their
+// outcomes are recorded once the store takes writes again. Meanwhile the
+// workers wait to hand over their outcomes, so that nothing new is
+// attempted (claiming needs the store too). Any other error is retried a
+// few times; if it persists, or a drain's deadline passes, the outcomes
+// are lost and their messages are attempted again when their leases end
+// (delivery is at least once).
 func (d *Dispatcher) commit(outs []hookd.Outcome) {
 	if len(outs) == 0 {
 		return
 	}
-	delay := 20 * time.Millisecond
+	var delay time.Duration
 	for try := 1; ; try++ {
 		err := d.store.Complete(d.attemptCtx, outs, d.now())
 		if err == nil {
 			d.m.completed(len(outs))
 			return
 		}
-		if try == 5 || d.attemptCtx.Err() != nil {
+		unavailable := hookd.ErrorCode(err) == hookd.EUNAVAILABLE
+		if (try >= 5 && !unavailable) || d.attemptCtx.Err() != nil {
 			d.log.Error("delivery: record attempts; their messages will be attempted again when their leases end",
 				"err", err, "outcomes", len(outs))
 			return
 		}
+		delay = min(max(3*delay, 20*time.Millisecond), 5*time.Second)
 		d.log.Warn("delivery: record attempts", "err", err, "outcomes", len(outs), "retry_in", delay)
+		t := time.NewTimer(delay)
 		select {
-		case <-time.After(delay):
+		case <-t.C:
 		case <-d.attemptCtx.Done():
+			t.Stop()
 		}
-		delay *= 3
 	}
 }
 
