@@ -96,8 +96,13 @@ func rootToken(cfg *serveConfig) (token string, generated bool, err error) {
 
 // runServer runs hookd until ctx ends, then shuts down gracefully: stop
 // accepting requests, finish in-flight requests, stop claiming, drain
-// in-flight attempts, close the store. ready, if non-nil, receives the
-// listening address.
+// in-flight attempts, stop the sweeper, close the store. ready, if non-nil,
+// receives the listening address.
+//
+// Everything that can fail is opened before anything starts (the store,
+// both listeners), so that a failure leaves nothing running; and whatever
+// ends the run (ctx, the API server or the engine failing) goes down the
+// same path.
 func runServer(ctx context.Context, cfg *serveConfig, logger *slog.Logger, stdout io.Writer, ready chan<- string) error {
 	if cfg.Dev {
 		logger.Warn("development mode: http:// and private-network targets are allowed; never run --dev in production")
@@ -111,13 +116,23 @@ func runServer(ctx context.Context, cfg *serveConfig, logger *slog.Logger, stdou
 		return fmt.Errorf("open store: %w", err)
 	}
 	defer store.Close()
-	if strings.HasPrefix(cfg.DB, "sqlite://") || cfg.SingleNode {
-		// One process owns an embedded store (and a PostgreSQL one with
-		// --single-node): whatever is still leased was in flight when the
-		// last process died, so it is due now, not when its lease would
-		// have run out. Processes sharing a PostgreSQL store leave each
-		// other's leases to run out.
-		if err := store.ReleaseLeases(ctx, time.Now()); err != nil {
+	// One process owns an embedded store (and a PostgreSQL one with
+	// --single-node): whatever is still leased was in flight when the last
+	// process died, so it is due now, not when its lease would have run
+	// out. Processes sharing a PostgreSQL store leave each other's leases
+	// to run out. A store that cannot take the write now (a full disk)
+	// does not stop hookd: it serves reads, answers writes 503, and the
+	// leases are released, and delivery starts, once it can (see
+	// releaseLeases).
+	release := strings.HasPrefix(cfg.DB, "sqlite://") || cfg.SingleNode
+	if release {
+		switch err := store.ReleaseLeases(ctx, time.Now()); {
+		case err == nil:
+			release = false
+		case hookd.ErrorCode(err) == hookd.EUNAVAILABLE:
+			logger.Warn("cannot release the leases of the last run yet; delivery starts once the store takes writes",
+				"err", err)
+		default:
 			return fmt.Errorf("release leases: %w", err)
 		}
 	}
@@ -147,26 +162,43 @@ func runServer(ctx context.Context, cfg *serveConfig, logger *slog.Logger, stdou
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	srv := &http.Server{Handler: api.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
+	var dbgLn net.Listener
+	if cfg.DebugAddr != "" {
+		if dbgLn, err = net.Listen("tcp", cfg.DebugAddr); err != nil {
+			ln.Close()
+			return fmt.Errorf("debug listener: %w", err)
+		}
+	}
 
-	// The engine runs on its own context: it stops claiming when ctx ends,
-	// but only after the API has stopped taking new work.
+	// Nothing can fail any more: start.
+	srv := &http.Server{Handler: api.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
+	// The engine runs on its own context: it stops claiming when the run
+	// ends, but only after the API has stopped taking new work.
 	engineCtx, stopEngine := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopEngine()
+	// stopping ends when the run does, before the engine is drained.
+	stopping, stop := context.WithCancel(context.Background())
+	defer stop()
 	engineDone := make(chan error, 1)
-	go func() { engineDone <- disp.Run(engineCtx) }()
+	go func() {
+		// The engine waits for the leases to be released: released later,
+		// they would include its own, and their messages would go out
+		// twice.
+		if release && !releaseLeases(stopping, store, logger) {
+			engineDone <- nil
+			return
+		}
+		engineDone <- disp.Run(engineCtx)
+	}()
 	sweepDone := make(chan struct{})
 	go func() {
 		defer close(sweepDone)
 		delivery.RunSweeper(engineCtx, store, cfg.Retention, time.Minute, logger)
 	}()
-	if cfg.DebugAddr != "" {
-		dbg, err := startDebugServer(cfg.DebugAddr)
-		if err != nil {
-			return err
-		}
-		defer dbg.Close()
-		logger.Info("pprof profiles served", "addr", "http://"+dbg.Addr+"/debug/pprof/")
+	var dbg *http.Server
+	if dbgLn != nil {
+		dbg = startDebugServer(dbgLn)
+		logger.Info("pprof profiles served", "addr", "http://"+dbgLn.Addr().String()+"/debug/pprof/")
 	}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
@@ -181,17 +213,23 @@ func runServer(ctx context.Context, cfg *serveConfig, logger *slog.Logger, stdou
 		ready <- ln.Addr().String()
 	}
 
+	var runErr error
+	engineEnded := false
 	select {
 	case <-ctx.Done():
 		logger.Info("shutting down: finishing requests and in-flight attempts", "timeout", cfg.ShutdownTimeout)
 	case err := <-serveErr:
-		stopEngine()
-		<-engineDone
-		return fmt.Errorf("serve: %w", err)
+		runErr = fmt.Errorf("serve: %w", err)
 	case err := <-engineDone:
-		_ = srv.Close()
-		return fmt.Errorf("delivery engine: %w", err)
+		engineEnded = true
+		runErr = fmt.Errorf("delivery engine: %w", err)
+		if err == nil {
+			runErr = errors.New("delivery engine stopped")
+		}
 	}
+
+	// One way down, whatever ended the run.
+	stop()
 	shutCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
 	if err := srv.Shutdown(shutCtx); err != nil {
@@ -203,22 +241,52 @@ func runServer(ctx context.Context, cfg *serveConfig, logger *slog.Logger, stdou
 	if err := disp.Drain(shutCtx); err != nil {
 		logger.Warn("attempts still in flight at shutdown deadline; they will be retried after restart")
 	}
-	if err := <-engineDone; err != nil && !errors.Is(err, context.Canceled) {
-		logger.Warn("delivery engine ended with error", "err", err)
+	if !engineEnded {
+		if err := <-engineDone; err != nil && !errors.Is(err, context.Canceled) {
+			logger.Warn("delivery engine ended with error", "err", err)
+		}
 	}
 	stopEngine()
 	<-sweepDone
-	logger.Info("hookd stopped")
-	return nil
+	if dbg != nil {
+		dbg.Close()
+	}
+	if runErr == nil {
+		logger.Info("hookd stopped")
+	}
+	return runErr
 }
 
-// startDebugServer serves net/http/pprof on its own listener, never on the
-// API's address, so profiles are only reachable where the operator says.
-func startDebugServer(addr string) (*http.Server, error) {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, fmt.Errorf("debug listener: %w", err)
+// releaseLeases retries store.ReleaseLeases, backing off from a quarter
+// of a second up to 5 s, until it succeeds (true) or ctx ends
+// (false).
+func releaseLeases(ctx context.Context, store hookd.Store, logger *slog.Logger) bool {
+	delay := 250 * time.Millisecond
+	for {
+		t := time.NewTimer(delay)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return false
+		case <-t.C:
+		}
+		err := store.ReleaseLeases(ctx, time.Now())
+		if err == nil {
+			logger.Info("released the leases of the last run; delivery starts")
+			return true
+		}
+		if ctx.Err() != nil {
+			return false
+		}
+		delay = min(2*delay, 5*time.Second)
+		logger.Warn("cannot release the leases of the last run yet; delivery waits", "err", err, "retry_in", delay)
 	}
+}
+
+// startDebugServer serves net/http/pprof on ln, its own listener, never on
+// the API's address, so profiles are only reachable where the operator
+// says.
+func startDebugServer(ln net.Listener) *http.Server {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
 	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
@@ -227,7 +295,7 @@ func startDebugServer(addr string) (*http.Server, error) {
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	srv := &http.Server{Addr: ln.Addr().String(), Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go srv.Serve(ln)
-	return srv, nil
+	return srv
 }
 
 // redactDB hides a password in a store URL before it is logged.
