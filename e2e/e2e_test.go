@@ -83,6 +83,13 @@ func (s *syncBuffer) String() string {
 // startHookd runs hookd on dataDir and waits until it is ready.
 func startHookd(t *testing.T, dataDir, addr string, extra ...string) *proc {
 	t.Helper()
+	return launchHookd(t, "/readyz", dataDir, addr, extra...)
+}
+
+// launchHookd runs hookd on dataDir and waits until the GET of path (/readyz,
+// or /healthz for a hookd that is up but not ready) answers 200.
+func launchHookd(t *testing.T, path, dataDir, addr string, extra ...string) *proc {
+	t.Helper()
 	args := append([]string{"serve", "--addr", addr, "--data-dir", dataDir, "--dev", "--retry-schedule", "100ms,200ms",
 		"--log-level", "warn"}, extra...)
 	cmd := exec.Command(hookdBin, args...)
@@ -99,7 +106,7 @@ func startHookd(t *testing.T, dataDir, addr string, extra ...string) *proc {
 	})
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
-		resp, err := http.Get(p.base + "/readyz")
+		resp, err := http.Get(p.base + path)
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {
@@ -112,7 +119,7 @@ func startHookd(t *testing.T, dataDir, addr string, extra ...string) *proc {
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
-	t.Fatalf("hookd not ready after 20s:\n%s", log.String())
+	t.Fatalf("hookd: no 200 from %s after 20s:\n%s", path, log.String())
 	return nil
 }
 
