@@ -176,7 +176,8 @@ func open(ctx context.Context, path string, version int) (*DB, error) {
 // then finds them, already allocated: on a full disk, creating the 32 KiB
 // index fails (SQLITE_IOERR_SHMSIZE), and a store that cannot open cannot
 // even serve reads. The WAL keeps its size, as it does while the store
-// runs; its frames, all checkpointed, are never read again.
+// runs; after a clean close its frames are all checkpointed, and hold
+// nothing the database file does not.
 func persistWAL(ctx context.Context, w *sql.DB) error {
 	c, err := w.Conn(ctx)
 	if err != nil {
