@@ -42,6 +42,9 @@ const (
 	AbortWebhookQuery         = sqlstore.AbortWebhookQuery
 )
 
+// CountMessagesRow is the dashboard's count of one tenant's messages.
+var CountMessagesRow = sqlstore.CountMessagesRow
+
 // ListMessagesQuery returns the query and arguments ListMessages runs.
 func ListMessagesQuery(tenantID string, f hookd.MessageFilter) (string, []any) {
 	return sqlstore.ListMessagesQuery(tenantID, f)

@@ -119,7 +119,9 @@ func TestMigrateNarrowerIndexes(t *testing.T) {
 		var outs []hookd.Outcome
 		for i, d := range ds {
 			o := hookd.Outcome{MessageID: d.Message.ID, Lease: d.Lease, State: states[i],
-				Attempt: hookd.Attempt{StartedAt: t0, StatusCode: 500}}
+				// Trigger test: today's Complete counts other attempts into
+				// delivery_stats, which this old schema does not have yet.
+				Attempt: hookd.Attempt{StartedAt: t0, StatusCode: 500, Trigger: hookd.TriggerTest}}
 			switch states[i] {
 			case hookd.StateSuccessful:
 				o.Attempt.StatusCode, o.Attempt.Success = 200, true

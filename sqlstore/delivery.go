@@ -606,6 +606,9 @@ func (d *Dialect) completeRound(ctx context.Context, tx Conn, outs []hookd.Outco
 	if err := insertAttempts(ctx, tx, cs); err != nil {
 		return err
 	}
+	if err := addStats(ctx, tx, cs); err != nil {
+		return err
+	}
 	if err := d.moveMessages(ctx, tx, cs, now); err != nil {
 		return err
 	}

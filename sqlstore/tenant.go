@@ -91,6 +91,8 @@ func (s *Store) DeleteTenant(ctx context.Context, id string) error {
 			{"idempotency_keys", "DELETE FROM idempotency_keys WHERE tenant_id = ?"},
 			{"webhooks", "DELETE FROM webhooks WHERE tenant_id = ?"},
 			{"api_keys", "DELETE FROM api_keys WHERE tenant_id = ?"},
+			{"delivery_stats", "DELETE FROM delivery_stats WHERE tenant_id = ?"},
+			{"ui_sessions", "DELETE FROM ui_sessions WHERE tenant_id = ?"},
 		} {
 			if _, err := tx.ExecContext(ctx, step.query, id); err != nil {
 				return fmt.Errorf("delete %s: %w", step.table, err)

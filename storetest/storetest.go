@@ -70,6 +70,10 @@ func Exercise(t *testing.T, open func(t *testing.T) hookd.Store) {
 		{"Sweep", testSweep},
 		{"PublishHandsOff", testPublishHandsOff},
 		{"PublishHandoffReleasesOnFailure", testPublishHandoffReleasesOnFailure},
+		{"Sessions", testSessions},
+		{"CountMessages", testCountMessages},
+		{"WebhookHealth", testWebhookHealth},
+		{"Browse", testBrowse},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,0 +1,252 @@
+package hookd
+
+import (
+	"context"
+	"strings"
+	"time"
+)
+
+// What the dashboard (package ui) needs of a store beyond Store: sign-in
+// sessions and portal links that every node of a shared database sees
+// (SessionStore), delivery statistics kept as attempts are recorded, and
+// bounded, newest-first reads for pages that must stay fast on a store of
+// millions of messages (StatsStore).
+
+// MinID returns the smallest id NewID can make with prefix at t. NewID's
+// ids begin with the millisecond they were made, so "id >= MinID(p, t)"
+// selects the ids made at t or later: a time window as a range of an index
+// that every id-ordered list already has.
+func MinID(prefix string, t time.Time) string {
+	var b [16]byte
+	ms := uint64(t.UnixMilli())
+	if t.UnixMilli() < 0 {
+		ms = 0
+	}
+	b[0], b[1] = byte(ms>>40), byte(ms>>32)
+	b[2], b[3], b[4], b[5] = byte(ms>>24), byte(ms>>16), byte(ms>>8), byte(ms)
+	return prefix + "_" + encodeBase32(b)
+}
+
+// IDTime returns the millisecond an id made by NewID was made at; ok is
+// false for a string that is not such an id.
+func IDTime(id string) (t time.Time, ok bool) {
+	_, suffix, found := strings.Cut(id, "_")
+	if !found || len(suffix) != 26 {
+		return time.Time{}, false
+	}
+	var ms uint64
+	for i := 0; i < 10; i++ { // 10 characters: 2 zero bits, then the 48-bit time
+		v := strings.IndexByte(crockford, suffix[i])
+		if v < 0 {
+			return time.Time{}, false
+		}
+		ms = ms<<5 | uint64(v)
+	}
+	if ms >= 1<<48 {
+		return time.Time{}, false
+	}
+	return time.UnixMilli(int64(ms)).UTC(), true
+}
+
+// Session is a dashboard sign-in, kept in the store (hashed) so that every
+// node of a shared database knows it. A session acts as the credential it
+// was opened with: the root token or an API key (CredentialHash, checked on
+// every request, so a revoked key or a changed root token ends it), or a
+// portal link (TenantID and Scopes fixed at sign-in).
+type Session struct {
+	TokenHash      string // HashToken of the cookie's value
+	CredentialHash string // HashToken of the root token or API key signed in with; "" for a portal session
+	TenantID       string // a portal session's tenant
+	Scopes         []Scope
+	CreatedAt      time.Time
+	ExpiresAt      time.Time
+}
+
+// PortalLink is a one-use link that opens a session limited to one tenant
+// (see POST /v1/tenants/{t}/portal-links).
+type PortalLink struct {
+	TokenHash  string
+	TenantID   string
+	ReadOnly   bool
+	SessionTTL time.Duration // how long the session it opens lasts
+	CreatedAt  time.Time
+	ExpiresAt  time.Time
+}
+
+// SessionStore keeps dashboard sessions and portal links.
+type SessionStore interface {
+	// CreateSession stores s; ENOTFOUND when s.TenantID names no tenant.
+	CreateSession(ctx context.Context, s *Session) error
+	// FindSession returns the session whose token hashes to hash;
+	// ENOTFOUND when there is none or it expired before now.
+	FindSession(ctx context.Context, hash string, now time.Time) (*Session, error)
+	// DeleteSession ends the session (no error when there is none).
+	DeleteSession(ctx context.Context, hash string) error
+	// CreatePortalLink stores l; ENOTFOUND without tenant.
+	CreatePortalLink(ctx context.Context, l *PortalLink) error
+	// UsePortalLink returns the link whose token hashes to hash and deletes
+	// it, in one transaction: a link works once. ENOTFOUND when there is
+	// none or it expired before now.
+	UsePortalLink(ctx context.Context, hash string, now time.Time) (*PortalLink, error)
+}
+
+// StatsBucket is the width of the buckets delivery statistics are kept in.
+const StatsBucket = 5 * time.Minute
+
+// StatsRetention is how long delivery statistics are kept (Sweep deletes
+// older buckets).
+const StatsRetention = 48 * time.Hour
+
+// LatencyBounds are the upper bounds, in milliseconds, of the latency
+// histogram's bins; a last bin holds everything slower. Each bound is
+// about 1.5 times the one before, so a percentile read from the histogram
+// is within half a bin (about ±25 %) of the exact one.
+var LatencyBounds = []int64{1, 2, 3, 5, 8, 12, 18, 27, 40, 60, 90, 135, 200, 300, 450, 675,
+	1000, 1500, 2250, 3400, 5000, 7500, 11000, 17000, 30000}
+
+// Histogram counts attempts by duration, one count per bin of
+// LatencyBounds and one for the slower ones.
+type Histogram []int64
+
+// LatencyBin returns the histogram bin of a duration in milliseconds.
+func LatencyBin(ms int64) int {
+	for i, b := range LatencyBounds {
+		if ms <= b {
+			return i
+		}
+	}
+	return len(LatencyBounds)
+}
+
+// Add adds o's counts to h (growing h as needed).
+func (h *Histogram) Add(o Histogram) {
+	if len(*h) < len(o) {
+		*h = append(*h, make(Histogram, len(o)-len(*h))...)
+	}
+	for i, v := range o {
+		(*h)[i] += v
+	}
+}
+
+// Quantile estimates the q-quantile (0 < q <= 1) in milliseconds by linear
+// interpolation inside its bin; ok is false for an empty histogram.
+func (h Histogram) Quantile(q float64) (ms float64, ok bool) {
+	var total int64
+	for _, v := range h {
+		total += v
+	}
+	if total == 0 {
+		return 0, false
+	}
+	rank := q * float64(total)
+	var seen int64
+	for i, v := range h {
+		if v == 0 {
+			continue
+		}
+		if float64(seen+v) >= rank {
+			lo, hi := 0.0, float64(LatencyBounds[len(LatencyBounds)-1])*2
+			if i > 0 {
+				lo = float64(LatencyBounds[i-1])
+			}
+			if i < len(LatencyBounds) {
+				hi = float64(LatencyBounds[i])
+			}
+			frac := (rank - float64(seen)) / float64(v)
+			return lo + (hi-lo)*frac, true
+		}
+		seen += v
+	}
+	return float64(LatencyBounds[len(LatencyBounds)-1]), true
+}
+
+// HealthPoint is the delivery statistics of one webhook over one step of
+// time: attempts (test calls excluded), the successful ones, and their
+// durations.
+type HealthPoint struct {
+	Start     time.Time
+	Attempts  int64
+	Successes int64
+	Latency   Histogram
+}
+
+// Health is a webhook's delivery statistics over a window: the total and
+// one point per step that had attempts, oldest first.
+type Health struct {
+	WebhookID string
+	Total     HealthPoint
+	Points    []HealthPoint
+}
+
+// MessageCounts are a tenant's messages made in a window, by their state
+// now. Every count is capped: a value above the cap asked for means "more
+// than the cap". Successful is not counted (no index holds it): it is
+// Total less the others when Total is under the cap, else -1 (unknown).
+type MessageCounts struct {
+	TenantID string
+	Total    int
+	States   map[MessageState]int
+}
+
+// WebhookCounts are a tenant's webhooks: all, suspended, disabled, and
+// failing (an unbroken streak of failed attempts).
+type WebhookCounts struct {
+	TenantID                               string
+	Webhooks, Suspended, Disabled, Failing int
+}
+
+// MessageQuery asks for one page of a tenant's messages, newest first.
+// Bounds are ids (see MinID): Before is the page's cursor (exclusive, ""
+// from the newest), From the window's start (inclusive, "" none).
+type MessageQuery struct {
+	Before, From string
+	WebhookID    string
+	States       []MessageState
+	EventType    string
+	Group        string
+	Limit        int
+	// Scan bounds the messages examined when a filter has no index of its
+	// own (event type, group, states other than failed alone): the page
+	// holds the matches among the next Scan messages only (0: no bound).
+	Scan int
+}
+
+// EventQuery asks for one page of a tenant's events, newest first; see
+// MessageQuery for the bounds and Scan (applied with a type filter).
+type EventQuery struct {
+	Before, From string
+	Type         string
+	Limit        int
+	Scan         int
+}
+
+// Next is where the page after one of a newest-first list begins: the
+// Before of the next query, "" when the window holds no more. Scanned is
+// true when a Scan bound ended the page before it was full: older matches
+// may exist before Next.
+type Next struct {
+	Before  string
+	Scanned bool
+}
+
+// StatsStore is what the dashboard reads beyond Store. Every method is
+// bounded on a store of millions of messages: by an index range, a cap or a
+// scan bound, never a count of everything.
+type StatsStore interface {
+	// CountMessages counts, for each tenant, its messages with ids >= from
+	// by state, each count capped at limit+1.
+	CountMessages(ctx context.Context, tenantIDs []string, from string, limit int) ([]MessageCounts, error)
+	// CountWebhooks counts each tenant's webhooks.
+	CountWebhooks(ctx context.Context, tenantIDs []string) ([]WebhookCounts, error)
+	// WebhookHealth returns the delivery statistics of the tenant's
+	// webhooks in [since, until), in points of step (a multiple of
+	// StatsBucket), for each webhook that had attempts.
+	WebhookHealth(ctx context.Context, tenantID string, webhookIDs []string, since, until time.Time, step time.Duration) (map[string]*Health, error)
+	// BrowseMessages returns a page of the tenant's messages, newest first.
+	BrowseMessages(ctx context.Context, tenantID string, q MessageQuery) ([]*Message, Next, error)
+	// BrowseEvents returns a page of the tenant's events, newest first.
+	BrowseEvents(ctx context.Context, tenantID string, q EventQuery) ([]*Event, Next, error)
+	// MessagesOfEvents returns the tenant's messages of the events, in id
+	// order.
+	MessagesOfEvents(ctx context.Context, tenantID string, eventIDs []string) ([]*Message, error)
+}
