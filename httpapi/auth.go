@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"context"
-	"crypto/subtle"
 	"math"
 	"net/http"
 	"strconv"
@@ -10,17 +9,20 @@ import (
 	"time"
 
 	"github.com/hookd/hookd"
+	"github.com/hookd/hookd/access"
 )
 
 // call is what the auth layer learned about a request.
 type call struct {
 	root   bool
-	key    *hookd.APIKey // nil for root
-	tenant string        // the path's tenant, checked to exist and be visible
+	key    *hookd.APIKey  // nil for root
+	caller *access.Caller // the same, as access sees it
+	tenant string         // the path's tenant, checked to exist and be visible
 }
 
 // authenticate finds the caller from the bearer token: the root token or an
-// API key. A missing or unknown token is EUNAUTHORIZED.
+// API key (see access.Authenticator). A missing or unknown token is
+// EUNAUTHORIZED.
 func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (*call, error) {
 	h := r.Header.Get("Authorization")
 	scheme, token, ok := strings.Cut(h, " ")
@@ -29,19 +31,19 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (*call, er
 		w.Header().Set("WWW-Authenticate", `Bearer realm="hookd"`)
 		return nil, hookd.Errorf(hookd.EUNAUTHORIZED, "missing bearer token")
 	}
-	hash := hookd.HashToken(token)
-	if s.RootTokenHash != "" && subtle.ConstantTimeCompare([]byte(hash), []byte(s.RootTokenHash)) == 1 {
-		return &call{root: true}, nil
-	}
-	k, err := s.Store.FindAPIKey(r.Context(), hash)
-	if hookd.ErrorCode(err) == hookd.ENOTFOUND {
+	a := access.Authenticator{Keys: s.Store, RootTokenHash: s.RootTokenHash}
+	c, err := a.Token(r.Context(), token)
+	if hookd.ErrorCode(err) == hookd.EUNAUTHORIZED {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="hookd", error="invalid_token"`)
-		return nil, hookd.Errorf(hookd.EUNAUTHORIZED, "invalid token")
+		return nil, err
 	} else if err != nil {
 		return nil, err
 	}
-	s.touch(r.Context(), k)
-	return &call{key: k}, nil
+	if c.Root {
+		return &call{root: true, caller: c}, nil
+	}
+	s.touch(r.Context(), c.Key)
+	return &call{key: c.Key, caller: c}, nil
 }
 
 // keyTouchEvery is how often a key's last_used_at is written while it is
@@ -114,11 +116,11 @@ func (s *Server) rootTenant(h handlerFunc) http.Handler {
 }
 
 // tenant guards a tenant's routes: root, or a key of that tenant holding
-// any of scopes (admin holds them all). Another tenant's path, or a tenant
-// that does not exist, is ENOTFOUND, checked before the scope so that a key
-// never learns whether another tenant exists. A tenant or {id} no store can
-// keep is ENOTFOUND without asking the store (see pathNotFound).
-func (s *Server) tenant(h handlerFunc, scopes ...hookd.Scope) http.Handler {
+// what need asks for (access.Caller.Check: another tenant's path, or a
+// tenant that does not exist, is ENOTFOUND, checked before the scope so that
+// a key never learns whether another tenant exists). A tenant or {id} no
+// store can keep is ENOTFOUND without asking the store (see pathNotFound).
+func (s *Server) tenant(h handlerFunc, need access.Need) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		err := func() error {
 			c, err := s.authenticate(w, r)
@@ -143,16 +145,8 @@ func (s *Server) tenant(h handlerFunc, scopes ...hookd.Scope) http.Handler {
 				if err := s.rateLimit(w, c.tenant); err != nil {
 					return err
 				}
-				allowed := false
-				for _, sc := range scopes {
-					allowed = allowed || c.key.Allows(sc)
-				}
-				if !allowed {
-					names := make([]string, len(scopes))
-					for i, sc := range scopes {
-						names[i] = string(sc)
-					}
-					return hookd.Errorf(hookd.EFORBIDDEN, "the token lacks the scope %s", strings.Join(names, " or "))
+				if err := c.caller.Check(c.tenant, need); err != nil {
+					return err
 				}
 			}
 			if err := pathNotFound(r, "id"); err != nil {

@@ -40,6 +40,7 @@ func TestOperationalEndpoints(t *testing.T) {
 		"/healthz": {"get"}, "/readyz": {"get"}, "/metrics": {"get"}, "/openapi.json": {"get"},
 		"/v1/tenants": {"get", "post"}, "/v1/tenants/{tenant}": {"get", "delete"},
 		"/v1/tenants/{tenant}/keys": {"get", "post"}, "/v1/tenants/{tenant}/keys/{id}": {"delete"},
+		"/v1/tenants/{tenant}/portal-links":                 {"post"},
 		"/v1/tenants/{tenant}/webhooks":                     {"get", "post"},
 		"/v1/tenants/{tenant}/webhooks/{id}":                {"get", "put", "patch", "delete"},
 		"/v1/tenants/{tenant}/webhooks/{id}/unsuspend":      {"post"},

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/hookd/hookd"
+	"github.com/hookd/hookd/access"
 	"github.com/hookd/hookd/metrics"
 )
 
@@ -73,6 +74,14 @@ type Server struct {
 	// The root token is not limited.
 	RateLimit float64
 	RateBurst int
+	// UI, if set, is the dashboard, served under /ui/ (see package ui).
+	UI http.Handler
+	// PublicURL is the origin portal links point at (default: the
+	// request's scheme and host); set it behind a proxy.
+	PublicURL string
+	// PortalSessionTTL is how long a portal link's session lasts (0:
+	// DefaultPortalSessionTTL).
+	PortalSessionTTL time.Duration
 
 	once      sync.Once
 	mux       *http.ServeMux
@@ -165,36 +174,42 @@ func (s *Server) build() {
 	m.Handle("GET "+t, s.rootTenant(s.getTenant))
 	m.Handle("DELETE "+t, s.rootTenant(s.deleteTenant))
 
-	m.Handle("POST "+t+"/keys", s.tenant(s.createKey, hookd.ScopeAdmin))
-	m.Handle("GET "+t+"/keys", s.tenant(s.listKeys, hookd.ScopeAdmin))
-	m.Handle("DELETE "+t+"/keys/{id}", s.tenant(s.deleteKey, hookd.ScopeAdmin))
+	m.Handle("POST "+t+"/keys", s.tenant(s.createKey, access.ManageKeys))
+	m.Handle("GET "+t+"/keys", s.tenant(s.listKeys, access.ManageKeys))
+	m.Handle("DELETE "+t+"/keys/{id}", s.tenant(s.deleteKey, access.ManageKeys))
+	m.Handle("POST "+t+"/portal-links", s.tenant(s.createPortalLink, access.PortalLinks))
 
 	const wh = t + "/webhooks"
-	m.Handle("POST "+wh, s.tenant(s.createWebhook, hookd.ScopeWebhooksWrite))
-	m.Handle("GET "+wh, s.tenant(s.listWebhooks, hookd.ScopeWebhooksList))
-	m.Handle("GET "+wh+"/{id}", s.tenant(s.getWebhook, hookd.ScopeWebhooksRead))
-	m.Handle("PUT "+wh+"/{id}", s.tenant(s.putWebhook, hookd.ScopeWebhooksWrite))
-	m.Handle("PATCH "+wh+"/{id}", s.tenant(s.patchWebhook, hookd.ScopeWebhooksWrite))
-	m.Handle("DELETE "+wh+"/{id}", s.tenant(s.deleteWebhook, hookd.ScopeWebhooksWrite))
-	m.Handle("POST "+wh+"/{id}/unsuspend", s.tenant(s.unsuspendWebhook, hookd.ScopeWebhooksWrite))
-	m.Handle("POST "+wh+"/{id}/test", s.tenant(s.testWebhook, hookd.ScopeWebhooksWrite))
-	m.Handle("GET "+wh+"/{id}/secrets", s.tenant(s.getSecrets, hookd.ScopeWebhooksWrite))
-	m.Handle("POST "+wh+"/{id}/secrets/rotate", s.tenant(s.rotateSecret, hookd.ScopeWebhooksWrite))
-	m.Handle("POST "+wh+"/{id}/recover", s.tenant(s.recoverWebhook, hookd.ScopeWebhooksWrite, hookd.ScopeMessagesWrite))
+	m.Handle("POST "+wh, s.tenant(s.createWebhook, access.WriteWebhooks))
+	m.Handle("GET "+wh, s.tenant(s.listWebhooks, access.ListWebhooks))
+	m.Handle("GET "+wh+"/{id}", s.tenant(s.getWebhook, access.ReadWebhooks))
+	m.Handle("PUT "+wh+"/{id}", s.tenant(s.putWebhook, access.WriteWebhooks))
+	m.Handle("PATCH "+wh+"/{id}", s.tenant(s.patchWebhook, access.WriteWebhooks))
+	m.Handle("DELETE "+wh+"/{id}", s.tenant(s.deleteWebhook, access.WriteWebhooks))
+	m.Handle("POST "+wh+"/{id}/unsuspend", s.tenant(s.unsuspendWebhook, access.WriteWebhooks))
+	m.Handle("POST "+wh+"/{id}/test", s.tenant(s.testWebhook, access.WriteWebhooks))
+	m.Handle("GET "+wh+"/{id}/secrets", s.tenant(s.getSecrets, access.WriteWebhooks))
+	m.Handle("POST "+wh+"/{id}/secrets/rotate", s.tenant(s.rotateSecret, access.WriteWebhooks))
+	m.Handle("POST "+wh+"/{id}/recover", s.tenant(s.recoverWebhook, access.RecoverMessages))
 
 	const ev = t + "/events"
-	m.Handle("POST "+ev, s.tenant(s.publishEvent, hookd.ScopeEventsWrite))
-	m.Handle("POST "+ev+"/batch", s.tenant(s.publishBatch, hookd.ScopeEventsWrite))
-	m.Handle("GET "+ev, s.tenant(s.listEvents, hookd.ScopeEventsRead))
-	m.Handle("GET "+ev+"/{id}", s.tenant(s.getEvent, hookd.ScopeEventsRead))
+	m.Handle("POST "+ev, s.tenant(s.publishEvent, access.PublishEvents))
+	m.Handle("POST "+ev+"/batch", s.tenant(s.publishBatch, access.PublishEvents))
+	m.Handle("GET "+ev, s.tenant(s.listEvents, access.ReadEvents))
+	m.Handle("GET "+ev+"/{id}", s.tenant(s.getEvent, access.ReadEvents))
 
 	const msg = t + "/messages"
-	m.Handle("GET "+msg, s.tenant(s.listMessages, hookd.ScopeMessagesRead))
-	m.Handle("GET "+msg+"/{id}", s.tenant(s.getMessage, hookd.ScopeMessagesRead))
-	m.Handle("GET "+msg+"/{id}/attempts", s.tenant(s.listAttempts, hookd.ScopeMessagesRead))
-	m.Handle("POST "+msg+"/{id}/retry", s.tenant(s.retryMessage, hookd.ScopeMessagesWrite))
-	m.Handle("POST "+msg+"/{id}/abort", s.tenant(s.abortMessage, hookd.ScopeMessagesWrite))
-	m.Handle("POST "+msg+"/{id}/resolve", s.tenant(s.resolveMessage, hookd.ScopeMessagesWrite))
+	m.Handle("GET "+msg, s.tenant(s.listMessages, access.ReadMessages))
+	m.Handle("GET "+msg+"/{id}", s.tenant(s.getMessage, access.ReadMessages))
+	m.Handle("GET "+msg+"/{id}/attempts", s.tenant(s.listAttempts, access.ReadMessages))
+	m.Handle("POST "+msg+"/{id}/retry", s.tenant(s.retryMessage, access.WriteMessages))
+	m.Handle("POST "+msg+"/{id}/abort", s.tenant(s.abortMessage, access.WriteMessages))
+	m.Handle("POST "+msg+"/{id}/resolve", s.tenant(s.resolveMessage, access.WriteMessages))
+
+	if s.UI != nil {
+		m.Handle("/ui/", s.UI)
+		m.Handle("GET /ui", http.RedirectHandler("/ui/", http.StatusMovedPermanently))
+	}
 
 	if s.Metrics != nil {
 		s.requests = map[string]*metrics.Counter{}

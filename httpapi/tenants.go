@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/hookd/hookd"
+	"github.com/hookd/hookd/access"
 )
 
 type tenantView struct {
@@ -109,10 +110,6 @@ func viewKey(k *hookd.APIKey) keyView {
 	return v
 }
 
-// keyPrefixLen is how much of a token is kept to recognise it ("hk_" and
-// 8 characters).
-const keyPrefixLen = 11
-
 func (s *Server) createKey(w http.ResponseWriter, r *http.Request, c *call) error {
 	o, err := s.readObject(w, r, defaultBodyLimit, true)
 	if err != nil {
@@ -146,9 +143,8 @@ func (s *Server) createKey(w http.ResponseWriter, r *http.Request, c *call) erro
 	if err := o.err(); err != nil {
 		return err
 	}
-	token := hookd.NewToken()
-	k.TokenHash = hookd.HashToken(token)
-	k.Prefix = token[:keyPrefixLen]
+	nk, token := access.NewKey(k.TenantID, k.Name, k.Scopes)
+	k.TokenHash, k.Prefix = nk.TokenHash, nk.Prefix
 	if err := s.Store.CreateAPIKey(r.Context(), k); err != nil {
 		return err
 	}
