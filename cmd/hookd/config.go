@@ -33,6 +33,9 @@ type serveConfig struct {
 	DebugAddr           string
 	LogFormat           string
 	LogLevel            string
+	UIFrameAncestors    []string
+	UISessionTTL        time.Duration
+	PublicURL           string
 }
 
 // envName is the environment variable of a flag: --allow-http → HOOKD_ALLOW_HTTP.
@@ -99,6 +102,10 @@ func parseServeConfig(args []string, getenv func(string) string, out io.Writer) 
 	fs.StringVar(&c.DebugAddr, "debug-addr", "", "if set, serve Go's pprof profiles at http://<debug-addr>/debug/pprof/ (keep it on loopback)")
 	fs.StringVar(&c.LogFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "log level: debug, info, warn or error")
+	var frame string
+	fs.StringVar(&frame, "ui-frame-ancestors", "", "origins that may frame the dashboard's pages (CSP frame-ancestors), space- or comma-separated, e.g. https://app.example.com; none by default")
+	fs.DurationVar(&c.UISessionTTL, "ui-session-ttl", 8*time.Hour, "how long a dashboard sign-in or portal session lasts")
+	fs.StringVar(&c.PublicURL, "public-url", "", "the origin portal links point at, e.g. https://hooks.example.com (default: the request's)")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), "Usage: hookd serve [flags]\n\nRuns the hookd API and delivery engine. Every flag can also be set with the\nenvironment variable shown beside it; a flag on the command line wins.\n\nFlags:\n")
 		fs.VisitAll(func(f *flag.Flag) {
@@ -135,6 +142,15 @@ func parseServeConfig(args []string, getenv func(string) string, out io.Writer) 
 	}
 	if c.Dev {
 		c.AllowHTTP, c.AllowPrivateTargets = true, true
+	}
+	for _, o := range strings.FieldsFunc(frame, func(r rune) bool { return r == ',' || r == ' ' }) {
+		if !strings.HasPrefix(o, "https://") && !strings.HasPrefix(o, "http://") || strings.ContainsAny(o, ";'\"") {
+			return nil, fmt.Errorf("--ui-frame-ancestors: %q is not an http(s) origin", o)
+		}
+		c.UIFrameAncestors = append(c.UIFrameAncestors, o)
+	}
+	if c.UISessionTTL <= 0 {
+		return nil, errors.New("--ui-session-ttl must be positive")
 	}
 	if c.DB == "" {
 		c.DB = "sqlite://" + filepath.Join(c.DataDir, "hookd.db")

@@ -23,6 +23,7 @@ import (
 	"github.com/hookd/hookd/netguard"
 	"github.com/hookd/hookd/postgres"
 	"github.com/hookd/hookd/sqlite"
+	"github.com/hookd/hookd/ui"
 )
 
 func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -148,15 +149,22 @@ func runServer(ctx context.Context, cfg *serveConfig, logger *slog.Logger, stdou
 		Metrics:       reg,
 	})
 	api := &httpapi.Server{
-		Store:           store,
-		Targets:         policy,
-		RootTokenHash:   hookd.HashToken(token),
-		Deliverer:       disp,
-		MaxPayloadBytes: cfg.MaxPayloadBytes,
-		Logger:          logger,
-		Metrics:         reg,
-		RateLimit:       cfg.RateLimit,
-		RateBurst:       cfg.RateBurst,
+		Store:            store,
+		Targets:          policy,
+		RootTokenHash:    hookd.HashToken(token),
+		Deliverer:        disp,
+		MaxPayloadBytes:  cfg.MaxPayloadBytes,
+		Logger:           logger,
+		Metrics:          reg,
+		RateLimit:        cfg.RateLimit,
+		RateBurst:        cfg.RateBurst,
+		PublicURL:        cfg.PublicURL,
+		PortalSessionTTL: cfg.UISessionTTL,
+	}
+	if st, ok := store.(ui.Store); ok {
+		dash := &ui.Server{Store: st, Targets: policy, RootTokenHash: api.RootTokenHash, Deliverer: disp, Dev: cfg.Dev,
+			FrameAncestors: cfg.UIFrameAncestors, SessionTTL: cfg.UISessionTTL, MaxPayloadBytes: cfg.MaxPayloadBytes, Logger: logger}
+		api.UI = dash.Handler()
 	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
