@@ -419,14 +419,31 @@ func (s *Store) BrowseMessages(ctx context.Context, tenantID string, q hookd.Mes
 	base, args = window(base, args, q.Before, q.From)
 	where := slices.Clone(base)
 	fargs := slices.Clone(args)
-	failedOnly := len(q.States) > 0 && !slices.ContainsFunc(q.States, func(s hookd.MessageState) bool { return s != hookd.StateFailed })
-	unindexed := q.EventType != "" || q.Group != "" || (len(q.States) > 0 && !failedOnly)
+	// One state has an index of its own where a partial index holds it:
+	// failed (messages_failed), aborted and resolved (messages_ended),
+	// and the open states of one webhook (messages_open). The term is
+	// written literally, with the index's own terms, for the planner.
+	states := slices.Compact(slices.Sorted(slices.Values(q.States)))
+	one := ""
+	if len(states) == 1 {
+		one = string(states[0])
+	}
+	indexed := ""
 	switch {
-	case failedOnly:
-		where = append(where, "state = 'failed'")
+	case one == string(hookd.StateFailed):
+		indexed = "state = 'failed'"
+	case one == string(hookd.StateAborted) || one == string(hookd.StateResolved):
+		indexed = endedIndexTerms + " AND state = '" + one + "'"
+	case q.WebhookID != "" && (one == string(hookd.StateCreated) || one == string(hookd.StatePending) || one == string(hookd.StateRetrying)):
+		indexed = openIndexTerms + " AND state = '" + one + "'"
+	}
+	unindexed := q.EventType != "" || q.Group != "" || (len(states) > 0 && indexed == "")
+	switch {
+	case indexed != "":
+		where = append(where, indexed)
 	case len(q.States) > 0:
-		where = append(where, "state IN ("+Placeholders(len(q.States))+")")
-		for _, st := range q.States {
+		where = append(where, "state IN ("+Placeholders(len(states))+")")
+		for _, st := range states {
 			fargs = append(fargs, string(st))
 		}
 	}
@@ -509,7 +526,9 @@ func (s *Store) MessagesOfEvents(ctx context.Context, tenantID string, eventIDs 
 	if len(eventIDs) == 0 {
 		return out, nil
 	}
-	err := queryIn(ctx, s.Read, "SELECT "+MessageColumns+" FROM messages WHERE tenant_id = ? AND event_id IN (IN)",
+	// The tenant's term is not indexed on purpose: the events' range of
+	// messages_event is the one to read, not the tenant's messages.
+	err := queryIn(ctx, s.Read, "SELECT "+MessageColumns+" FROM messages WHERE tenant_id || '' = ? AND event_id IN (IN)",
 		[]any{tenantID}, uniq(eventIDs), func(rows *sql.Rows) error {
 			m, err := ScanMessage(rows)
 			if err == nil {

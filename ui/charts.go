@@ -31,7 +31,8 @@ type chartRow struct {
 }
 
 type chart struct {
-	ID          string
+	ID          string // unique in the page: the aria ids derive from it
+	Kind        string // the CSS class: deliveries, spark, rate, latency
 	Title, Desc string
 	W, H        float64
 	Bars        []bar
@@ -65,7 +66,7 @@ func round1(f float64) float64 { return math.Round(f*10) / 10 }
 
 // deliveryChart stacks each hour's successful and failed attempts.
 func deliveryChart(v *view, since time.Time, step time.Duration, n int, pts map[time.Time]*hookd.HealthPoint) chart {
-	c := chart{ID: "deliveries", Title: v.T("chart.deliveries"), W: 600, H: 140,
+	c := chart{ID: "deliveries", Kind: "deliveries", Title: v.T("chart.deliveries"), W: 600, H: 140,
 		Cols: []string{v.T("chart.hour"), v.T("chart.ok"), v.T("chart.failed")}}
 	var peak, total int64
 	for _, p := range pts {
@@ -102,7 +103,7 @@ func deliveryChart(v *view, since time.Time, step time.Duration, n int, pts map[
 // sparkline is a webhook's last 24 hours in one small row of bars: height
 // the attempts, colour the share that failed.
 func sparkline(v *view, since time.Time, step time.Duration, n int, pts map[time.Time]*hookd.HealthPoint) chart {
-	c := chart{ID: "spark", Title: v.T("webhooks.day"), W: 100, H: 24,
+	c := chart{ID: "spark", Kind: "spark", Title: v.T("webhooks.day"), W: 100, H: 24,
 		Cols: []string{v.T("chart.hour"), v.T("webhook.attempts"), v.T("webhook.successrate")}}
 	var peak, total, ok int64
 	for _, p := range pts {
@@ -134,7 +135,7 @@ func sparkline(v *view, since time.Time, step time.Duration, n int, pts map[time
 
 // rateChart draws each hour's success rate as a bar from 0 to 100 %.
 func rateChart(v *view, since time.Time, step time.Duration, n int, pts map[time.Time]*hookd.HealthPoint) chart {
-	c := chart{ID: "rate", Title: v.T("chart.rate"), W: 300, H: 90,
+	c := chart{ID: "rate", Kind: "rate", Title: v.T("chart.rate"), W: 300, H: 90,
 		Cols: []string{v.T("chart.hour"), v.T("webhook.attempts"), v.T("webhook.successrate")}}
 	var total, ok int64
 	for _, p := range pts {
@@ -172,7 +173,7 @@ func rateChart(v *view, since time.Time, step time.Duration, n int, pts map[time
 // latencyChart draws each hour's p50 and p99 as two lines on a log scale
 // (1 ms to 30 s), so that a slow tail and a fast median both show.
 func latencyChart(v *view, since time.Time, step time.Duration, n int, pts map[time.Time]*hookd.HealthPoint) chart {
-	c := chart{ID: "latency", Title: v.T("chart.latency"), W: 300, H: 90,
+	c := chart{ID: "latency", Kind: "latency", Title: v.T("chart.latency"), W: 300, H: 90,
 		Cols: []string{v.T("chart.hour"), "p50", "p99"}}
 	const top, bottom = 6.0, 16.0
 	plot := c.H - top - bottom

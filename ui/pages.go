@@ -19,7 +19,7 @@ import (
 const (
 	pageSize   = 50
 	countLimit = 10000 // counts above it show as "10 000+"
-	scanLimit  = 20000 // messages a filter without an index examines per page
+	scanLimit  = 5000  // messages a filter without an index examines per page
 	rootLimit  = 1000  // the root overview's counts, one row per tenant
 )
 
@@ -209,6 +209,7 @@ func (s *Server) webhooks(w http.ResponseWriter, r *http.Request, v *view) error
 			}
 		}
 		row.Spark = sparkline(v, since, time.Hour, 25, byHour)
+		row.Spark.ID = "spark-" + wh.ID
 		p.Rows = append(p.Rows, row)
 	}
 	v.Title, v.Section = v.T("nav.webhooks"), "webhooks"

@@ -82,7 +82,7 @@ func (c *config) deadline(name string) time.Duration {
 	switch {
 	case c.quick:
 		return 3 * time.Minute
-	case name == "e":
+	case name == "e", name == "u":
 		return 25 * time.Minute
 	default:
 		return 10 * time.Minute
@@ -98,10 +98,10 @@ func parseConfig(args []string, stderr io.Writer) (*config, error) {
 	c := &config{}
 	fs := flag.NewFlagSet("hookd-bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	scen := fs.String("scenario", "all", "scenarios to run: all, or a comma-separated subset of a,b,c,d,e")
+	scen := fs.String("scenario", "all", "scenarios to run: all, or a comma-separated subset of a,b,c,d,e,u")
 	fs.Float64Var(&c.scale, "scale", 1, "multiply every event count by this factor")
 	fs.BoolVar(&c.quick, "quick", false, "small versions of everything (scale 0.05, short phases, --backlog 20000): a smoke test of about a minute")
-	fs.IntVar(&c.backlog, "backlog", 0, "scheduled retries to build up in scenario e (default 1,000,000; 20,000 with --quick)")
+	fs.IntVar(&c.backlog, "backlog", 0, "scheduled retries to build up in scenario e, messages in the store of scenario u (default 1,000,000; 20,000 with --quick)")
 	fs.IntVar(&c.workers, "workers", 64, "hookd --workers, and the concurrency of the limit client")
 	fs.StringVar(&c.db, "db", "", "hookd --db (default: embedded SQLite in the temporary data dir); a postgres:// URL is passed through")
 	fs.DurationVar(&c.timeout, "timeout", 30*time.Minute, "limit of the whole run")
@@ -165,7 +165,7 @@ func parseConfig(args []string, stderr io.Writer) (*config, error) {
 		for _, s := range strings.Split(*scen, ",") {
 			s = strings.TrimSpace(s)
 			if !slices.ContainsFunc(scenarios, func(x scenario) bool { return x.name == s }) {
-				return nil, fmt.Errorf("--scenario: unknown scenario %q (want a, b, c, d or e)", s)
+				return nil, fmt.Errorf("--scenario: unknown scenario %q (want a, b, c, d, e or u)", s)
 			}
 			c.scenarios = append(c.scenarios, s)
 		}

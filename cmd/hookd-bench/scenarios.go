@@ -88,6 +88,7 @@ var scenarios = []scenario{
 	{"c", "grouped delivery: 1000 groups, order checked", (*bench).scenarioC},
 	{"d", "receiver fails 20% of requests; ms retry schedule", (*bench).scenarioD},
 	{"e", "backlog of scheduled retries vs. new-event delivery", (*bench).scenarioE},
+	{"u", "the dashboard's pages on a store of --backlog messages", (*bench).scenarioU},
 }
 
 // runScenario runs s on a fresh hookd within its deadline and always stops
