@@ -1,7 +1,7 @@
 # hookd's commands. The README and .ci/run use these targets.
 GO ?= go
 
-.PHONY: help run test lint fuzz bench build
+.PHONY: help run test lint fuzz bench build screenshots
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -32,3 +32,7 @@ fuzz: ## run every fuzz target for FUZZTIME each
 
 bench: ## run the delivery benchmark against the raw HTTP limit
 	$(GO) run ./cmd/hookd-bench
+
+screenshots: ## drive chromium through the dashboard and write docs/screenshots/*.png
+	mkdir -p docs/screenshots
+	HOOKD_SCREENSHOTS=$(CURDIR)/docs/screenshots $(GO) test -count=1 -run '^(TestScreenshots|TestBrowser)$$' ./ui
