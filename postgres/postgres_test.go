@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"context"
 	"database/sql"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -73,8 +74,14 @@ func TestReopen(t *testing.T) {
 	if err := raw.QueryRow("SELECT count(*), max(version) FROM schema_version").Scan(&n, &max); err != nil {
 		t.Fatal(err)
 	}
-	if n != max || n == 0 {
-		t.Fatalf("schema_version has %d rows up to version %d", n, max)
+	// One row per migration file: numbers may have gaps (each branch
+	// reserves its own), so the count is that of the files.
+	files, err := filepath.Glob("migrations/*.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != len(files) || n == 0 {
+		t.Fatalf("schema_version has %d rows up to version %d; %d migrations", n, max, len(files))
 	}
 }
 
