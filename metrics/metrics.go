@@ -144,23 +144,30 @@ func formatFloat(f float64) string {
 }
 
 // WriteText writes every metric, grouped by base name with HELP and TYPE.
+// What it needs of the registry is copied under the lock, since counters
+// are registered lazily (the HTTP layer's on a route's first request) while
+// a scrape runs; the series are written after it is released, so that a
+// gauge's function never runs under it.
 func (r *Registry) WriteText(w io.Writer) {
-	r.mu.Lock()
-	names := append([]string(nil), r.ordered...)
-	series := make(map[string]func(io.Writer), len(r.series))
-	for k, v := range r.series {
-		series[k] = v
+	type entry struct {
+		name, base, help, kind string
+		write                  func(io.Writer)
 	}
-	help, kind := r.help, r.kind
+	r.mu.Lock()
+	entries := make([]entry, len(r.ordered))
+	for i, n := range r.ordered {
+		b := baseName(n)
+		entries[i] = entry{name: n, base: b, help: r.help[b], kind: r.kind[b], write: r.series[n]}
+	}
 	r.mu.Unlock()
-	sort.SliceStable(names, func(i, j int) bool { return baseName(names[i]) < baseName(names[j]) })
+	sort.SliceStable(entries, func(i, j int) bool { return entries[i].base < entries[j].base })
 	last := ""
-	for _, n := range names {
-		if b := baseName(n); b != last {
-			fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s %s\n", b, help[b], b, kind[b])
-			last = b
+	for _, e := range entries {
+		if e.base != last {
+			fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s %s\n", e.base, e.help, e.base, e.kind)
+			last = e.base
 		}
-		series[n](w)
+		e.write(w)
 	}
 }
 

@@ -1,6 +1,7 @@
 package metrics_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -38,5 +39,40 @@ func TestRegistryText(t *testing.T) {
 	}
 	if strings.Count(got, "# TYPE hookd_attempts_total") != 1 {
 		t.Errorf("TYPE line repeated:\n%s", got)
+	}
+}
+
+// TestWriteTextWhileRegistering scrapes while counters of new names are
+// registered, as the HTTP layer registers a route's counter on its first
+// request: under -race it fails if WriteText reads the registry's maps
+// outside its lock.
+func TestWriteTextWhileRegistering(t *testing.T) {
+	t.Parallel()
+	r := metrics.NewRegistry()
+	r.Counter("hookd_first_total", "The first.").Inc()
+	const n = 200
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := range n {
+			r.Counter(fmt.Sprintf("hookd_lazy_%d_total", i), "Registered while scraping.").Inc()
+		}
+	}()
+	for range n {
+		var b strings.Builder
+		r.WriteText(&b)
+		if !strings.Contains(b.String(), "hookd_first_total 1\n") {
+			t.Fatalf("scrape lacks the first counter:\n%s", b.String())
+		}
+	}
+	<-done
+	var b strings.Builder
+	r.WriteText(&b)
+	got := b.String()
+	for i := range n {
+		name := fmt.Sprintf("hookd_lazy_%d_total", i)
+		if want := "# HELP " + name + " Registered while scraping.\n"; !strings.Contains(got, want) {
+			t.Fatalf("final scrape lacks %q", want)
+		}
 	}
 }
