@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -647,6 +648,50 @@ func TestSweeper(t *testing.T) {
 	if ms := messages(t, db, w.ID); len(ms) != 0 {
 		t.Errorf("%d messages left after the sweep", len(ms))
 	}
+}
+
+func TestSweepInterval(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		retention, want time.Duration
+	}{
+		{720 * time.Hour, time.Minute},
+		{4 * time.Minute, time.Minute},
+		{2 * time.Minute, 30 * time.Second},
+		{10 * time.Second, 2500 * time.Millisecond},
+		{2 * time.Second, time.Second},
+		{time.Millisecond, time.Second},
+	} {
+		if got := delivery.SweepInterval(c.retention); got != c.want {
+			t.Errorf("SweepInterval(%v) = %v, want %v", c.retention, got, c.want)
+		}
+	}
+}
+
+// TestSweeperShortRetention runs the sweeper as hookd serve does: with a
+// retention of 2 s, delivered messages go within seconds, not after the
+// minute that used to separate every two sweeps.
+func TestSweeperShortRetention(t *testing.T) {
+	t.Parallel()
+	db := MustOpenDB(t)
+	rc := newReceiver(t, nil)
+	w := MustWebhook(t, db, rc.URL)
+	StartDispatcher(t, delivery.Config{Store: db})
+	sctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		delivery.RunSweeper(sctx, db, 2*time.Second, delivery.SweepInterval(2*time.Second), slog.New(slog.DiscardHandler))
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+	MustPublish(t, db, "", 1, 2, 3)
+	waitStates(t, db, w.ID, 3, hookd.StateSuccessful, 10*time.Second)
+	// Gone 2 s after their last update plus at most one interval (1 s);
+	// the bound leaves a loaded machine room and is still far below the
+	// minute of the fixed interval.
+	waitFor(t, 30*time.Second, "the sweep of delivered messages", func() bool {
+		return len(messages(t, db, w.ID)) == 0
+	})
 }
 
 // deferringStore is the real store with its DeferMessage replaced by one

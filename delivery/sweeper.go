@@ -21,11 +21,27 @@ const (
 type Sweeper struct {
 	Store     hookd.Store
 	Retention time.Duration // data last updated before now-Retention goes
-	Interval  time.Duration // between sweeps (default 1 min)
+	Interval  time.Duration // between sweeps (default SweepInterval(Retention))
 	Batch     int           // rows per Store.Sweep call (default DefaultSweepBatch)
 	Pause     time.Duration // between batches (default DefaultSweepPause)
 	Now       func() time.Time
 	Logger    *slog.Logger
+}
+
+// Bounds of SweepInterval.
+const (
+	MaxSweepInterval = time.Minute
+	MinSweepInterval = time.Second
+)
+
+// SweepInterval is how often data kept for retention is swept:
+// retention/4, so that data outlives its retention by at most a quarter of
+// it (with --retention 2s it lived a minute when every sweep was a minute
+// apart), but at most MaxSweepInterval, and at least MinSweepInterval,
+// below which a sweep (a few indexed queries on an empty result) would run
+// more often than anyone could tell the difference.
+func SweepInterval(retention time.Duration) time.Duration {
+	return min(MaxSweepInterval, max(MinSweepInterval, retention/4))
 }
 
 // Run sweeps at once and then every Interval until ctx ends. A failed
@@ -33,7 +49,7 @@ type Sweeper struct {
 func (s *Sweeper) Run(ctx context.Context) {
 	interval := s.Interval
 	if interval <= 0 {
-		interval = time.Minute
+		interval = SweepInterval(s.Retention)
 	}
 	log := s.Logger
 	if log == nil {
@@ -93,7 +109,8 @@ func (s *Sweeper) SweepOnce(ctx context.Context) (int, error) {
 }
 
 // RunSweeper runs a Sweeper on store with the given retention and interval
-// until ctx ends, logging to logger (nil: slog.Default()).
+// (0: SweepInterval(retention)) until ctx ends, logging to logger (nil:
+// slog.Default()).
 func RunSweeper(ctx context.Context, store hookd.Store, retention, interval time.Duration, logger *slog.Logger) {
 	(&Sweeper{Store: store, Retention: retention, Interval: interval, Logger: logger}).Run(ctx)
 }

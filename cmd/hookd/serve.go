@@ -201,7 +201,7 @@ func runServer(ctx context.Context, cfg *serveConfig, logger *slog.Logger, stdou
 	sweepDone := make(chan struct{})
 	go func() {
 		defer close(sweepDone)
-		delivery.RunSweeper(engineCtx, store, cfg.Retention, time.Minute, logger)
+		delivery.RunSweeper(engineCtx, store, cfg.Retention, delivery.SweepInterval(cfg.Retention), logger)
 	}()
 	var dbg *http.Server
 	if dbgLn != nil {
