@@ -161,7 +161,8 @@ type Store interface {
 	// resolved; ECONFLICT otherwise. Releases its group.
 	ResolveMessage(ctx context.Context, tenantID, id string, now time.Time) (*Message, error)
 	// RecoverMessages re-queues the webhook's failed messages created in
-	// [since, until) with a fresh retry budget and returns how many.
+	// [since, until) with a fresh retry budget and returns how many. Test
+	// messages (CreateTestMessage) are not re-queued: never retried.
 	RecoverMessages(ctx context.Context, tenantID, webhookID string, since, until time.Time, now time.Time) (int, error)
 	// CreateTestMessage stores an event and a message for webhook that is
 	// not claimable (already leased to the caller) and returns it as a

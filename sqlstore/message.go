@@ -233,15 +233,16 @@ func (s *Store) ResolveMessage(ctx context.Context, tenantID, id string, now tim
 }
 
 // RecoverQuery selects the failed messages of a webhook created in a time
-// range, in publish order. Its term state = 'failed' must stay a literal:
+// range, in publish order, but not its test messages: a test call is made
+// once and never retried. Its term state = 'failed' must stay a literal:
 // only then may the planner use the partial index messages_failed_webhook
 // (sqlite's TestQueryPlans checks it does). Arguments: webhook id, since, until.
 const RecoverQuery = `SELECT seq, webhook_id, group_key, state, attempt_count FROM messages
-	WHERE webhook_id = ? AND state = 'failed' AND created_at >= ? AND created_at < ? ORDER BY seq`
+	WHERE webhook_id = ? AND state = 'failed' AND test = 0 AND created_at >= ? AND created_at < ? ORDER BY seq`
 
 // RecoverMessages requeues, like RetryMessage and in publish order, every
 // failed message of the webhook created in [since, until) (a zero until:
-// no upper bound) and returns how many. ENOTFOUND.
+// no upper bound) but its test messages, and returns how many. ENOTFOUND.
 func (s *Store) RecoverMessages(ctx context.Context, tenantID, webhookID string, since, until time.Time, now time.Time) (int, error) {
 	n := 0
 	err := s.Tx(ctx, func(tx Conn) error {

@@ -153,6 +153,28 @@ func testRecover(t *testing.T, s hookd.Store) {
 	wantCode(t, err, hookd.ENOTFOUND)
 }
 
+// testRecoverSkipsTestMessages: a failed test message is not re-queued by
+// RecoverMessages; a test call is made once and never retried.
+func testRecoverSkipsTestMessages(t *testing.T, s hookd.Store) {
+	mustTenant(t, s, "a")
+	w := mustWebhook(t, s, "a", url(1), types("x"))
+	m := publishIDs(t, s, w, T0, "")
+	deliverOne(t, s, T0, m[0], failHard)
+	d, err := s.CreateTestMessage(ctx, "a", w.ID, ev("webhook.test", ""), at(time.Minute))
+	must(t, err)
+	complete(t, s, at(time.Minute), failHard(d, at(time.Minute)))
+	wantState(t, s, "a", d.Message.ID, failed)
+
+	n, err := s.RecoverMessages(ctx, "a", w.ID, T0, time.Time{}, at(time.Hour))
+	must(t, err)
+	if n != 1 {
+		t.Fatalf("recovered %d, want 1 (the published message, not the test message)", n)
+	}
+	wantState(t, s, "a", m[0], retrying)
+	wantState(t, s, "a", d.Message.ID, failed)
+	wantClaim(t, s, at(time.Hour), m[0])
+}
+
 func testDeleteWebhook(t *testing.T, s hookd.Store) {
 	mustTenant(t, s, "a")
 	w := mustWebhook(t, s, "a", url(1), grouped(false))

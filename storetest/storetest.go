@@ -64,6 +64,7 @@ func Exercise(t *testing.T, open func(t *testing.T) hookd.Store) {
 		{"SuspendAfter", testSuspendAfter},
 		{"ManualOps", testManualOps},
 		{"Recover", testRecover},
+		{"RecoverSkipsTestMessages", testRecoverSkipsTestMessages},
 		{"DeleteWebhook", testDeleteWebhook},
 		{"TestMessage", testTestMessage},
 		{"TestAttemptsKeepStreak", testTestAttemptsKeepStreak},
