@@ -80,13 +80,14 @@ func (db *DB) sharedTx(ctx context.Context, fn func(tx sqlstore.Conn) error) err
 	return db.tx(ctx, func(tx *wtx) error { return fn(tx) })
 }
 
-// initShared gives the shared statements the store's reads and writes:
-// every write in a transaction under the write lock.
-func (db *DB) initShared() {
+// initShared gives the shared statements the store's reads and writes
+// (every write in a transaction under the write lock) and its keys.
+func (db *DB) initShared(o sqlstore.Options) {
 	db.shared = &sqlstore.Store{
-		Read:  db.read,
-		Fixed: db.read,
-		Tx:    db.sharedTx,
+		Keyring: o.Keys,
+		Read:    db.read,
+		Fixed:   db.read,
+		Tx:      db.sharedTx,
 		Lazy: func(ctx context.Context, fn func(tx sqlstore.Conn) error) error {
 			return db.txLazy(ctx, func(tx *wtx) error { return fn(tx) })
 		},
@@ -97,8 +98,12 @@ func (db *DB) initShared() {
 
 // Open connects to the database at url (a postgres:// URL or key=value
 // string as pgx reads it; a search_path parameter selects the schema) and
-// applies every embedded migration not applied yet.
-func Open(ctx context.Context, url string) (*DB, error) {
+// applies every embedded migration not applied yet. Given keys
+// (sqlstore.WithKeys), it seals the webhook secrets still in plain text,
+// see sqlstore.Store.SealAtStart; every process sharing the database needs
+// the same keys.
+func Open(ctx context.Context, url string, opts ...sqlstore.Option) (*DB, error) {
+	o := sqlstore.NewOptions(opts)
 	p, err := sql.Open("pgx", url)
 	if err != nil {
 		return nil, fmt.Errorf("open postgres: %w", err)
@@ -111,10 +116,16 @@ func Open(ctx context.Context, url string) (*DB, error) {
 		return nil, fmt.Errorf("open postgres: %w", err)
 	}
 	db := &DB{pool: p, read: pool{p}, Now: time.Now}
-	db.initShared()
+	db.initShared(o)
 	if err := db.migrate(ctx); err != nil {
 		p.Close()
 		return nil, err
+	}
+	if o.Keys != nil {
+		if _, err := db.SealAtStart(ctx); err != nil {
+			p.Close()
+			return nil, fmt.Errorf("open postgres: %w", err)
+		}
 	}
 	db.pub.start(db)
 	return db, nil

@@ -8,8 +8,10 @@ import (
 	"time"
 
 	"github.com/hookd/hookd"
+	"github.com/hookd/hookd/internal/seal"
 	"github.com/hookd/hookd/postgres"
 	"github.com/hookd/hookd/postgres/pgtest"
+	"github.com/hookd/hookd/sqlstore"
 	"github.com/hookd/hookd/storetest"
 )
 
@@ -24,9 +26,40 @@ func MustOpenDB(tb testing.TB) *postgres.DB {
 	return db
 }
 
+// TestStore runs the suite on a store that seals webhook secrets, as
+// hookd serve opens it: every path reading secrets opens them.
 func TestStore(t *testing.T) {
 	t.Parallel()
-	storetest.Exercise(t, func(t *testing.T) hookd.Store { return MustOpenDB(t) })
+	a, _ := storetest.SealingKeys(t)
+	keys := storetest.Keyring(t, a)
+	storetest.Exercise(t, func(t *testing.T) hookd.Store {
+		db, err := postgres.Open(context.Background(), pgtest.FreshURL(t), sqlstore.WithKeys(keys))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		return db
+	})
+}
+
+// TestSealing checks, among others, that the columns as PostgreSQL holds
+// them are ciphertext.
+func TestSealing(t *testing.T) {
+	t.Parallel()
+	storetest.ExerciseSealing(t, func(t *testing.T) storetest.SealingDB {
+		u := pgtest.FreshURL(t)
+		raw, err := sql.Open("pgx", u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { raw.Close() })
+		return storetest.SealingDB{
+			Open: func(keys *seal.Keyring) (storetest.SealingStore, error) {
+				return postgres.Open(context.Background(), u, sqlstore.WithKeys(keys))
+			},
+			Raw: raw,
+		}
+	})
 }
 
 // Reopening applies no migration twice and keeps the data; two processes

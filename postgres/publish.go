@@ -130,7 +130,7 @@ func (db *DB) publishRound(p *publisher, batch []*publishCall) {
 		place.Handoff, place.Lease = b.h, sqlstore.NewLease()
 	}
 	err := db.tx(ctx, func(tx *wtx) error {
-		hc := &sqlstore.HookCache{}
+		hc := db.NewHookCache()
 		rows := &sqlstore.PendingRows{}
 		for i := 0; i < len(batch); {
 			for ; i < len(batch); i++ {

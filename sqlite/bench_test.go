@@ -13,7 +13,9 @@ import (
 	"time"
 
 	"github.com/hookd/hookd"
+	"github.com/hookd/hookd/internal/seal"
 	"github.com/hookd/hookd/sqlite"
+	"github.com/hookd/hookd/sqlstore"
 	"github.com/hookd/hookd/storetest"
 )
 
@@ -242,4 +244,69 @@ func BenchmarkClaimParked(b *testing.B) {
 		spent += time.Since(start)
 	}
 	b.ReportMetric(float64(spent.Microseconds())/float64(b.N*total), "µs/msg")
+}
+
+// BenchmarkSealedFanOut measures what sealing webhook secrets costs where
+// secrets are read on the hot path: a Publish of one event to 100
+// webhooks (Publish reads the tenant's webhooks once per transaction) and
+// the Claim of its 100 messages, each of another webhook (Claim reads each
+// webhook once per call), with and without keys. Every webhook has two
+// signing secrets and Basic auth, as after a rotation.
+func BenchmarkSealedFanOut(b *testing.B) {
+	const hooks = 100
+	for _, sealed := range []bool{false, true} {
+		b.Run(fmt.Sprintf("sealed=%v", sealed), func(b *testing.B) {
+			ctx := context.Background()
+			var opts []sqlstore.Option
+			if sealed {
+				k, _ := seal.NewRandomKey()
+				kr, err := seal.NewKeyring(k)
+				if err != nil {
+					b.Fatal(err)
+				}
+				opts = append(opts, sqlstore.WithKeys(kr))
+			}
+			db, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "hookd.db"), opts...)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer db.Close()
+			if err := db.CreateTenant(ctx, &hookd.Tenant{ID: "bench"}); err != nil {
+				b.Fatal(err)
+			}
+			now := time.Now()
+			exp := now.Add(time.Hour)
+			for i := range hooks {
+				w := hookd.NewWebhookDefaults()
+				w.TenantID, w.URL, w.EventTypes = "bench", fmt.Sprintf("https://example.com/hook/%d", i), []string{"*"}
+				w.Secrets = []hookd.Secret{{Value: hookd.NewSecret(), CreatedAt: now}, {Value: hookd.NewSecret(), CreatedAt: now, ExpiresAt: &exp}}
+				w.Auth = &hookd.Auth{Type: hookd.AuthBasic, Username: "hookd", Password: "a-password-of-some-length"}
+				if err := db.CreateWebhook(ctx, w); err != nil {
+					b.Fatal(err)
+				}
+			}
+			evs := []hookd.EventInput{{Type: "Unit.Updated", Payload: benchPayload}}
+			outs := make([]hookd.Outcome, 0, hooks)
+			b.ResetTimer()
+			for range b.N {
+				if _, err := db.Publish(ctx, "bench", evs, now); err != nil {
+					b.Fatal(err)
+				}
+				ds, err := db.Claim(ctx, now, hooks, time.Minute)
+				if err != nil || len(ds) != hooks {
+					b.Fatalf("Claim = %d, %v", len(ds), err)
+				}
+				b.StopTimer()
+				outs = outs[:0]
+				for _, d := range ds {
+					outs = append(outs, hookd.Outcome{MessageID: d.Message.ID, Lease: d.Lease, State: hookd.StateSuccessful,
+						Attempt: hookd.Attempt{StartedAt: now, Success: true, StatusCode: 200}})
+				}
+				if err := db.Complete(ctx, outs, now); err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
+			}
+		})
+	}
 }

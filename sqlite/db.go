@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"math"
 	"net/url"
+	"os"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -87,12 +88,14 @@ func (db *DB) sharedTx(ctx context.Context, fn func(tx sqlstore.Conn) error) err
 	return db.tx(ctx, func(tx *wtx) error { return fn(tx) })
 }
 
-// initShared gives the shared statements the store's reads and writes.
-func (db *DB) initShared() {
+// initShared gives the shared statements the store's reads and writes,
+// and its keys.
+func (db *DB) initShared(o sqlstore.Options) {
 	db.shared = &sqlstore.Store{
-		Read:  db.read,
-		Fixed: prepared{db},
-		Tx:    db.sharedTx,
+		Keyring: o.Keys,
+		Read:    db.read,
+		Fixed:   prepared{db},
+		Tx:      db.sharedTx,
 		Lazy: func(ctx context.Context, fn func(tx sqlstore.Conn) error) error {
 			return db.txSync(ctx, syncNormal, func(tx *wtx) error { return fn(tx) })
 		},
@@ -106,20 +109,33 @@ func (db *DB) initShared() {
 const busyTimeoutMS = 10000
 
 // Open opens or creates the database file at path (its directory must
-// exist) and applies every embedded migration that has not been applied yet.
-func Open(ctx context.Context, path string) (*DB, error) {
-	return open(ctx, path, math.MaxInt)
+// exist) and applies every embedded migration that has not been applied
+// yet. The file and SQLite's -wal and -shm files beside it are made
+// readable by the owner alone (0600). Given keys (sqlstore.WithKeys), it
+// seals the webhook secrets still in plain text, see
+// sqlstore.Store.SealAtStart.
+func Open(ctx context.Context, path string, opts ...sqlstore.Option) (*DB, error) {
+	return open(ctx, path, math.MaxInt, sqlstore.NewOptions(opts))
 }
 
 // open is Open applying only the migrations up to version: tests make
 // databases of an older schema with it, to test the later migrations.
-func open(ctx context.Context, path string, version int) (*DB, error) {
+func open(ctx context.Context, path string, version int, o sqlstore.Options) (*DB, error) {
 	if path == "" {
 		return nil, errors.New("open sqlite: empty path")
 	}
+	if err := makePrivate(path); err != nil {
+		return nil, err
+	}
 	base := "file:" + (&url.URL{Path: path}).EscapedPath()
 	common := "_pragma=busy_timeout(" + strconv.Itoa(busyTimeoutMS) + ")&_pragma=foreign_keys(1)"
-	wdsn := base + "?" + common + "&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=temp_store(MEMORY)&_txlock=immediate"
+	// secure_delete FAST: what a write frees within a page it writes
+	// anyway is zeroed, so that old values (a webhook's secrets sealed
+	// before a rotation, an event's payload) do not linger in the file's
+	// free space; it costs CPU, no extra I/O (whole pages freed keep their
+	// old content until reused: see scrubbed).
+	wdsn := base + "?" + common + "&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=temp_store(MEMORY)" +
+		"&_pragma=secure_delete(FAST)&_txlock=immediate"
 	w, err := sql.Open("sqlite", wdsn)
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite writer: %w", err)
@@ -137,7 +153,7 @@ func open(ctx context.Context, path string, version int) (*DB, error) {
 		return nil, fmt.Errorf("open sqlite writer %s: %w", path, err)
 	}
 	db := &DB{write: w, Now: time.Now, stmts: map[string]*sql.Stmt{}, rstmts: map[string]*sql.Stmt{}}
-	db.initShared() // its Read is set below, once the reader is open
+	db.initShared(o) // its Read is set below, once the reader is open
 	if err := db.migrate(ctx, version); err != nil {
 		w.Close()
 		return nil, err
@@ -166,6 +182,13 @@ func open(ctx context.Context, path string, version int) (*DB, error) {
 		return nil, fmt.Errorf("open sqlite: %w", err)
 	}
 	db.parkToken, db.fresh.cursor, db.fresh.hi, db.seqTop = sqlstore.NewLease(), top, top, top
+	if o.Keys != nil && version == math.MaxInt {
+		if _, err := db.scrubbed(ctx, func() (int, error) { return db.SealAtStart(ctx) }); err != nil {
+			w.Close()
+			r.Close()
+			return nil, fmt.Errorf("open sqlite: %w", err)
+		}
+	}
 	db.pub.Start(maxBatchCalls, db.publishLoop)
 	return db, nil
 }
@@ -194,6 +217,66 @@ func persistWAL(ctx context.Context, w *sql.DB) error {
 		}
 		return nil
 	})
+}
+
+// Rekey rewrites every webhook secret under the current key (see
+// sqlstore.Store.Rekey) and then scrubs the values it replaced from the
+// database's free space and its WAL (see scrubbed).
+func (db *DB) Rekey(ctx context.Context, batch int) (int, error) {
+	return db.scrubbed(ctx, func() (int, error) { return db.shared.Rekey(ctx, batch) })
+}
+
+// scrubbed runs fn, a pass that rewrites webhook secrets, with SQLite's
+// secure_delete fully on, so that the values it replaces (plain text, or a
+// previous key's ciphertext, which a leak of that key would open) are
+// overwritten with zeros, in whole freed pages too; when fn rewrote any,
+// it then checkpoints the WAL, which holds the old pages as well, and
+// truncates it (unless a reader of another process holds it). Fully on
+// costs a write of every freed page, which hookd's other writes, deleting
+// and rewriting many message rows, need not pay: FAST (see Open) is the
+// writer's setting otherwise.
+func (db *DB) scrubbed(ctx context.Context, fn func() (int, error)) (int, error) {
+	if _, err := db.write.ExecContext(ctx, "PRAGMA secure_delete = ON"); err != nil {
+		return 0, fmt.Errorf("scrub secrets: %w", err)
+	}
+	n, err := fn()
+	if _, serr := db.write.ExecContext(context.WithoutCancel(ctx), "PRAGMA secure_delete = FAST"); err == nil && serr != nil {
+		return n, fmt.Errorf("scrub secrets: %w", serr)
+	}
+	if err != nil || n == 0 {
+		return n, err
+	}
+	if _, err := db.write.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
+		return n, fmt.Errorf("scrub secrets from the WAL: %w", err)
+	}
+	return n, nil
+}
+
+// makePrivate creates the database file, empty, readable by its owner
+// alone, and takes group and other permissions away from an existing one
+// and its -wal and -shm files (earlier versions left them 0644): they hold
+// every event's payload. SQLite creates the -wal and -shm files with the
+// database file's permissions.
+func makePrivate(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	f.Close()
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		fi, err := os.Stat(p)
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		} else if err != nil {
+			return fmt.Errorf("open sqlite: %w", err)
+		}
+		if fi.Mode().Perm()&0o077 != 0 {
+			if err := os.Chmod(p, fi.Mode().Perm()&0o700); err != nil {
+				return fmt.Errorf("make %s readable by its owner alone: %w", p, err)
+			}
+		}
+	}
+	return nil
 }
 
 // Close commits the Publish calls already queued, then closes both pools.

@@ -29,7 +29,7 @@ func WriterSynchronous(db *DB, normal bool) (int, error) {
 // OpenAtVersion is Open applying only the migrations up to version: a
 // database as a hookd of that schema left it.
 func OpenAtVersion(ctx context.Context, path string, version int) (*DB, error) {
-	return open(ctx, path, version)
+	return open(ctx, path, version, sqlstore.Options{})
 }
 
 // Queries whose plans TestQueryPlans checks.

@@ -204,7 +204,7 @@ func (db *DB) publishBatch(r *pubRound) {
 	// The statements run under the writer's context, not a caller's: one
 	// caller going away must not roll back the others' events.
 	ctx := context.Background()
-	hc := &sqlstore.HookCache{}
+	hc := db.NewHookCache()
 	rows := &roundRows{}
 	rows.SeqTop = db.seqTop
 	if b := db.handoff.Load(); b != nil {
@@ -300,7 +300,7 @@ func otherInRound(ctx context.Context, tx *wtx, hc *sqlstore.HookCache, rows *ro
 		c.claim.Out, c.err = dialect.LeaseDueTx(ctx, tx, c.claim, c.now)
 	} else {
 		c.err = dialect.CompleteTx(ctx, tx, c.outs, c.now)
-		*hc = sqlstore.HookCache{}
+		hc.Reset()
 	}
 	if c.err != nil {
 		if _, err := tx.ExecContext(ctx, "ROLLBACK TO call"); err != nil {

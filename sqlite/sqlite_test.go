@@ -8,7 +8,9 @@ import (
 	"time"
 
 	"github.com/hookd/hookd"
+	"github.com/hookd/hookd/internal/seal"
 	"github.com/hookd/hookd/sqlite"
+	"github.com/hookd/hookd/sqlstore"
 	"github.com/hookd/hookd/storetest"
 )
 
@@ -19,9 +21,15 @@ func MustOpenDB(tb testing.TB) *sqlite.DB {
 	return MustOpenPath(tb, filepath.Join(tb.TempDir(), "hookd.db"))
 }
 
+// TestStore runs the suite on a store that seals webhook secrets, as
+// hookd serve opens it: every path reading secrets opens them.
 func TestStore(t *testing.T) {
 	t.Parallel()
-	storetest.Exercise(t, func(t *testing.T) hookd.Store { return MustOpenDB(t) })
+	a, _ := storetest.SealingKeys(t)
+	keys := storetest.Keyring(t, a)
+	storetest.Exercise(t, func(t *testing.T) hookd.Store {
+		return MustOpenPath(t, filepath.Join(t.TempDir(), "hookd.db"), sqlstore.WithKeys(keys))
+	})
 }
 
 // Reopening a database applies no migration twice and keeps the data.
@@ -103,9 +111,9 @@ func TestReadsDoNotWaitForTheWriter(t *testing.T) {
 }
 
 // MustOpenPath opens the database at path, closed when tb ends.
-func MustOpenPath(tb testing.TB, path string) *sqlite.DB {
+func MustOpenPath(tb testing.TB, path string, opts ...sqlstore.Option) *sqlite.DB {
 	tb.Helper()
-	db, err := sqlite.Open(context.Background(), path)
+	db, err := sqlite.Open(context.Background(), path, opts...)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -211,4 +219,20 @@ func mustHook(tb testing.TB, db *sqlite.DB, url string, opts ...func(*hookd.Webh
 		tb.Fatal(err)
 	}
 	return w
+}
+
+// sealingDB is a fresh database file for storetest.ExerciseSealing.
+func sealingDB(t *testing.T) storetest.SealingDB {
+	path := filepath.Join(t.TempDir(), "hookd.db")
+	return storetest.SealingDB{
+		Open: func(keys *seal.Keyring) (storetest.SealingStore, error) {
+			return sqlite.Open(context.Background(), path, sqlstore.WithKeys(keys))
+		},
+		Raw: rawDB(t, path),
+	}
+}
+
+func TestSealing(t *testing.T) {
+	t.Parallel()
+	storetest.ExerciseSealing(t, sealingDB)
 }

@@ -271,7 +271,7 @@ func (s *Store) deliveries(ctx context.Context, batch []Claimed, lease int64) ([
 			events[c.M.EventID] = c.Ev
 		}
 	}
-	hooks, err := webhooksByID(ctx, s.Fixed, webhookIDs)
+	hooks, err := webhooksByID(ctx, s.Fixed, webhookIDs, s.openColumn)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -322,11 +322,13 @@ func eventsByID(ctx context.Context, q Queryer, ids []string) (map[string]*hookd
 	return out, nil
 }
 
-func webhooksByID(ctx context.Context, q Queryer, ids []string) (map[string]*hookd.Webhook, error) {
+// webhooksByID reads the webhooks of ids, their sealed columns opened
+// with open (nil: left unset, see scanWebhookRow).
+func webhooksByID(ctx context.Context, q Queryer, ids []string, open func(id, column, stored string) (string, error)) (map[string]*hookd.Webhook, error) {
 	keys := uniq(ids)
 	out := make(map[string]*hookd.Webhook, len(keys))
 	err := queryIn(ctx, q, "SELECT "+webhookColumns+" FROM webhooks WHERE id IN (IN)", nil, keys, func(rows *sql.Rows) error {
-		w, err := scanWebhook(rows)
+		w, err := scanWebhookRow(rows, open)
 		if err == nil {
 			out[w.ID] = w
 		}
@@ -557,7 +559,8 @@ func (d *Dialect) completeRound(ctx context.Context, tx Conn, outs []hookd.Outco
 	if len(cs) == 0 {
 		return nil
 	}
-	hooks, err := webhooksByID(ctx, tx, hookIDs)
+	// Only the webhooks' state is needed: their secrets stay sealed.
+	hooks, err := webhooksByID(ctx, tx, hookIDs, nil)
 	if err != nil {
 		return err
 	}

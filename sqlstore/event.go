@@ -236,10 +236,19 @@ type Placer interface {
 
 // HookCache holds what Publish reads of each tenant during one
 // transaction: whether it exists, and its enabled webhooks. Publish writes
-// neither, so the calls of one group commit share them.
+// neither, so the calls of one group commit share them. Store.NewHookCache
+// makes one (it opens the webhooks' secrets with the store's keys).
 type HookCache struct {
+	s       *Store
 	tenants map[string][]*hookd.Webhook // nil slice: tenant not found
 }
+
+// NewHookCache returns an empty HookCache for one transaction of s.
+func (s *Store) NewHookCache() *HookCache { return &HookCache{s: s} }
+
+// Reset forgets what the cache read: a webhook changed in the
+// transaction.
+func (hc *HookCache) Reset() { hc.tenants = nil }
 
 // load returns the tenant's enabled webhooks in id order; ENOTFOUND for an
 // unknown tenant.
@@ -266,7 +275,7 @@ func (hc *HookCache) load(ctx context.Context, tx Conn, tenantID string) ([]*hoo
 	defer rows.Close()
 	hooks := []*hookd.Webhook{}
 	for rows.Next() {
-		w, err := scanWebhook(rows)
+		w, err := hc.s.scanWebhook(rows)
 		if err != nil {
 			return nil, fmt.Errorf("load webhooks: %w", err)
 		}

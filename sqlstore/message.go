@@ -163,7 +163,7 @@ func (s *Store) RetryMessage(ctx context.Context, tenantID, id string, now time.
 		if r.state == hookd.StateSuccessful {
 			return hookd.Errorf(hookd.ECONFLICT, "message was delivered successfully")
 		}
-		w, err := getWebhook(ctx, tx, tenantID, r.webhookID)
+		w, err := s.getWebhook(ctx, tx, tenantID, r.webhookID)
 		if hookd.ErrorCode(err) == hookd.ENOTFOUND {
 			return hookd.Errorf(hookd.ECONFLICT, "the message's webhook was deleted")
 		} else if err != nil {
@@ -201,7 +201,7 @@ func (s *Store) endMessage(ctx context.Context, tenantID, id string, state hookd
 			return err
 		}
 		if r.group != "" {
-			w, err := getWebhook(ctx, tx, tenantID, r.webhookID)
+			w, err := s.getWebhook(ctx, tx, tenantID, r.webhookID)
 			if err == nil {
 				err = releaseGroup(ctx, tx, w, r.group, now)
 			} else if hookd.ErrorCode(err) == hookd.ENOTFOUND {
@@ -246,7 +246,7 @@ const RecoverQuery = `SELECT seq, webhook_id, group_key, state, attempt_count FR
 func (s *Store) RecoverMessages(ctx context.Context, tenantID, webhookID string, since, until time.Time, now time.Time) (int, error) {
 	n := 0
 	err := s.Tx(ctx, func(tx Conn) error {
-		w, err := getWebhook(ctx, tx, tenantID, webhookID)
+		w, err := s.getWebhook(ctx, tx, tenantID, webhookID)
 		if err != nil {
 			return err
 		}
@@ -293,7 +293,7 @@ func (s *Store) RecoverMessages(ctx context.Context, tenantID, webhookID string,
 func (s *Store) CreateTestMessage(ctx context.Context, tenantID, webhookID string, in hookd.EventInput, now time.Time) (*hookd.Delivery, error) {
 	var d *hookd.Delivery
 	err := s.Tx(ctx, func(tx Conn) error {
-		w, err := getWebhook(ctx, tx, tenantID, webhookID)
+		w, err := s.getWebhook(ctx, tx, tenantID, webhookID)
 		if err != nil {
 			return err
 		}

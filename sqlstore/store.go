@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/hookd/hookd"
+	"github.com/hookd/hookd/internal/seal"
 )
 
 // Queryer is what the read helpers need: a store's read pool or a write
@@ -54,6 +55,10 @@ type Store struct {
 	Clock func() time.Time
 
 	Dialect Dialect
+
+	// Keyring seals and opens the webhooks' secret columns; nil keeps
+	// them plain (see Options.Keys).
+	Keyring *seal.Keyring
 
 	keys   keyCache    // FindAPIKey's answers, see tenant.go
 	health writeHealth // whether writes fail for want of the database, see unavailable.go

@@ -64,7 +64,7 @@ func (s *Store) Sweep(ctx context.Context, cutoff time.Time, limit int, now time
 		n, _ = res.RowsAffected()
 		deleted += int(n)
 		for g := range groups {
-			w, err := getWebhook(ctx, tx, g.tenant, g.webhook)
+			w, err := s.getWebhook(ctx, tx, g.tenant, g.webhook)
 			if hookd.ErrorCode(err) == hookd.ENOTFOUND {
 				continue
 			} else if err != nil {

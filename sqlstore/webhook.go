@@ -16,7 +16,16 @@ const webhookColumns = `id, tenant_id, name, description, url, enabled, event_ty
 	auth, secrets, timeout_ms, max_retries, retry_schedule, grouped, continue_on_failure,
 	suspend_after_ns, rate_limit, suspended, suspended_at, failing_since, created_at, updated_at`
 
-func scanWebhook(sc interface{ Scan(...any) error }) (*hookd.Webhook, error) {
+// scanWebhook scans webhookColumns, opening the sealed columns.
+func (s *Store) scanWebhook(sc interface{ Scan(...any) error }) (*hookd.Webhook, error) {
+	return scanWebhookRow(sc, s.openColumn)
+}
+
+// scanWebhookRow scans webhookColumns. open returns the JSON text of a
+// stored sealed column (auth, secrets); nil leaves Auth and Secrets unset,
+// for the readers of a webhook's state alone (Complete), which so pay
+// nothing for the decryption.
+func scanWebhookRow(sc interface{ Scan(...any) error }, open func(id, column, stored string) (string, error)) (*hookd.Webhook, error) {
 	var w hookd.Webhook
 	var eventTypes, filter, headers, auth, secrets, schedule string
 	var suspendAfter, created, updated int64
@@ -27,11 +36,21 @@ func scanWebhook(sc interface{ Scan(...any) error }) (*hookd.Webhook, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, c := range []struct {
+	type jsonCol struct {
 		src string
 		dst any
-	}{{eventTypes, &w.EventTypes}, {filter, &w.Filter}, {headers, &w.Headers}, {auth, &w.Auth},
-		{secrets, &w.Secrets}, {schedule, &w.RetrySchedule}} {
+	}
+	cols := []jsonCol{{eventTypes, &w.EventTypes}, {filter, &w.Filter}, {headers, &w.Headers}, {schedule, &w.RetrySchedule}}
+	if open != nil {
+		if auth, err = open(w.ID, colAuth, auth); err != nil {
+			return nil, err
+		}
+		if secrets, err = open(w.ID, colSecrets, secrets); err != nil {
+			return nil, err
+		}
+		cols = append(cols, jsonCol{auth, &w.Auth}, jsonCol{secrets, &w.Secrets})
+	}
+	for _, c := range cols {
 		if err := json.Unmarshal([]byte(c.src), c.dst); err != nil {
 			return nil, fmt.Errorf("decode webhook %s: %w", w.ID, err)
 		}
@@ -44,7 +63,8 @@ func scanWebhook(sc interface{ Scan(...any) error }) (*hookd.Webhook, error) {
 	return &w, nil
 }
 
-// webhookJSON holds the JSON columns of a webhook.
+// webhookJSON holds the JSON columns of a webhook, auth and secrets in
+// plain text until sealWebhook seals them.
 type webhookJSON struct {
 	eventTypes, filter, headers, auth, secrets, schedule string
 }
@@ -76,8 +96,8 @@ func normURL(raw string) string {
 }
 
 // getWebhook reads a webhook of the tenant through q; ENOTFOUND.
-func getWebhook(ctx context.Context, q Queryer, tenantID, id string) (*hookd.Webhook, error) {
-	w, err := scanWebhook(q.QueryRowContext(ctx, "SELECT "+webhookColumns+
+func (s *Store) getWebhook(ctx context.Context, q Queryer, tenantID, id string) (*hookd.Webhook, error) {
+	w, err := s.scanWebhook(q.QueryRowContext(ctx, "SELECT "+webhookColumns+
 		" FROM webhooks WHERE id = ? AND tenant_id = ?", id, tenantID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, hookd.Errorf(hookd.ENOTFOUND, "webhook not found")
@@ -129,12 +149,13 @@ func (s *Store) CreateWebhook(ctx context.Context, w *hookd.Webhook) error {
 			return err
 		}
 		id := hookd.NewID(hookd.PrefixWebhook)
+		sealed := s.sealWebhook(id, enc) // bound to the id, known only now
 		_, err := tx.ExecContext(ctx, `INSERT INTO webhooks (id, tenant_id, name, description, url, url_norm, enabled,
 			event_types, filter, headers, auth, secrets, timeout_ms, max_retries, retry_schedule, grouped,
 			continue_on_failure, suspend_after_ns, rate_limit, suspended, suspended_at, failing_since, created_at, updated_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, NULL, NULL, ?, ?)`,
 			id, w.TenantID, w.Name, w.Description, w.URL, norm, w.Enabled, enc.eventTypes, enc.filter, enc.headers,
-			enc.auth, enc.secrets, w.TimeoutMS, w.MaxRetries, enc.schedule, w.Grouped, w.ContinueOnFailure,
+			sealed.auth, sealed.secrets, w.TimeoutMS, w.MaxRetries, enc.schedule, w.Grouped, w.ContinueOnFailure,
 			int64(w.FailureHandling.SuspendAfter), w.RateLimit, MS(now), MS(now))
 		if err != nil {
 			return err
@@ -153,7 +174,7 @@ func (s *Store) CreateWebhook(ctx context.Context, w *hookd.Webhook) error {
 // GetWebhook returns the tenant's webhook; ENOTFOUND.
 func (s *Store) GetWebhook(ctx context.Context, tenantID, id string) (_ *hookd.Webhook, err error) {
 	defer s.readFailed(&err)
-	return getWebhook(ctx, s.Read, tenantID, id)
+	return s.getWebhook(ctx, s.Read, tenantID, id)
 }
 
 // ListWebhooks returns one page of f.TenantID's webhooks in id order. Every
@@ -215,7 +236,7 @@ func (s *Store) ListWebhooks(ctx context.Context, f hookd.WebhookFilter) (_ []*h
 		}
 		n := 0
 		for rows.Next() {
-			w, err := scanWebhook(rows)
+			w, err := s.scanWebhook(rows)
 			if err != nil {
 				rows.Close()
 				return nil, fmt.Errorf("list webhooks: %w", err)
@@ -278,24 +299,24 @@ func (s *Store) UpdateWebhook(ctx context.Context, w *hookd.Webhook) error {
 	if err != nil {
 		return err
 	}
+	enc = s.sealWebhook(w.ID, enc)
 	now := s.now()
 	norm := normURL(w.URL)
 	var stored *hookd.Webhook
 	err = s.Tx(ctx, func(tx Conn) error {
-		old, err := getWebhook(ctx, tx, w.TenantID, w.ID)
+		old, err := s.getWebhook(ctx, tx, w.TenantID, w.ID)
 		if err != nil {
 			return err
 		}
 		if err := urlConflict(ctx, tx, w.TenantID, norm, w.ID); err != nil {
 			return err
 		}
-		secrets := enc.secrets
-		if w.Secrets == nil {
-			b, _ := json.Marshal(old.Secrets)
-			secrets = string(b)
+		var secrets any // nil: the stored secrets stay as they are
+		if w.Secrets != nil {
+			secrets = enc.secrets
 		}
 		_, err = tx.ExecContext(ctx, `UPDATE webhooks SET name = ?, description = ?, url = ?, url_norm = ?, enabled = ?,
-			event_types = ?, filter = ?, headers = ?, auth = ?, secrets = ?, timeout_ms = ?, max_retries = ?,
+			event_types = ?, filter = ?, headers = ?, auth = ?, secrets = coalesce(?, secrets), timeout_ms = ?, max_retries = ?,
 			retry_schedule = ?, grouped = ?, continue_on_failure = ?, suspend_after_ns = ?, rate_limit = ?, updated_at = ?
 			WHERE id = ?`,
 			w.Name, w.Description, w.URL, norm, w.Enabled, enc.eventTypes, enc.filter, enc.headers, enc.auth, secrets,
@@ -304,7 +325,7 @@ func (s *Store) UpdateWebhook(ctx context.Context, w *hookd.Webhook) error {
 		if err != nil {
 			return err
 		}
-		if stored, err = getWebhook(ctx, tx, w.TenantID, w.ID); err != nil {
+		if stored, err = s.getWebhook(ctx, tx, w.TenantID, w.ID); err != nil {
 			return err
 		}
 		switch {
@@ -349,7 +370,7 @@ func (s *Store) DeleteWebhook(ctx context.Context, tenantID, id string) error {
 func (s *Store) SetSuspended(ctx context.Context, tenantID, id string, suspended bool, now time.Time) (*hookd.Webhook, error) {
 	var out *hookd.Webhook
 	err := s.Tx(ctx, func(tx Conn) error {
-		w, err := getWebhook(ctx, tx, tenantID, id)
+		w, err := s.getWebhook(ctx, tx, tenantID, id)
 		if err != nil {
 			return err
 		}
@@ -372,7 +393,7 @@ func (s *Store) SetSuspended(ctx context.Context, tenantID, id string, suspended
 				}
 			}
 		}
-		out, err = getWebhook(ctx, tx, tenantID, id)
+		out, err = s.getWebhook(ctx, tx, tenantID, id)
 		return err
 	})
 	if err != nil {
@@ -398,10 +419,10 @@ func (s *Store) SetSecrets(ctx context.Context, tenantID, id string, secrets []h
 	if err != nil {
 		return fmt.Errorf("encode secrets: %w", err)
 	}
-	// A write like any other (in PostgreSQL under the write lock):
-	// UpdateWebhook writes back the secrets it read.
+	// A write like any other (in PostgreSQL under the write lock), as
+	// UpdateWebhook's, which may replace the secrets too.
 	res, err := s.Exec(ctx, "UPDATE webhooks SET secrets = ?, updated_at = ? WHERE id = ? AND tenant_id = ?",
-		string(b), MS(s.now()), id, tenantID)
+		s.sealColumn(id, colSecrets, string(b)), MS(s.now()), id, tenantID)
 	if err != nil {
 		return fmt.Errorf("set secrets: %w", err)
 	}

@@ -134,6 +134,9 @@ func sameKey(a, b *Key) bool {
 	return err == nil
 }
 
+// Has reports whether the keyring holds the key of that id.
+func (r *Keyring) Has(id string) bool { _, ok := r.byID[id]; return ok }
+
 // Current returns the key new values are sealed under.
 func (r *Keyring) Current() *Key { return r.current }
 

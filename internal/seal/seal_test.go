@@ -212,3 +212,20 @@ func TestCreateKeyFile(t *testing.T) {
 		t.Errorf("missing key file: %v", err)
 	}
 }
+
+// BenchmarkOpen opens a webhook's secrets as stored: two signing secrets in
+// JSON, the size a Claim or Publish opens per webhook.
+func BenchmarkOpen(b *testing.B) {
+	k, _ := seal.NewRandomKey()
+	r, _ := seal.NewKeyring(k)
+	plain := []byte(`[{"value":"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw","created_at":"2026-01-02T03:04:05Z"},` +
+		`{"value":"whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD","created_at":"2026-01-01T03:04:05Z","expires_at":"2026-01-03T03:04:05Z"}]`)
+	ad := []byte("hookd/webhooks/wh_01m8ye4sbq6sbs06h8dm13hbh3/secrets")
+	sealed := r.Seal(plain, ad)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := r.Open(sealed, ad); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
