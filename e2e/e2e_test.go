@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hookd/hookd/internal/seal"
 	"github.com/hookd/hookd/postgres/pgtest"
 )
 
@@ -265,7 +266,20 @@ func setupTenant(t *testing.T, base, token, url string) {
 // takes over the dead process's leases at once).
 func TestKill9LosesNothing(t *testing.T) {
 	t.Run("sqlite", func(t *testing.T) { testKill9(t) })
-	t.Run("postgres", func(t *testing.T) { testKill9(t, "--db", pgtest.FreshURL(t), "--single-node") })
+	t.Run("postgres", func(t *testing.T) {
+		testKill9(t, "--db", pgtest.FreshURL(t), "--single-node", "--encryption-key-file", keyFile(t))
+	})
+}
+
+// keyFile returns a new encryption key file, for PostgreSQL nodes, which
+// must be given one (the same for every node).
+func keyFile(t *testing.T) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "encryption-key")
+	if _, err := seal.CreateKeyFile(path); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
 
 func testKill9(t *testing.T, store ...string) {
@@ -432,7 +446,7 @@ func TestSIGTERMDrains(t *testing.T) {
 func TestTwoNodesShareOnePostgres(t *testing.T) {
 	db := pgtest.FreshURL(t)
 	const token = "e2e-root-token-shared-by-both-nodes-0123456789"
-	store := []string{"--db", db, "--root-token", token}
+	store := []string{"--db", db, "--root-token", token, "--encryption-key-file", keyFile(t)}
 	rcv, url := newReceiver(t, 0)
 	a := startHookd(t, t.TempDir(), freeAddr(t), store...)
 	b := startHookd(t, t.TempDir(), freeAddr(t), store...)

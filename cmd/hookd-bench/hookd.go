@@ -19,6 +19,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/hookd/hookd/internal/seal"
 )
 
 // buildHookd compiles ./cmd/hookd into dir and returns the binary's path.
@@ -92,6 +94,15 @@ func startHookd(ctx context.Context, cfg *config, bin, dir, name string) (*hookd
 		"--log-level", cfg.hookdLogLevel}
 	if cfg.db != "" {
 		args = append(args, "--db", cfg.db)
+	}
+	if strings.HasPrefix(cfg.db, "postgres") {
+		// hookd needs a key file on PostgreSQL; one per run, shared by
+		// its hookd processes.
+		key := filepath.Join(dir, "encryption-key")
+		if _, err := seal.CreateKeyFile(key); err != nil && !errors.Is(err, os.ErrExist) {
+			return nil, err
+		}
+		args = append(args, "--encryption-key-file", key)
 	}
 	if cfg.cpuProfile != "" {
 		daddr, err := freeAddr()

@@ -19,6 +19,8 @@ type serveConfig struct {
 	DB                  string
 	SingleNode          bool
 	DataDir             string
+	EncryptionKeyFile   string // see keys.go
+	PreviousKeyFile     string
 	RootToken           string
 	AllowHTTP           bool
 	AllowPrivateTargets bool
@@ -77,6 +79,45 @@ func (d *durationList) Set(v string) error {
 // flagHelp is returned when --help was asked for (usage already printed).
 var flagHelp = flag.ErrHelp
 
+// parseFlags parses args with fs, then fills every flag not given on the
+// command line from its HOOKD_* variable (flags win over the
+// environment). --help prints intro and every flag with its variable, and
+// returns flagHelp.
+func parseFlags(fs *flag.FlagSet, args []string, getenv func(string) string, intro string) error {
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), intro+" Every flag can also be set with the\nenvironment variable shown beside it; a flag on the command line wins.\n\nFlags:\n")
+		fs.VisitAll(func(f *flag.Flag) {
+			def := ""
+			if f.DefValue != "" && f.DefValue != "false" {
+				def = fmt.Sprintf(" (default %s)", f.DefValue)
+			}
+			fmt.Fprintf(fs.Output(), "  --%s  [%s]\n      %s%s\n", f.Name, envName(f.Name), f.Usage, def)
+		})
+	}
+	if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
+		return flagHelp
+	} else if err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	var errs []error
+	fs.VisitAll(func(f *flag.Flag) {
+		if set[f.Name] {
+			return
+		}
+		if v := getenv(envName(f.Name)); v != "" {
+			if err := fs.Set(f.Name, v); err != nil {
+				errs = append(errs, fmt.Errorf("%s: %v", envName(f.Name), err))
+			}
+		}
+	})
+	return errors.Join(errs...)
+}
+
 // parseServeConfig reads flags, then fills every flag not given on the
 // command line from its HOOKD_* variable (flags win over the environment).
 func parseServeConfig(args []string, getenv func(string) string, out io.Writer) (*serveConfig, error) {
@@ -87,6 +128,7 @@ func parseServeConfig(args []string, getenv func(string) string, out io.Writer) 
 	fs.StringVar(&c.DB, "db", "", "store URL: sqlite://<path> (default sqlite://<data-dir>/hookd.db) or postgres://user:password@host:port/database?sslmode=…")
 	fs.BoolVar(&c.SingleNode, "single-node", false, "no other hookd process uses the PostgreSQL store: messages still leased at start-up were in flight when the last process died and are due at once, not when their lease ends (always so with sqlite://)")
 	fs.StringVar(&c.DataDir, "data-dir", "./hookd-data", "directory for the embedded store and the generated root token")
+	keyFlags(fs, &c.EncryptionKeyFile, &c.PreviousKeyFile)
 	fs.StringVar(&c.RootToken, "root-token", "", "root API token; if unset, read from <data-dir>/root-token or generated there on first start and printed once")
 	fs.BoolVar(&c.AllowHTTP, "allow-http", false, "allow http:// webhook targets (https only by default)")
 	fs.BoolVar(&c.AllowPrivateTargets, "allow-private-targets", false, "allow targets on loopback, private, link-local, CGNAT, multicast or metadata addresses")
@@ -106,38 +148,7 @@ func parseServeConfig(args []string, getenv func(string) string, out io.Writer) 
 	fs.StringVar(&frame, "ui-frame-ancestors", "", "origins that may frame the dashboard's pages (CSP frame-ancestors), space- or comma-separated, e.g. https://app.example.com; none by default")
 	fs.DurationVar(&c.UISessionTTL, "ui-session-ttl", 8*time.Hour, "how long a dashboard sign-in or portal session lasts")
 	fs.StringVar(&c.PublicURL, "public-url", "", "the origin portal links point at, e.g. https://hooks.example.com (default: the request's)")
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), "Usage: hookd serve [flags]\n\nRuns the hookd API and delivery engine. Every flag can also be set with the\nenvironment variable shown beside it; a flag on the command line wins.\n\nFlags:\n")
-		fs.VisitAll(func(f *flag.Flag) {
-			def := ""
-			if f.DefValue != "" && f.DefValue != "false" {
-				def = fmt.Sprintf(" (default %s)", f.DefValue)
-			}
-			fmt.Fprintf(fs.Output(), "  --%s  [%s]\n      %s%s\n", f.Name, envName(f.Name), f.Usage, def)
-		})
-	}
-	if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
-		return nil, flagHelp
-	} else if err != nil {
-		return nil, err
-	}
-	if fs.NArg() > 0 {
-		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
-	}
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	var errs []error
-	fs.VisitAll(func(f *flag.Flag) {
-		if set[f.Name] {
-			return
-		}
-		if v := getenv(envName(f.Name)); v != "" {
-			if err := fs.Set(f.Name, v); err != nil {
-				errs = append(errs, fmt.Errorf("%s: %v", envName(f.Name), err))
-			}
-		}
-	})
-	if err := errors.Join(errs...); err != nil {
+	if err := parseFlags(fs, args, getenv, "Usage: hookd serve [flags]\n\nRuns the hookd API and delivery engine."); err != nil {
 		return nil, err
 	}
 	if c.Dev {

@@ -52,9 +52,11 @@ const usage = `hookd delivers your platform's events to your customers' webhooks
 
 Usage:
   hookd serve [flags]   run the API and the delivery engine (hookd serve --help)
+  hookd rekey [flags]   encrypt every webhook secret under the current key (hookd rekey --help)
+  hookd keygen <file>   write a new encryption key to <file>
   hookd version         print the version
 
-Every flag of serve can also be set with an environment variable HOOKD_<NAME>
+Every flag of serve and rekey can also be set with an environment variable HOOKD_<NAME>
 (--allow-http: HOOKD_ALLOW_HTTP).
 `
 
@@ -67,6 +69,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "serve":
 		return serve(ctx, args[1:], stdout, stderr)
+	case "rekey":
+		return rekey(ctx, args[1:], os.Getenv, stdout, stderr)
+	case "keygen":
+		return keygen(args[1:], stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintf(stdout, "hookd %s\n", hookd.Version)
 		return 0

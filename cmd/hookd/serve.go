@@ -19,10 +19,12 @@ import (
 	"github.com/hookd/hookd"
 	"github.com/hookd/hookd/delivery"
 	"github.com/hookd/hookd/httpapi"
+	"github.com/hookd/hookd/internal/seal"
 	"github.com/hookd/hookd/metrics"
 	"github.com/hookd/hookd/netguard"
 	"github.com/hookd/hookd/postgres"
 	"github.com/hookd/hookd/sqlite"
+	"github.com/hookd/hookd/sqlstore"
 	"github.com/hookd/hookd/ui"
 )
 
@@ -54,17 +56,18 @@ func newLogger(cfg *serveConfig, w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
-// openStore opens the store named by a --db URL.
-func openStore(ctx context.Context, dbURL string) (hookd.Store, error) {
+// openStore opens the store named by a --db URL, sealing webhook secrets
+// under keys.
+func openStore(ctx context.Context, dbURL string, keys *seal.Keyring) (hookd.Store, error) {
 	switch {
 	case strings.HasPrefix(dbURL, "sqlite://"):
 		path := strings.TrimPrefix(dbURL, "sqlite://")
 		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 			return nil, fmt.Errorf("create store directory: %w", err)
 		}
-		return sqlite.Open(ctx, path)
-	case strings.HasPrefix(dbURL, "postgres://"), strings.HasPrefix(dbURL, "postgresql://"):
-		return postgres.Open(ctx, dbURL)
+		return sqlite.Open(ctx, path, sqlstore.WithKeys(keys))
+	case isPostgres(dbURL):
+		return postgres.Open(ctx, dbURL, sqlstore.WithKeys(keys))
 	default:
 		return nil, fmt.Errorf("--db %q: want sqlite://<path> or postgres://…", redactDB(dbURL))
 	}
@@ -112,7 +115,17 @@ func runServer(ctx context.Context, cfg *serveConfig, logger *slog.Logger, stdou
 	if err != nil {
 		return err
 	}
-	store, err := openStore(ctx, cfg.DB)
+	keys, genKey, err := loadKeys(keySource{DB: cfg.DB, DataDir: cfg.DataDir, Current: cfg.EncryptionKeyFile,
+		Previous: cfg.PreviousKeyFile, Generate: true})
+	if err != nil {
+		return err
+	}
+	if genKey != "" {
+		logger.Warn("generated the key that encrypts webhook secrets; back it up apart from the database: "+
+			"without it no webhook can be signed or authenticated", "path", genKey, "key_id", keys.Current().ID())
+	}
+	warnOpenKeyFiles(logger, cfg.EncryptionKeyFile, cfg.PreviousKeyFile)
+	store, err := openStore(ctx, cfg.DB, keys)
 	if err != nil {
 		return fmt.Errorf("open store: %w", err)
 	}
@@ -212,7 +225,8 @@ func runServer(ctx context.Context, cfg *serveConfig, logger *slog.Logger, stdou
 	go func() { serveErr <- srv.Serve(ln) }()
 
 	logger.Info("hookd started", "version", hookd.Version, "addr", ln.Addr().String(), "db", redactDB(cfg.DB),
-		"allow_http", cfg.AllowHTTP, "allow_private_targets", cfg.AllowPrivateTargets, "workers", cfg.Workers)
+		"allow_http", cfg.AllowHTTP, "allow_private_targets", cfg.AllowPrivateTargets, "workers", cfg.Workers,
+		"encryption_key", keys.Current().ID())
 	if generated {
 		fmt.Fprintf(stdout, "hookd: generated a root token; it is shown only this once and kept in %s (mode 0600):\n%s\n",
 			filepath.Join(cfg.DataDir, "root-token"), token)
