@@ -102,15 +102,61 @@ func (s *Store) sealWebhook(id string, enc webhookJSON) webhookJSON {
 // for long (a few ms), large enough that a big table needs few.
 const resealBatch = 200
 
-// SealAtStart seals the secrets and auth of every webhook still stored in
-// plain text (rows of a hookd that did not seal them) under the current
-// key, and fails, naming a webhook and the key, when a value is sealed
-// under a key the store was not given: started with another key, hookd
-// would fail every delivery of those webhooks. The stores run it when
-// opened with keys. Rows sealed under a previous key are left to Rekey:
-// nodes sharing a PostgreSQL store may not all hold the new key yet.
+// SealAtStart checks the keys against the store's key check (see
+// checkKey), then seals the secrets and auth of every webhook still
+// stored in plain text (rows of a hookd that did not seal them) under the
+// current key, and fails, naming a webhook and the key, when a value is
+// sealed under a key the store was not given: started with another key,
+// hookd would fail every delivery of those webhooks. The stores run it
+// when opened with keys. Rows sealed under a previous key are left to
+// Rekey: nodes sharing a PostgreSQL store may not all hold the new key
+// yet.
 func (s *Store) SealAtStart(ctx context.Context) (int, error) {
+	if s.Keyring == nil {
+		return 0, errors.New("seal secrets: the store was opened without encryption keys")
+	}
+	if err := s.Tx(ctx, func(tx Conn) error { return s.checkKey(ctx, tx, false) }); err != nil {
+		return 0, err
+	}
 	return s.reseal(ctx, false, resealBatch)
+}
+
+// keyCheckAD is the associated data of the key check's value.
+var keyCheckAD = []byte("hookd/key_check")
+
+// checkKey fails unless the keyring opens the value of the table
+// key_check, sealed by the first hookd that opened the store with keys
+// (checkKey writes it when there is none). Without it, hookd processes
+// given different keys on a PostgreSQL store that has no sealed webhook
+// yet would each start, and seal secrets the others cannot open; the
+// check on the webhooks' rows alone (reseal) finds them only once there
+// are some. update rewrites the value under the current key (Rekey).
+func (s *Store) checkKey(ctx context.Context, tx Conn, update bool) error {
+	cur := s.Keyring.Current().ID()
+	var stored string
+	err := tx.QueryRowContext(ctx, "SELECT sealed FROM key_check WHERE id = 1").Scan(&stored)
+	if errors.Is(err, sql.ErrNoRows) {
+		_, err := tx.ExecContext(ctx, "INSERT INTO key_check (id, sealed) VALUES (1, ?)", s.Keyring.Seal([]byte("hookd"), keyCheckAD))
+		if err != nil {
+			return fmt.Errorf("write key check: %w", err)
+		}
+		return nil
+	} else if err != nil {
+		return fmt.Errorf("read key check: %w", err)
+	}
+	if _, err := s.Keyring.Open(stored, keyCheckAD); err != nil {
+		id, _ := seal.KeyIDOf(stored)
+		return fmt.Errorf("this store's secrets are encrypted under key %s, and hookd was given key %s: "+
+			"start it with key %s (--encryption-key-file, or --previous-encryption-key-file during a rotation): %w",
+			id, cur, id, err)
+	}
+	if id, _ := seal.KeyIDOf(stored); update && id != cur {
+		if _, err := tx.ExecContext(ctx, "UPDATE key_check SET sealed = ? WHERE id = 1",
+			s.Keyring.Seal([]byte("hookd"), keyCheckAD)); err != nil {
+			return fmt.Errorf("write key check: %w", err)
+		}
+	}
+	return nil
 }
 
 // Rekey rewrites under the current key the secrets and auth of every
@@ -123,7 +169,16 @@ func (s *Store) Rekey(ctx context.Context, batch int) (int, error) {
 	if batch <= 0 {
 		batch = resealBatch
 	}
-	return s.reseal(ctx, true, batch)
+	n, err := s.reseal(ctx, true, batch)
+	if err != nil {
+		return n, err
+	}
+	// Last: until every secret is under the current key, the check must
+	// still let in the processes that hold only the previous one.
+	if err := s.Tx(ctx, func(tx Conn) error { return s.checkKey(ctx, tx, true) }); err != nil {
+		return n, err
+	}
+	return n, nil
 }
 
 // reseal walks the webhooks whose secret columns are not sealed under the

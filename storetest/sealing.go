@@ -75,6 +75,7 @@ func ExerciseSealing(t *testing.T, fresh func(t *testing.T) SealingDB) {
 		{"Rekey", testRekey},
 		{"BoundToRow", testSealBoundToRow},
 		{"WithoutKey", testSealWithoutKey},
+		{"KeyCheck", testKeyCheck},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -335,5 +336,34 @@ func mustRaw(t *testing.T, raw *sql.DB, query string) {
 	t.Helper()
 	if _, err := raw.Exec(query); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// testKeyCheck: a store that has no webhook yet still refuses a key other
+// than the one it was first opened with (two PostgreSQL processes given
+// different keys on a new database), and accepts it as a previous key.
+func testKeyCheck(t *testing.T, db SealingDB) {
+	a, b := SealingKeys(t)
+	s, err := db.Open(Keyring(t, a))
+	must(t, err)
+	must(t, s.Close())
+	if s, err := db.Open(Keyring(t, b)); err == nil {
+		s.Close()
+		t.Fatal("a store first opened with key a opened with key b alone")
+	} else if !strings.Contains(err.Error(), a.ID()) {
+		t.Fatalf("opening with another key: %v; want it to name key %s", err, a.ID())
+	}
+	// Mid-rotation, with a as the previous key, it opens; Rekey moves the
+	// check to b.
+	s, err = db.Open(Keyring(t, b, a))
+	must(t, err)
+	if _, err := s.Rekey(ctx, 0); err != nil {
+		t.Fatal(err)
+	}
+	must(t, s.Close())
+	openSealing(t, db, Keyring(t, b))
+	if s, err := db.Open(Keyring(t, a)); err == nil {
+		s.Close()
+		t.Fatal("key a still let in after the rekey to b")
 	}
 }
