@@ -122,7 +122,10 @@ func Open(ctx context.Context, url string, opts ...sqlstore.Option) (*DB, error)
 		return nil, err
 	}
 	if o.Keys != nil {
-		if _, err := db.SealAtStart(ctx); err != nil {
+		// A database that cannot take the write now opens all the same,
+		// as it does without keys; the next start seals what this one
+		// could not.
+		if _, err := db.SealAtStart(ctx); err != nil && hookd.ErrorCode(err) != hookd.EUNAVAILABLE {
 			p.Close()
 			return nil, fmt.Errorf("open postgres: %w", err)
 		}

@@ -183,7 +183,11 @@ func open(ctx context.Context, path string, version int, o sqlstore.Options) (*D
 	}
 	db.parkToken, db.fresh.cursor, db.fresh.hi, db.seqTop = sqlstore.NewLease(), top, top, top
 	if o.Keys != nil && version == math.MaxInt {
-		if _, err := db.scrubbed(ctx, func() (int, error) { return db.SealAtStart(ctx) }); err != nil {
+		// A store that cannot write now (a full disk) opens all the same,
+		// as it does without keys: it serves reads, and the next start
+		// seals what this one could not.
+		_, err := db.scrubbed(ctx, func() (int, error) { return db.SealAtStart(ctx) })
+		if err != nil && hookd.ErrorCode(err) != hookd.EUNAVAILABLE {
 			w.Close()
 			r.Close()
 			return nil, fmt.Errorf("open sqlite: %w", err)
