@@ -265,7 +265,7 @@ func TestPostgresAway(t *testing.T) {
 	proxy, db := pgtest.NewProxy(t, pgtest.FreshURL(t))
 	dataDir, addr := t.TempDir(), freeAddr(t)
 	rcv, url := newReceiver(t, 0)
-	p := startHookd(t, dataDir, addr, "--db", db, "--single-node")
+	p := startHookd(t, dataDir, addr, "--db", db, "--single-node", "--encryption-key-file", keyFile(t))
 	token := readToken(t, dataDir)
 	setupTenant(t, p.base, token, url)
 	pub := &publisher{t: t, base: p.base, token: token}

@@ -117,13 +117,17 @@ func TestServeFilesPrivate(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
-	go func() { done <- runServer(ctx, cfg, slog.New(slog.DiscardHandler), io.Discard, ready) }()
+	var stdout bytes.Buffer // written before ready is sent
+	go func() { done <- runServer(ctx, cfg, slog.New(slog.DiscardHandler), &stdout, ready) }()
 	select {
 	case <-ready:
 	case err := <-done:
 		t.Fatalf("hookd stopped: %v", err)
 	case <-time.After(30 * time.Second):
 		t.Fatal("hookd not ready after 30s")
+	}
+	if want := "generated the key that encrypts webhook secrets"; !strings.Contains(stdout.String(), want) {
+		t.Errorf("first start printed %q, want it to say %q", stdout.String(), want)
 	}
 	for _, f := range []string{"root-token", keyFileName, "hookd.db", "hookd.db-wal", "hookd.db-shm"} {
 		wantMode(t, filepath.Join(data, f), 0o600)

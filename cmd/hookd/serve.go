@@ -120,10 +120,6 @@ func runServer(ctx context.Context, cfg *serveConfig, logger *slog.Logger, stdou
 	if err != nil {
 		return err
 	}
-	if genKey != "" {
-		logger.Warn("generated the key that encrypts webhook secrets; back it up apart from the database: "+
-			"without it no webhook can be signed or authenticated", "path", genKey, "key_id", keys.Current().ID())
-	}
 	warnOpenKeyFiles(logger, cfg.EncryptionKeyFile, cfg.PreviousKeyFile)
 	store, err := openStore(ctx, cfg.DB, keys)
 	if err != nil {
@@ -230,6 +226,12 @@ func runServer(ctx context.Context, cfg *serveConfig, logger *slog.Logger, stdou
 	if generated {
 		fmt.Fprintf(stdout, "hookd: generated a root token; it is shown only this once and kept in %s (mode 0600):\n%s\n",
 			filepath.Join(cfg.DataDir, "root-token"), token)
+	}
+	if genKey != "" {
+		// Said where the root token is, once, not as a warning: a first
+		// start is no fault.
+		fmt.Fprintf(stdout, "hookd: generated the key that encrypts webhook secrets, %s, into %s (mode 0600); "+
+			"back it up apart from the database: without it no webhook secret can be read\n", keys.Current().ID(), genKey)
 	}
 	if ready != nil {
 		ready <- ln.Addr().String()
