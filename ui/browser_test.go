@@ -223,7 +223,7 @@ func TestBrowser(t *testing.T) {
 		chromedp.Navigate(base+"/ui/t/acme/webhooks/new"),
 		chromedp.WaitVisible(css(`#w-name`)),
 		chromedp.SendKeys(css(`#w-name`), "Property sync "+evil),
-		chromedp.SendKeys(css(`#w-url`), "not a url"),
+		chromedp.SendKeys(css(`#w-url`), "ftp://example.com/hook"),
 		chromedp.SetValue(css(`#w-max_retries`), "0"),
 		chromedp.SetValue(css(`#w-event_types`), "Unit.*\nbad type!"),
 		chromedp.Submit(css(`#w-name`)),
