@@ -78,14 +78,19 @@ type Store interface {
 	TouchAPIKey(ctx context.Context, id string, at time.Time) error
 
 	// CreateWebhook stores w, assigning w.ID (NewID inside the write
-	// transaction, so ids sort in commit order), CreatedAt and UpdatedAt.
+	// transaction, so ids sort in commit order), w.Number (the tenant's
+	// next number: one more than the last it ever gave out, so a number is
+	// never reused, not even after a delete), CreatedAt and UpdatedAt.
 	// ECONFLICT with ExistingID when the tenant has a webhook with the same
 	// normalised URL; ENOTFOUND without tenant.
 	CreateWebhook(ctx context.Context, w *Webhook) error
 	GetWebhook(ctx context.Context, tenantID, id string) (*Webhook, error)
+	// GetWebhookByNumber returns the tenant's webhook with that Number;
+	// ENOTFOUND.
+	GetWebhookByNumber(ctx context.Context, tenantID string, number int64) (*Webhook, error)
 	ListWebhooks(ctx context.Context, f WebhookFilter) ([]*Webhook, error)
 	// UpdateWebhook replaces every writable field of the stored webhook
-	// (w.ID, w.TenantID) and sets UpdatedAt. ECONFLICT on a duplicate URL.
+	// (w.ID, w.TenantID; never its Number) and sets UpdatedAt. ECONFLICT on a duplicate URL.
 	// When the webhook stops being active (disabled) its waiting messages
 	// become pending (held); when it becomes active again they are released
 	// in group order.

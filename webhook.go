@@ -13,8 +13,12 @@ import (
 // tenant. JSON tags give the contract's field names; the HTTP layer decides
 // what of it is shown (secrets only on create, no auth password or token).
 type Webhook struct {
-	ID                string              `json:"id"`
-	TenantID          string              `json:"tenant_id"`
+	ID       string `json:"id"`
+	TenantID string `json:"tenant_id"`
+	// Number is the webhook's number in its tenant: 1, 2, 3, … in order of
+	// creation, assigned by the store and never reused, not even after a
+	// delete. Integer ids of the seeds' APIs (the dialects) are numbers.
+	Number            int64               `json:"number"`
 	Name              string              `json:"name"`
 	Description       string              `json:"description"`
 	URL               string              `json:"url"`

@@ -16,6 +16,7 @@ import (
 type webhookView struct {
 	ID                string              `json:"id"`
 	TenantID          string              `json:"tenant_id"`
+	Number            int64               `json:"number"`
 	Name              string              `json:"name"`
 	Description       string              `json:"description"`
 	URL               string              `json:"url"`
@@ -70,7 +71,7 @@ func utcPtr(t *time.Time) *time.Time {
 
 func viewWebhook(w *hookd.Webhook, withSecrets bool, now time.Time) webhookView {
 	v := webhookView{
-		ID: w.ID, TenantID: w.TenantID, Name: w.Name, Description: w.Description, URL: w.URL,
+		ID: w.ID, TenantID: w.TenantID, Number: w.Number, Name: w.Name, Description: w.Description, URL: w.URL,
 		Enabled: w.Enabled, EventTypes: w.EventTypes, Filter: w.Filter, Headers: w.Headers,
 		TimeoutMS: w.TimeoutMS, MaxRetries: w.MaxRetries, Grouped: w.Grouped,
 		ContinueOnFailure: w.ContinueOnFailure,
@@ -125,7 +126,7 @@ const (
 )
 
 // webhookReadOnly are the fields a client sees but may not write.
-var webhookReadOnly = []string{"id", "tenant_id", "suspended", "suspended_at", "created_at", "updated_at"}
+var webhookReadOnly = []string{"id", "tenant_id", "number", "suspended", "suspended_at", "created_at", "updated_at"}
 
 // applyWebhook writes the body's fields onto w. A null resets a field to
 // its default (auth: none); in create and PUT that is the same as leaving
@@ -396,7 +397,7 @@ func (s *Server) updateWebhook(w http.ResponseWriter, r *http.Request, c *call, 
 	var wh *hookd.Webhook
 	if mode == modePut {
 		wh = hookd.NewWebhookDefaults()
-		wh.ID, wh.TenantID, wh.CreatedAt, wh.UpdatedAt = old.ID, old.TenantID, old.CreatedAt, old.UpdatedAt
+		wh.ID, wh.TenantID, wh.Number, wh.CreatedAt, wh.UpdatedAt = old.ID, old.TenantID, old.Number, old.CreatedAt, old.UpdatedAt
 		wh.Suspended, wh.SuspendedAt, wh.FailingSince = old.Suspended, old.SuspendedAt, old.FailingSince
 	} else {
 		cp := *old

@@ -426,3 +426,39 @@ func TestRecover(t *testing.T) {
 	e.do("POST", path, rootToken, map[string]any{"since": "2026-01-02T00:00:00Z", "until": "2026-01-01T00:00:00Z"}).wantFields(t, 400, "until")
 	e.do("POST", "/v1/tenants/acme/webhooks/wh_nope/recover", rootToken, map[string]string{"since": "2026-01-01T00:00:00Z"}).want(t, 404)
 }
+
+// Every webhook shows its number, 1, 2, … in its tenant, never reused;
+// number is read-only and survives PUT and PATCH.
+func TestWebhookNumber(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.mustTenant("acme")
+	e.mustTenant("other")
+	base := "/v1/tenants/acme/webhooks"
+	first := e.do("POST", base, rootToken, hook("a")).want(t, 201)
+	second := e.do("POST", base, rootToken, hook("b")).want(t, 201)
+	if first.field("number") != 1.0 || second.field("number") != 2.0 {
+		t.Fatalf("numbers = %v, %v; want 1, 2", first.field("number"), second.field("number"))
+	}
+	if o := e.do("POST", "/v1/tenants/other/webhooks", rootToken, hook("a")).want(t, 201); o.field("number") != 1.0 {
+		t.Fatalf("first number of another tenant = %v, want 1", o.field("number"))
+	}
+	id := second.str("id")
+	e.do("POST", base, rootToken, merge(hook("c"), "number", 7)).wantFields(t, 400, "number")
+	e.do("PATCH", base+"/"+id, rootToken, map[string]any{"number": 1}).wantFields(t, 400, "number")
+	if p := e.do("PUT", base+"/"+id, rootToken, hook("b2")).want(t, 200); p.field("number") != 2.0 {
+		t.Fatalf("number after PUT = %v, want 2", p.field("number"))
+	}
+	e.do("DELETE", base+"/"+id, rootToken, nil).want(t, 204)
+	if n := e.do("POST", base, rootToken, hook("d")).want(t, 201); n.field("number") != 3.0 {
+		t.Fatalf("number after deleting number 2 = %v, want 3", n.field("number"))
+	}
+	l := e.do("GET", base, rootToken, nil).want(t, 200)
+	var nums []any
+	for _, w := range l.data() {
+		nums = append(nums, w["number"])
+	}
+	if fmt.Sprint(nums) != "[1 3]" {
+		t.Fatalf("listed numbers = %v, want [1 3]", nums)
+	}
+}

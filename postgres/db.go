@@ -103,6 +103,12 @@ func (db *DB) initShared(o sqlstore.Options) {
 // see sqlstore.Store.SealAtStart; every process sharing the database needs
 // the same keys.
 func Open(ctx context.Context, url string, opts ...sqlstore.Option) (*DB, error) {
+	return open(ctx, url, math.MaxInt, opts...)
+}
+
+// open is Open applying only the migrations up to version: tests make
+// databases of an older schema with it, to test the later migrations.
+func open(ctx context.Context, url string, version int, opts ...sqlstore.Option) (*DB, error) {
 	o := sqlstore.NewOptions(opts)
 	p, err := sql.Open("pgx", url)
 	if err != nil {
@@ -117,7 +123,7 @@ func Open(ctx context.Context, url string, opts ...sqlstore.Option) (*DB, error)
 	}
 	db := &DB{pool: p, read: pool{p}, Now: time.Now}
 	db.initShared(o)
-	if err := db.migrate(ctx); err != nil {
+	if err := db.migrate(ctx, version); err != nil {
 		p.Close()
 		return nil, err
 	}
@@ -153,10 +159,10 @@ func (db *DB) Ping(ctx context.Context) error {
 
 func (db *DB) now() time.Time { return db.Now().UTC() }
 
-// migrate applies migrations/NNNN_name.sql in order, each in its own
-// transaction with its schema_version row, under the write lock: processes
-// starting at once apply each migration exactly once.
-func (db *DB) migrate(ctx context.Context) error {
+// migrate applies migrations/NNNN_name.sql in order, up to upTo, each in
+// its own transaction with its schema_version row, under the write lock:
+// processes starting at once apply each migration exactly once.
+func (db *DB) migrate(ctx context.Context, upTo int) error {
 	// Under the write lock: two servers creating the table at once would
 	// clash in PostgreSQL's catalog.
 	err := db.tx(ctx, func(tx *wtx) error {
@@ -167,7 +173,7 @@ func (db *DB) migrate(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("create schema_version: %w", err)
 	}
-	return sqlstore.Migrate(ctx, migrationFS, math.MaxInt, db.sharedTx, func(ctx context.Context, tx sqlstore.Conn, body string) error {
+	return sqlstore.Migrate(ctx, migrationFS, upTo, db.sharedTx, func(ctx context.Context, tx sqlstore.Conn, body string) error {
 		_, err := tx.(*wtx).Tx.ExecContext(ctx, body) // many statements: not rebound
 		return err
 	})

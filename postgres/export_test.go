@@ -24,3 +24,9 @@ func (db *DB) InTx(ctx context.Context, lazy bool, fn func(q func(string) *sql.R
 // Unavailable is the dialect's reading of an error: why the database
 // cannot serve a call now, or "".
 func Unavailable(err error) string { return unavailable(err) }
+
+// OpenAtVersion is Open applying only the migrations up to version: a
+// database as a hookd of that schema left it.
+func OpenAtVersion(ctx context.Context, url string, version int) (*DB, error) {
+	return open(ctx, url, version)
+}

@@ -12,7 +12,7 @@ import (
 	"github.com/hookd/hookd"
 )
 
-const webhookColumns = `id, tenant_id, name, description, url, enabled, event_types, filter, headers,
+const webhookColumns = `id, tenant_id, number, name, description, url, enabled, event_types, filter, headers,
 	auth, secrets, timeout_ms, max_retries, retry_schedule, grouped, continue_on_failure,
 	suspend_after_ns, rate_limit, suspended, suspended_at, failing_since, created_at, updated_at`
 
@@ -30,7 +30,7 @@ func scanWebhookRow(sc interface{ Scan(...any) error }, open func(id, column, st
 	var eventTypes, filter, headers, auth, secrets, schedule string
 	var suspendAfter, created, updated int64
 	var suspendedAt, failingSince sql.NullInt64
-	err := sc.Scan(&w.ID, &w.TenantID, &w.Name, &w.Description, &w.URL, &w.Enabled, &eventTypes, &filter,
+	err := sc.Scan(&w.ID, &w.TenantID, &w.Number, &w.Name, &w.Description, &w.URL, &w.Enabled, &eventTypes, &filter,
 		&headers, &auth, &secrets, &w.TimeoutMS, &w.MaxRetries, &schedule, &w.Grouped, &w.ContinueOnFailure,
 		&suspendAfter, &w.RateLimit, &w.Suspended, &suspendedAt, &failingSince, &created, &updated)
 	if err != nil {
@@ -107,6 +107,20 @@ func (s *Store) getWebhook(ctx context.Context, q Queryer, tenantID, id string) 
 	return w, nil
 }
 
+// GetWebhookByNumber returns the tenant's webhook with that number;
+// ENOTFOUND.
+func (s *Store) GetWebhookByNumber(ctx context.Context, tenantID string, number int64) (_ *hookd.Webhook, err error) {
+	defer s.readFailed(&err)
+	w, err := s.scanWebhook(s.Read.QueryRowContext(ctx, "SELECT "+webhookColumns+
+		" FROM webhooks WHERE tenant_id = ? AND number = ?", tenantID, number))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, hookd.Errorf(hookd.ENOTFOUND, "webhook not found")
+	} else if err != nil {
+		return nil, fmt.Errorf("get webhook by number: %w", err)
+	}
+	return w, nil
+}
+
 // urlConflict returns ECONFLICT with the id of another webhook of the tenant
 // with the same normalised URL, or nil.
 func urlConflict(ctx context.Context, tx Conn, tenantID, norm, self string) error {
@@ -129,7 +143,7 @@ func Internal(what string, err error) error {
 	return err
 }
 
-// CreateWebhook stores w, assigning ID, CreatedAt and UpdatedAt. Suspended,
+// CreateWebhook stores w, assigning ID, Number, CreatedAt and UpdatedAt. Suspended,
 // SuspendedAt and FailingSince start cleared. ECONFLICT with ExistingID on a
 // duplicate normalised URL; ENOTFOUND without tenant.
 func (s *Store) CreateWebhook(ctx context.Context, w *hookd.Webhook) error {
@@ -140,27 +154,34 @@ func (s *Store) CreateWebhook(ctx context.Context, w *hookd.Webhook) error {
 	now := FromMS(MS(s.now()))
 	norm := normURL(w.URL)
 	err = s.Tx(ctx, func(tx Conn) error {
-		if ok, err := tenantExists(ctx, tx, w.TenantID); err != nil {
-			return err
-		} else if !ok {
-			return hookd.Errorf(hookd.ENOTFOUND, "tenant not found")
-		}
 		if err := urlConflict(ctx, tx, w.TenantID, norm, ""); err != nil {
+			return err
+		}
+		// The tenant's counter only grows (a delete leaves it), so a number
+		// is never given out twice; the transaction is the store's only
+		// writer, so two creates cannot read the same value. No row: no
+		// tenant (a conflict above needs a webhook, so a tenant).
+		var number int64
+		err := tx.QueryRowContext(ctx, "UPDATE tenants SET webhook_seq = webhook_seq + 1 WHERE id = ? RETURNING webhook_seq",
+			w.TenantID).Scan(&number)
+		if errors.Is(err, sql.ErrNoRows) {
+			return hookd.Errorf(hookd.ENOTFOUND, "tenant not found")
+		} else if err != nil {
 			return err
 		}
 		id := hookd.NewID(hookd.PrefixWebhook)
 		sealed := s.sealWebhook(id, enc) // bound to the id, known only now
-		_, err := tx.ExecContext(ctx, `INSERT INTO webhooks (id, tenant_id, name, description, url, url_norm, enabled,
+		_, err = tx.ExecContext(ctx, `INSERT INTO webhooks (id, tenant_id, number, name, description, url, url_norm, enabled,
 			event_types, filter, headers, auth, secrets, timeout_ms, max_retries, retry_schedule, grouped,
 			continue_on_failure, suspend_after_ns, rate_limit, suspended, suspended_at, failing_since, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, NULL, NULL, ?, ?)`,
-			id, w.TenantID, w.Name, w.Description, w.URL, norm, w.Enabled, enc.eventTypes, enc.filter, enc.headers,
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, NULL, NULL, ?, ?)`,
+			id, w.TenantID, number, w.Name, w.Description, w.URL, norm, w.Enabled, enc.eventTypes, enc.filter, enc.headers,
 			sealed.auth, sealed.secrets, w.TimeoutMS, w.MaxRetries, enc.schedule, w.Grouped, w.ContinueOnFailure,
 			int64(w.FailureHandling.SuspendAfter), w.RateLimit, MS(now), MS(now))
 		if err != nil {
 			return err
 		}
-		w.ID = id
+		w.ID, w.Number = id, number
 		return nil
 	})
 	if err != nil {

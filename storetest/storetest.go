@@ -37,6 +37,8 @@ func Exercise(t *testing.T, open func(t *testing.T) hookd.Store) {
 		{"TenantIsolation", testTenantIsolation},
 		{"WebhookCRUD", testWebhookCRUD},
 		{"WebhookDuplicateURL", testWebhookDuplicateURL},
+		{"WebhookNumbers", testWebhookNumbers},
+		{"WebhookNumbersConcurrent", testWebhookNumbersConcurrent},
 		{"ListWebhooksFilters", testListWebhooksFilters},
 		{"ListWebhooksPagination", testListWebhooksPagination},
 		{"Publish", testPublish},
