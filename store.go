@@ -81,8 +81,9 @@ type Store interface {
 	// transaction, so ids sort in commit order), w.Number (the tenant's
 	// next number: one more than the last it ever gave out, so a number is
 	// never reused, not even after a delete), CreatedAt and UpdatedAt.
-	// ECONFLICT with ExistingID when the tenant has a webhook with the same
-	// normalised URL; ENOTFOUND without tenant.
+	// ECONFLICT with ExistingID when the tenant has a webhook that w
+	// duplicates (the same normalised URL and filter, see
+	// Webhook.DuplicateKey); ENOTFOUND without tenant.
 	CreateWebhook(ctx context.Context, w *Webhook) error
 	GetWebhook(ctx context.Context, tenantID, id string) (*Webhook, error)
 	// GetWebhookByNumber returns the tenant's webhook with that Number;
@@ -90,10 +91,11 @@ type Store interface {
 	GetWebhookByNumber(ctx context.Context, tenantID string, number int64) (*Webhook, error)
 	ListWebhooks(ctx context.Context, f WebhookFilter) ([]*Webhook, error)
 	// UpdateWebhook replaces every writable field of the stored webhook
-	// (w.ID, w.TenantID; never its Number) and sets UpdatedAt. ECONFLICT on a duplicate URL.
-	// When the webhook stops being active (disabled) its waiting messages
-	// become pending (held); when it becomes active again they are released
-	// in group order.
+	// (w.ID, w.TenantID; never its Number) and sets UpdatedAt. ECONFLICT
+	// with ExistingID when it would duplicate another webhook of the
+	// tenant. When the webhook stops being active (disabled) its waiting
+	// messages become pending (held); when it becomes active again they
+	// are released in group order.
 	UpdateWebhook(ctx context.Context, w *Webhook) error
 	// DeleteWebhook deletes it; its undelivered messages become aborted.
 	DeleteWebhook(ctx context.Context, tenantID, id string) error

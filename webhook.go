@@ -199,6 +199,31 @@ func NormalizeURL(raw string) (string, error) {
 	return u.String(), nil
 }
 
+// DuplicateKey returns what makes two webhooks of a tenant duplicates: they
+// are when their keys are equal, that is when their normalised URLs are
+// equal and their filters hold the same pairs (nil and empty alike). Two
+// registrations of one URL for different parties (filters) are two
+// webhooks. The key is the normalised URL (a URL that does not parse, which
+// validation refuses, as written), a line feed (which no URL holds) and
+// the filter as JSON with sorted keys, "{}" when empty: the stores keep it
+// to find duplicates, and their migrations build it from stored rows the
+// same way.
+func (w *Webhook) DuplicateKey() string {
+	u, err := NormalizeURL(w.URL)
+	if err != nil {
+		u = w.URL
+	}
+	f := "{}"
+	if len(w.Filter) > 0 {
+		b, err := json.Marshal(w.Filter) // sorts the keys
+		if err != nil {
+			panic("hookd: encode a string map: " + err.Error())
+		}
+		f = string(b)
+	}
+	return u + "\n" + f
+}
+
 // TargetChecker decides whether a URL may be a delivery target (scheme and
 // address policy). It returns a client-facing reason, or "" if allowed.
 type TargetChecker interface {

@@ -146,7 +146,7 @@ func TestWebhookLifecycle(t *testing.T) {
 		t.Fatalf("read shows secrets or password: %s", g.Body)
 	}
 
-	// Same normalised URL: 409 with the existing id.
+	// Same normalised URL (and no filter): 409 with the existing id.
 	c := e.do("POST", "/v1/tenants/acme/webhooks", rootToken, merge(hook("x"), "url", "https://example.com/Orders"))
 	c.want(t, 409)
 	if c.str("existing_id") != id {
@@ -460,5 +460,35 @@ func TestWebhookNumber(t *testing.T) {
 	}
 	if fmt.Sprint(nums) != "[1 3]" {
 		t.Fatalf("listed numbers = %v, want [1 3]", nums)
+	}
+}
+
+// A duplicate is the same normalised URL and the same filter: one URL may
+// be registered once per filter (per party), and ?url= lists them all.
+func TestWebhookDuplicateNeedsSameFilter(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.mustTenant("acme")
+	base := "/v1/tenants/acme/webhooks"
+	p42 := e.mustWebhook("acme", merge(hook("shared"), "filter", map[string]string{"party_id": "42"}))
+	p43 := e.mustWebhook("acme", merge(hook("shared"), "filter", map[string]string{"party_id": "43"}))
+	none := e.mustWebhook("acme", hook("shared"))
+	for _, tt := range []struct {
+		filter any
+		want   string
+	}{{map[string]string{"party_id": "42"}, p42}, {map[string]string{}, none}, {nil, none}} {
+		c := e.do("POST", base, rootToken, merge(hook("x"), "url", "https://EXAMPLE.com/shared", "filter", tt.filter)).want(t, 409)
+		if c.str("existing_id") != tt.want {
+			t.Fatalf("filter %v: existing_id = %q, want %q", tt.filter, c.str("existing_id"), tt.want)
+		}
+	}
+	// Changing a filter to another's is a conflict as well.
+	c := e.do("PATCH", base+"/"+p43, rootToken, map[string]any{"filter": map[string]string{"party_id": "42"}}).want(t, 409)
+	if c.str("existing_id") != p42 {
+		t.Fatalf("PATCH: existing_id = %q, want %q", c.str("existing_id"), p42)
+	}
+	l := e.do("GET", base+"?url=https://example.com/shared", rootToken, nil).want(t, 200)
+	if len(l.data()) != 3 {
+		t.Fatalf("webhooks of the URL: %s", l.Body)
 	}
 }

@@ -70,6 +70,12 @@ var dialect = sqlstore.Dialect{
 	HasURLPrefix: func(p string) (string, []any) {
 		return "starts_with(url_norm, ?)", []any{p}
 	},
+	// The index holds md5(url_norm): a normalised URL may be longer than
+	// a B-tree entry may be (2,048 characters of path become up to three
+	// times as many bytes when escaped).
+	URLIs: func(u string) (string, []any) {
+		return "md5(url_norm) = md5(?::text) AND url_norm = ?", []any{u, u}
+	},
 	Bigint:            "?::bigint",
 	IsUniqueViolation: isUniqueViolation,
 	Unavailable:       unavailable,

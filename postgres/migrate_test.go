@@ -40,8 +40,8 @@ func insertOldWebhooks(t *testing.T, u string, ws ...oldWebhook) {
 
 // Migration 0004 numbers the existing webhooks of each tenant 1, 2, … in
 // id order (their order of creation), and the next create goes on from
-// the highest.
-func TestMigrateWebhookNumbers(t *testing.T) {
+// the highest; the webhooks' filters count for duplicates from then on.
+func TestMigrateWebhookNumbersAndDuplicates(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	u := pgtest.FreshURL(t)
@@ -59,8 +59,8 @@ func TestMigrateWebhookNumbers(t *testing.T) {
 	insertOldWebhooks(t, u,
 		oldWebhook{"wh_03", "a", "https://example.com/3", "null"},
 		oldWebhook{"wh_01", "a", "https://example.com/1", "null"},
-		oldWebhook{"wh_02", "b", "https://example.com/2", "null"},
-		oldWebhook{"wh_04", "a", "https://example.com/4", "null"},
+		oldWebhook{"wh_02", "b", "https://example.com/2", "{}"},
+		oldWebhook{"wh_04", "a", "https://example.com/4", `{"kind":"unit","party_id":"42"}`},
 	)
 	db, err := postgres.Open(ctx, u)
 	if err != nil {
@@ -85,6 +85,27 @@ func TestMigrateWebhookNumbers(t *testing.T) {
 		}
 		if w.Number != want {
 			t.Errorf("tenant %s's first webhook after the migration has number %d, want %d", tenant, w.Number, want)
+		}
+	}
+	for _, tt := range []struct {
+		tenant, url string
+		filter      map[string]string
+		existing    string // "" when no conflict
+	}{
+		{"a", "https://EXAMPLE.com/1", nil, "wh_01"},
+		{"b", "https://example.com/2", nil, "wh_02"},
+		{"a", "https://example.com/4", map[string]string{"party_id": "42", "kind": "unit"}, "wh_04"},
+		{"a", "https://example.com/1", map[string]string{"party_id": "1"}, ""},
+		{"b", "https://example.com/2", map[string]string{"party_id": "1"}, ""},
+		{"a", "https://example.com/4", nil, ""},
+	} {
+		w := hookd.NewWebhookDefaults()
+		w.TenantID, w.Name, w.URL, w.Filter, w.EventTypes = tt.tenant, "new", tt.url, tt.filter, []string{"*"}
+		err := db.CreateWebhook(ctx, w)
+		if e, ok := err.(*hookd.Error); tt.existing != "" && (!ok || e.Code != hookd.ECONFLICT || e.ExistingID != tt.existing) {
+			t.Errorf("create %s %v in %s: %v, want a conflict with %s", tt.url, tt.filter, tt.tenant, err, tt.existing)
+		} else if tt.existing == "" && err != nil {
+			t.Errorf("create %s %v in %s: %v", tt.url, tt.filter, tt.tenant, err)
 		}
 	}
 }

@@ -77,6 +77,9 @@ var dialect = sqlstore.Dialect{
 	HasURLPrefix: func(p string) (string, []any) {
 		return "substr(url_norm, 1, length(?)) = ?", []any{p, p}
 	},
+	URLIs: func(u string) (string, []any) {
+		return "url_norm = ?", []any{u}
+	},
 	Bigint:            "?",
 	InlineLimit:       true,
 	IsUniqueViolation: isUniqueViolation,

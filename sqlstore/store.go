@@ -75,6 +75,11 @@ type Dialect struct {
 	// character by character.
 	HasURLPrefix func(p string) (string, []any)
 
+	// URLIs returns the condition that url_norm equals the (normalized)
+	// URL u, and its arguments, written so that the store's index on
+	// url_norm serves it.
+	URLIs func(u string) (string, []any)
+
 	// Bigint is a parameter whose type the statement does not tell: "?"
 	// (SQLite) or "?::bigint" (PostgreSQL types a VALUES list by its
 	// values, and a parameter alone is text).

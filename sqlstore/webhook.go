@@ -121,18 +121,22 @@ func (s *Store) GetWebhookByNumber(ctx context.Context, tenantID string, number 
 	return w, nil
 }
 
-// urlConflict returns ECONFLICT with the id of another webhook of the tenant
-// with the same normalised URL, or nil.
-func urlConflict(ctx context.Context, tx Conn, tenantID, norm, self string) error {
+// duplicate returns ECONFLICT with the id of another webhook of the
+// tenant that w duplicates (the same hookd.Webhook.DuplicateKey), or nil.
+// The key begins with the normalised URL; asking for both lets the lookup
+// use the index on the tenant and its URL. A unique index on the key backs
+// the check (it runs under the store's single writer).
+func (s *Store) duplicate(ctx context.Context, tx Conn, w *hookd.Webhook, norm string) error {
 	var other string
-	err := tx.QueryRowContext(ctx, "SELECT id FROM webhooks WHERE tenant_id = ? AND url_norm = ? AND id != ?",
-		tenantID, norm, self).Scan(&other)
+	cond, args := s.Dialect.URLIs(norm)
+	err := tx.QueryRowContext(ctx, "SELECT id FROM webhooks WHERE tenant_id = ? AND "+cond+" AND dup_key = ? AND id != ?",
+		append(append([]any{w.TenantID}, args...), w.DuplicateKey(), w.ID)...).Scan(&other)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil
 	} else if err != nil {
-		return fmt.Errorf("check webhook url: %w", err)
+		return fmt.Errorf("check webhook duplicate: %w", err)
 	}
-	return &hookd.Error{Code: hookd.ECONFLICT, Message: "a webhook with this URL exists", ExistingID: other}
+	return &hookd.Error{Code: hookd.ECONFLICT, Message: "a webhook with this URL and filter exists", ExistingID: other}
 }
 
 // Internal wraps errors that are not *hookd.Error with context.
@@ -145,7 +149,7 @@ func Internal(what string, err error) error {
 
 // CreateWebhook stores w, assigning ID, Number, CreatedAt and UpdatedAt. Suspended,
 // SuspendedAt and FailingSince start cleared. ECONFLICT with ExistingID on a
-// duplicate normalised URL; ENOTFOUND without tenant.
+// duplicate (hookd.Webhook.DuplicateKey); ENOTFOUND without tenant.
 func (s *Store) CreateWebhook(ctx context.Context, w *hookd.Webhook) error {
 	enc, err := encodeWebhook(w)
 	if err != nil {
@@ -154,7 +158,7 @@ func (s *Store) CreateWebhook(ctx context.Context, w *hookd.Webhook) error {
 	now := FromMS(MS(s.now()))
 	norm := normURL(w.URL)
 	err = s.Tx(ctx, func(tx Conn) error {
-		if err := urlConflict(ctx, tx, w.TenantID, norm, ""); err != nil {
+		if err := s.duplicate(ctx, tx, w, norm); err != nil {
 			return err
 		}
 		// The tenant's counter only grows (a delete leaves it), so a number
@@ -171,11 +175,11 @@ func (s *Store) CreateWebhook(ctx context.Context, w *hookd.Webhook) error {
 		}
 		id := hookd.NewID(hookd.PrefixWebhook)
 		sealed := s.sealWebhook(id, enc) // bound to the id, known only now
-		_, err = tx.ExecContext(ctx, `INSERT INTO webhooks (id, tenant_id, number, name, description, url, url_norm, enabled,
-			event_types, filter, headers, auth, secrets, timeout_ms, max_retries, retry_schedule, grouped,
+		_, err = tx.ExecContext(ctx, `INSERT INTO webhooks (id, tenant_id, number, name, description, url, url_norm, dup_key,
+			enabled, event_types, filter, headers, auth, secrets, timeout_ms, max_retries, retry_schedule, grouped,
 			continue_on_failure, suspend_after_ns, rate_limit, suspended, suspended_at, failing_since, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, NULL, NULL, ?, ?)`,
-			id, w.TenantID, number, w.Name, w.Description, w.URL, norm, w.Enabled, enc.eventTypes, enc.filter, enc.headers,
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, NULL, NULL, ?, ?)`,
+			id, w.TenantID, number, w.Name, w.Description, w.URL, norm, w.DuplicateKey(), w.Enabled, enc.eventTypes, enc.filter, enc.headers,
 			sealed.auth, sealed.secrets, w.TimeoutMS, w.MaxRetries, enc.schedule, w.Grouped, w.ContinueOnFailure,
 			int64(w.FailureHandling.SuspendAfter), w.RateLimit, MS(now), MS(now))
 		if err != nil {
@@ -218,8 +222,9 @@ func (s *Store) ListWebhooks(ctx context.Context, f hookd.WebhookFilter) (_ []*h
 		args = append(args, asciiLower(f.Name))
 	}
 	if f.URL != "" {
-		where = append(where, "url_norm = ?")
-		args = append(args, normURL(f.URL))
+		cond, condArgs := s.Dialect.URLIs(normURL(f.URL))
+		where = append(where, cond)
+		args = append(args, condArgs...)
 	}
 	if f.URLPrefix != "" {
 		cond, condArgs := s.Dialect.HasURLPrefix(normPrefix(f.URLPrefix))
@@ -314,7 +319,7 @@ func asciiLower(s string) string {
 // CreatedAt; Secrets only when w.Secrets is not nil (SetSecrets is the
 // usual way). Sets UpdatedAt and refreshes w from the stored row. Disabling
 // holds the webhook's waiting messages, enabling releases them in group
-// order. ENOTFOUND; ECONFLICT with ExistingID on a duplicate URL.
+// order. ENOTFOUND; ECONFLICT with ExistingID on a duplicate.
 func (s *Store) UpdateWebhook(ctx context.Context, w *hookd.Webhook) error {
 	enc, err := encodeWebhook(w)
 	if err != nil {
@@ -329,18 +334,18 @@ func (s *Store) UpdateWebhook(ctx context.Context, w *hookd.Webhook) error {
 		if err != nil {
 			return err
 		}
-		if err := urlConflict(ctx, tx, w.TenantID, norm, w.ID); err != nil {
+		if err := s.duplicate(ctx, tx, w, norm); err != nil {
 			return err
 		}
 		var secrets any // nil: the stored secrets stay as they are
 		if w.Secrets != nil {
 			secrets = enc.secrets
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE webhooks SET name = ?, description = ?, url = ?, url_norm = ?, enabled = ?,
+		_, err = tx.ExecContext(ctx, `UPDATE webhooks SET name = ?, description = ?, url = ?, url_norm = ?, dup_key = ?, enabled = ?,
 			event_types = ?, filter = ?, headers = ?, auth = ?, secrets = coalesce(?, secrets), timeout_ms = ?, max_retries = ?,
 			retry_schedule = ?, grouped = ?, continue_on_failure = ?, suspend_after_ns = ?, rate_limit = ?, updated_at = ?
 			WHERE id = ?`,
-			w.Name, w.Description, w.URL, norm, w.Enabled, enc.eventTypes, enc.filter, enc.headers, enc.auth, secrets,
+			w.Name, w.Description, w.URL, norm, w.DuplicateKey(), w.Enabled, enc.eventTypes, enc.filter, enc.headers, enc.auth, secrets,
 			w.TimeoutMS, w.MaxRetries, enc.schedule, w.Grouped, w.ContinueOnFailure,
 			int64(w.FailureHandling.SuspendAfter), w.RateLimit, MS(now), w.ID)
 		if err != nil {

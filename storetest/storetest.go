@@ -37,6 +37,7 @@ func Exercise(t *testing.T, open func(t *testing.T) hookd.Store) {
 		{"TenantIsolation", testTenantIsolation},
 		{"WebhookCRUD", testWebhookCRUD},
 		{"WebhookDuplicateURL", testWebhookDuplicateURL},
+		{"WebhookLongestURLAndFilter", testWebhookLongestURLAndFilter},
 		{"WebhookNumbers", testWebhookNumbers},
 		{"WebhookNumbersConcurrent", testWebhookNumbersConcurrent},
 		{"ListWebhooksFilters", testListWebhooksFilters},
@@ -132,6 +133,16 @@ func mustWebhook(t *testing.T, s hookd.Store, tenantID, url string, opts ...func
 
 func grouped(cont bool) func(*hookd.Webhook) {
 	return func(w *hookd.Webhook) { w.Grouped, w.ContinueOnFailure = true, cont }
+}
+
+// filter sets the webhook's filter to the pairs kv (key, value, …).
+func filter(kv ...string) func(*hookd.Webhook) {
+	return func(w *hookd.Webhook) {
+		w.Filter = map[string]string{}
+		for i := 0; i+1 < len(kv); i += 2 {
+			w.Filter[kv[i]] = kv[i+1]
+		}
+	}
 }
 
 func types(ts ...string) func(*hookd.Webhook) {

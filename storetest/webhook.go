@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -88,34 +89,48 @@ func testWebhookCRUD(t *testing.T, s hookd.Store) {
 	mustWebhook(t, s, "a", url(2))
 }
 
+// A duplicate is the same normalised URL and the same filter (as a set of
+// pairs) in the tenant: the same URL for another party is another webhook.
 func testWebhookDuplicateURL(t *testing.T, s hookd.Store) {
 	mustTenant(t, s, "a")
+	mustTenant(t, s, "b")
 	first := mustWebhook(t, s, "a", "https://example.com/a")
 	mustWebhook(t, s, "a", "https://example.com:8443/x")
+	party := mustWebhook(t, s, "a", "https://example.com/p", filter("party_id", "42", "kind", "unit"))
+	mustWebhook(t, s, "b", "https://example.com/a") // another tenant's
 	for _, tt := range []struct {
 		url      string
-		conflict bool
+		filter   map[string]string
+		existing string // "" when no conflict
 	}{
-		{"https://example.com/a", true},
-		{"HTTPS://Example.com:443/a", true},
-		{"https://EXAMPLE.COM/a#frag", true},
-		{"https://example.com/A", false}, // the path keeps its case
-		{"http://example.com/a", false},
-		{"https://example.com/a?x=1", false},
-		{"https://example.com:8443/a", false},
+		{"https://example.com/a", nil, first.ID},
+		{"https://example.com/a", map[string]string{}, first.ID}, // empty is no filter
+		{"HTTPS://Example.com:443/a", nil, first.ID},
+		{"https://EXAMPLE.COM/a#frag", nil, first.ID},
+		{"https://example.com/A", nil, ""}, // the path keeps its case
+		{"http://example.com/a", nil, ""},
+		{"https://example.com/a?x=1", nil, ""},
+		{"https://example.com:8443/a", nil, ""},
+		{"https://example.com/p", map[string]string{"kind": "unit", "party_id": "42"}, party.ID},
+		{"https://Example.com/p", map[string]string{"party_id": "42", "kind": "unit"}, party.ID},
+		{"https://example.com/p", nil, ""},
+		{"https://example.com/p", map[string]string{"party_id": "42"}, ""}, // a subset is another filter
+		{"https://example.com/p", map[string]string{"party_id": "43", "kind": "unit"}, ""},
+		{"https://example.com/p", map[string]string{"party_id": "42", "kind": "unit", "x": "y"}, ""},
+		{"https://example.com/p", map[string]string{"party_id": "42", "kind": "Unit"}, ""},
 	} {
 		w := hookd.NewWebhookDefaults()
-		w.TenantID, w.URL, w.EventTypes = "a", tt.url, []string{"*"}
+		w.TenantID, w.URL, w.Filter, w.EventTypes = "a", tt.url, tt.filter, []string{"*"}
 		err := s.CreateWebhook(ctx, w)
-		if !tt.conflict {
+		if tt.existing == "" {
 			if err != nil {
-				t.Errorf("create %s: %v", tt.url, err)
+				t.Errorf("create %s %v: %v", tt.url, tt.filter, err)
 			}
 			continue
 		}
 		wantCode(t, err, hookd.ECONFLICT)
-		if e, ok := err.(*hookd.Error); !ok || e.ExistingID != first.ID {
-			t.Errorf("create %s: %#v, want ExistingID %s", tt.url, err, first.ID)
+		if e, ok := err.(*hookd.Error); !ok || e.ExistingID != tt.existing {
+			t.Errorf("create %s %v: %#v, want ExistingID %s", tt.url, tt.filter, err, tt.existing)
 		}
 	}
 	// Updating another webhook to the URL conflicts too; keeping its own
@@ -130,6 +145,66 @@ func testWebhookDuplicateURL(t *testing.T, s hookd.Store) {
 	}
 	first.URL = "HTTPS://example.com:443/a"
 	must(t, s.UpdateWebhook(ctx, first))
+	// With a filter of its own the same URL is no duplicate, until the
+	// filter is changed to the other's.
+	other.Filter = map[string]string{"party_id": "7"}
+	must(t, s.UpdateWebhook(ctx, other))
+	other.URL, other.Filter = "https://example.com/p", map[string]string{"party_id": "42", "kind": "unit"}
+	err = s.UpdateWebhook(ctx, other)
+	wantCode(t, err, hookd.ECONFLICT)
+	if e := err.(*hookd.Error); e.ExistingID != party.ID {
+		t.Fatalf("ExistingID = %q, want %q", e.ExistingID, party.ID)
+	}
+	// Listing by URL finds every webhook of the URL, whatever its filter:
+	// how a caller asks whether the URL is registered at all.
+	got, err := s.ListWebhooks(ctx, hookd.WebhookFilter{TenantID: "a", URL: "https://example.com/p"})
+	must(t, err)
+	if len(got) != 6 {
+		t.Fatalf("webhooks of https://example.com/p: %d, want 6: %v", len(got), ids(got, webhookID))
+	}
+}
+
+// The longest URL validation allows (whose escaped, normalised form is
+// three times as long) and the largest filter are stored, found by URL and
+// recognised as duplicates: no index entry may be too large for them.
+func testWebhookLongestURLAndFilter(t *testing.T, s hookd.Store) {
+	mustTenant(t, s, "a")
+	var b strings.Builder
+	b.WriteString("https://example.com/")
+	for i := 0; b.Len()+3 <= hookd.MaxURLLen; i++ {
+		b.WriteRune(rune(0x4e00 + (i*7919)%20000)) // CJK ideographs, 3 bytes, 9 escaped
+	}
+	long := b.String()
+	if n, _ := hookd.NormalizeURL(long); len(n) < 3*hookd.MaxURLLen-100 {
+		t.Fatalf("the normalised URL has %d bytes, want about %d", len(n), 3*hookd.MaxURLLen)
+	}
+	big := map[string]string{}
+	for i := range hookd.MaxFilterPairs {
+		k := fmt.Sprintf("%03d%s", i, strings.Repeat("k", hookd.MaxFilterKeyLen-3))
+		big[k] = fmt.Sprintf("%d%s", i, strings.Repeat("v", hookd.MaxFilterValueLen-3))
+	}
+	plain := hookd.NewWebhookDefaults()
+	plain.TenantID, plain.Name, plain.URL, plain.EventTypes = "a", "long", long, []string{"*"}
+	withFilter := *plain
+	withFilter.Filter = big
+	for _, w := range []*hookd.Webhook{plain, &withFilter} {
+		if err := w.Validate(ctx, nil); err != nil {
+			t.Fatal(err)
+		}
+		must(t, s.CreateWebhook(ctx, w))
+	}
+	again := withFilter
+	again.ID = ""
+	err := s.CreateWebhook(ctx, &again)
+	wantCode(t, err, hookd.ECONFLICT)
+	if e := err.(*hookd.Error); e.ExistingID != withFilter.ID {
+		t.Fatalf("ExistingID = %q, want %q", e.ExistingID, withFilter.ID)
+	}
+	got, err := s.ListWebhooks(ctx, hookd.WebhookFilter{TenantID: "a", URL: long})
+	must(t, err)
+	if g, w := ids(got, webhookID), []string{plain.ID, withFilter.ID}; !slices.Equal(g, w) {
+		t.Fatalf("webhooks of the long URL: %v, want %v", g, w)
+	}
 }
 
 func testListWebhooksFilters(t *testing.T, s hookd.Store) {
