@@ -150,8 +150,8 @@ func (w *Webhook) validate(ctx context.Context, targets TargetChecker, f *Fields
 	if utf8.RuneCountInString(w.Description) > MaxDescriptionLen {
 		f.Add("description", "must be at most %d characters", MaxDescriptionLen)
 	}
-	if msg := checkURL(ctx, w.URL, targets); msg != "" {
-		f.Add("url", "%s", msg)
+	if msg := checkURL(ctx, w.URL, targets); !msg.IsZero() {
+		f.AddMsg("url", msg)
 	}
 
 	switch n := len(w.EventTypes); {
@@ -234,8 +234,8 @@ func (w *Webhook) validate(ctx context.Context, targets TargetChecker, f *Fields
 		f.Add("secrets", "must have at most %d secrets", MaxSecrets)
 	}
 	for i, s := range w.Secrets {
-		if msg := CheckSecret(s.Value); msg != "" {
-			f.Add(fmt.Sprintf("secrets[%d]", i), "%s", msg)
+		if msg := CheckSecret(s.Value); !msg.IsZero() {
+			f.AddMsg(fmt.Sprintf("secrets[%d]", i), msg)
 		}
 	}
 
@@ -268,41 +268,42 @@ func durString(d time.Duration) string {
 	return d.String()
 }
 
-func checkURL(ctx context.Context, raw string, targets TargetChecker) string {
+// checkURL returns why raw may not be a webhook's URL, or the zero Msg.
+func checkURL(ctx context.Context, raw string, targets TargetChecker) Msg {
 	if raw == "" {
-		return "is required"
+		return NewMsg("is required")
 	}
 	if len(raw) > MaxURLLen {
-		return fmt.Sprintf("must be at most %d characters", MaxURLLen)
+		return NewMsg("must be at most %d characters", MaxURLLen)
 	}
 	if strings.ContainsRune(raw, ' ') {
 		// url.Parse keeps a space in the path or query, and the sender
 		// would send it percent-encoded: what is shown would not be what
 		// is sent.
-		return "must not contain spaces; write them as %20"
+		return Text("must not contain spaces; write them as %20")
 	}
 	u, err := url.Parse(raw)
 	if err != nil || !u.IsAbs() || u.Opaque != "" {
-		return "must be an absolute http or https URL"
+		return NewMsg("must be an absolute http or https URL")
 	}
 	if s := strings.ToLower(u.Scheme); s != "http" && s != "https" {
-		return "must be an absolute http or https URL"
+		return NewMsg("must be an absolute http or https URL")
 	}
 	if u.Hostname() == "" {
-		return "must have a host"
+		return NewMsg("must have a host")
 	}
 	for i := 0; i < len(u.Host); i++ {
 		if u.Host[i] >= utf8.RuneSelf {
 			// The sender writes the Host header and dials the name as
 			// given (delivery/client.go).
-			return "must have an ASCII host: write an internationalized domain name in punycode (xn--...)"
+			return NewMsg("must have an ASCII host: write an internationalized domain name in punycode (xn--...)")
 		}
 	}
 	if u.User != nil {
-		return "must not contain credentials; use auth"
+		return NewMsg("must not contain credentials; use auth")
 	}
 	if msg := CheckHost(u.Hostname()); msg != "" {
-		return msg
+		return Text(msg)
 	}
 	if p := u.Port(); p != "" {
 		n := 0
@@ -313,7 +314,7 @@ func checkURL(ctx context.Context, raw string, targets TargetChecker) string {
 			}
 		}
 		if n < 1 || n > 65535 {
-			return "must have a port between 1 and 65535"
+			return NewMsg("must have a port between 1 and 65535")
 		}
 	}
 	if targets != nil {
@@ -321,10 +322,10 @@ func checkURL(ctx context.Context, raw string, targets TargetChecker) string {
 		u2 := *u
 		u2.Scheme = strings.ToLower(u.Scheme)
 		if msg := targets.CheckTarget(ctx, &u2); msg != "" {
-			return msg
+			return Text(msg)
 		}
 	}
-	return ""
+	return Msg{}
 }
 
 // CheckHost returns why host, a URL's Hostname (an IPv6 address without
@@ -454,24 +455,24 @@ func checkAuth(a *Auth, f *Fields) {
 	}
 }
 
-// CheckSecret returns why s cannot be a signing secret, or "" if it can: a
-// secret is `whsec_` + standard base64 of 16..64 bytes, or a plain string of
-// 16..128 printable ASCII characters.
-func CheckSecret(s string) string {
+// CheckSecret returns why s cannot be a signing secret, or the zero Msg if
+// it can: a secret is `whsec_` + standard base64 of 16..64 bytes, or a
+// plain string of 16..128 printable ASCII characters.
+func CheckSecret(s string) Msg {
 	if strings.HasPrefix(s, SecretPrefix) {
 		b, err := base64.StdEncoding.DecodeString(s[len(SecretPrefix):])
 		if err != nil {
-			return "must be whsec_ followed by standard base64"
+			return NewMsg("must be whsec_ followed by standard base64")
 		}
 		if len(b) < MinSecretKeyBytes || len(b) > MaxSecretKeyBytes {
-			return fmt.Sprintf("must decode to %d..%d bytes", MinSecretKeyBytes, MaxSecretKeyBytes)
+			return NewMsg("must decode to %d..%d bytes", MinSecretKeyBytes, MaxSecretKeyBytes)
 		}
-		return ""
+		return Msg{}
 	}
 	if n := len(s); n < MinPlainSecretLen || n > MaxPlainSecretLen || !printablePattern.MatchString(s) {
-		return fmt.Sprintf("must be whsec_<base64> or %d..%d printable ASCII characters", MinPlainSecretLen, MaxPlainSecretLen)
+		return NewMsg("must be whsec_<base64> or %d..%d printable ASCII characters", MinPlainSecretLen, MaxPlainSecretLen)
 	}
-	return ""
+	return Msg{}
 }
 
 // NewSecret returns a new signing secret: `whsec_` + standard base64 of 32

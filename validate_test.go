@@ -201,7 +201,7 @@ func TestNewSecret(t *testing.T) {
 	if !strings.HasPrefix(a, "whsec_") {
 		t.Fatalf("secret %q lacks whsec_", a)
 	}
-	if msg := hookd.CheckSecret(a); msg != "" {
+	if msg := hookd.CheckSecret(a); !msg.IsZero() {
 		t.Fatalf("new secret invalid: %s", msg)
 	}
 	if got := len(hookd.SecretKey(a)); got != 32 {

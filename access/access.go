@@ -81,7 +81,13 @@ func (c *Caller) Check(tenant string, need Need) error {
 	for i, sc := range need {
 		names[i] = string(sc)
 	}
-	return hookd.Errorf(hookd.EFORBIDDEN, "the token lacks the scope %s", strings.Join(names, " or "))
+	if len(names) < 2 {
+		return hookd.Errorf(hookd.EFORBIDDEN, "the token lacks the scope %s", strings.Join(names, ""))
+	}
+	// "or" is a word of the message, not of an argument: the catalogue
+	// renders it in the client's language.
+	last := len(names) - 1
+	return hookd.Errorf(hookd.EFORBIDDEN, "the token lacks the scope %s or %s", strings.Join(names[:last], ", "), names[last])
 }
 
 // PortalScopes are what a portal session may do: its tenant's webhooks and

@@ -46,7 +46,7 @@ func (s *Server) readObject(w http.ResponseWriter, r *http.Request, limit int64,
 		mt, _, err := mime.ParseMediaType(ct)
 		if err != nil || !(mt == "application/json" || strings.HasSuffix(mt, "+json")) {
 			return nil, &problemError{status: http.StatusUnsupportedMediaType, typ: "unsupported-media-type",
-				title: "Unsupported media type", detail: "the body must be application/json"}
+				title: "Unsupported media type", detail: hookd.NewMsg("the body must be application/json")}
 		}
 	}
 	m, err := decodeObject(body)
@@ -112,6 +112,11 @@ func (o *obj) child(m map[string]json.RawMessage, name string) *obj {
 
 func (o *obj) add(field, format string, args ...any) {
 	o.f.Add(field, format, args...)
+	o.bad[field] = true
+}
+
+func (o *obj) addMsg(field string, m hookd.Msg) {
+	o.f.AddMsg(field, m)
 	o.bad[field] = true
 }
 
@@ -192,8 +197,8 @@ func (o *obj) text(path string, raw json.RawMessage) (string, bool) {
 		o.add(path, "must be a string")
 		return "", false
 	}
-	if msg := textProblem(s); msg != "" && !o.bad[path] {
-		o.add(path, "%s", msg)
+	if msg := textProblem(s, ""); !msg.IsZero() && !o.bad[path] {
+		o.addMsg(path, msg)
 	}
 	return s, true
 }
@@ -201,8 +206,8 @@ func (o *obj) text(path string, raw json.RawMessage) (string, bool) {
 // memberName records a member name no store can keep (see textProblem),
 // the member being at path; what is how the rules call the name ("key").
 func (o *obj) memberName(path, name, what string) {
-	if msg := textProblem(name); msg != "" && !o.bad[path] {
-		o.add(path, "%s %s", what, msg)
+	if msg := textProblem(name, what); !msg.IsZero() && !o.bad[path] {
+		o.addMsg(path, msg)
 	}
 }
 
@@ -418,7 +423,7 @@ func (o *obj) mergeValidation(err error) error {
 		if o.covered(fe.Field) {
 			continue
 		}
-		o.f.Add(fe.Field, "%s", fe.Message)
+		*o.f = append(*o.f, fe)
 	}
 	return nil
 }
@@ -444,17 +449,14 @@ func query(r *http.Request, f *hookd.Fields) (url.Values, error) {
 		return nil, hookd.Errorf(hookd.EINVALID, "malformed query string")
 	}
 	for _, name := range sortedKeys(q) {
-		msg := textProblem(name)
-		if msg != "" {
-			msg = "name " + msg
-		}
+		msg := textProblem(name, "name")
 		for _, v := range q[name] {
-			if msg == "" {
-				msg = textProblem(v)
+			if msg.IsZero() {
+				msg = textProblem(v, "")
 			}
 		}
-		if msg != "" {
-			f.Add(name, "%s", msg)
+		if !msg.IsZero() {
+			f.AddMsg(name, msg)
 			delete(q, name)
 		}
 	}

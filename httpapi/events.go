@@ -94,7 +94,9 @@ func (s *Server) checkEvents(o *obj, ins []hookd.EventInput, prefix func(i int) 
 		}
 	}
 	if len(big) > 0 {
-		return &hookd.Error{Code: hookd.ETOOLARGE, Message: fmt.Sprintf("payload larger than %d bytes", s.maxPayload()), Fields: big}
+		e := hookd.Errorf(hookd.ETOOLARGE, "payload larger than %d bytes", s.maxPayload())
+		e.Fields = big
+		return e
 	}
 	var f hookd.Fields
 	for i := range ins {

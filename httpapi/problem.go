@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/hookd/hookd"
+	"github.com/hookd/hookd/catalog"
 )
 
 // ProblemTypeBase prefixes every problem type URI.
@@ -23,15 +24,18 @@ type Problem struct {
 	ExistingID string             `json:"existing_id,omitempty"`
 }
 
-// problemError is an answer the domain has no code for (405, 415).
+// problemError is an answer the domain has no code for (405, 415). title
+// and detail are catalogue keys.
 type problemError struct {
 	status     int
 	typ, title string
-	detail     string
+	detail     hookd.Msg
 }
 
-func (e *problemError) Error() string { return e.detail }
+func (e *problemError) Error() string { return e.detail.String() }
 
+// codeProblems gives each code its status, type and title (a catalogue
+// key).
 var codeProblems = map[string]struct {
 	status int
 	typ    string
@@ -72,26 +76,28 @@ func (s *Server) logUnavailable(r *http.Request, err error) {
 		"not_logged_since_last", s.unavailableQuiet.Swap(0))
 }
 
-// writeError answers err as a problem document. Internal errors are logged
-// (method, path and error only: never a body, a token or a secret) and
-// answered without detail; the store's unavailability (EUNAVAILABLE) is
-// logged with its cause, at most every unavailableLogEvery, and answered
-// 503 with Retry-After.
+// writeError answers err as a problem document, its texts in the language
+// the request's Accept-Language prefers (see catalog.Negotiate). Internal
+// errors are logged (method, path and error only: never a body, a token or
+// a secret) and answered without detail; the store's unavailability
+// (EUNAVAILABLE) is logged with its cause, at most every
+// unavailableLogEvery, and answered 503 with Retry-After.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	lang := catalog.Negotiate(r.Header.Get("Accept-Language"))
 	p := Problem{Errors: []hookd.FieldError{}}
 	var pe *problemError
 	var he *hookd.Error
 	switch {
 	case errors.As(err, &pe):
-		p.Status, p.Type, p.Title, p.Detail = pe.status, ProblemTypeBase+pe.typ, pe.title, pe.detail
+		p.Status, p.Type, p.Title, p.Detail = pe.status, ProblemTypeBase+pe.typ, pe.title, catalog.Render(lang, pe.detail)
 	case errors.As(err, &he) && codeProblems[he.Code].status != 0 && he.Code != hookd.EINTERNAL:
 		if he.Code == hookd.EUNAVAILABLE {
 			s.logUnavailable(r, err)
 		}
 		cp := codeProblems[he.Code]
-		p.Status, p.Type, p.Title, p.Detail = cp.status, ProblemTypeBase+cp.typ, cp.title, he.Message
+		p.Status, p.Type, p.Title, p.Detail = cp.status, ProblemTypeBase+cp.typ, cp.title, catalog.Render(lang, he.Msg())
 		if len(he.Fields) > 0 {
-			p.Errors = he.Fields
+			p.Errors = catalog.Fields(lang, he.Fields)
 		}
 		p.ExistingID = he.ExistingID
 	default:
@@ -99,6 +105,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		cp := codeProblems[hookd.EINTERNAL]
 		p.Status, p.Type, p.Title = cp.status, ProblemTypeBase+cp.typ, cp.title
 	}
+	p.Title = catalog.Message(lang, p.Title)
 	h := w.Header()
 	switch p.Status {
 	case http.StatusUnauthorized:
@@ -116,6 +123,8 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	b, _ := json.Marshal(p)
 	h.Set("Content-Type", "application/problem+json")
+	h.Set("Content-Language", string(lang))
+	h.Set("Vary", "Accept-Language")
 	h.Set("Cache-Control", "no-store")
 	w.WriteHeader(p.Status)
 	w.Write(append(b, '\n'))

@@ -244,7 +244,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		if probe.status == http.StatusMethodNotAllowed {
 			sw.Header().Set("Allow", probe.header.Get("Allow"))
 			s.writeError(sw, r, &problemError{status: http.StatusMethodNotAllowed, typ: "method-not-allowed",
-				title: "Method not allowed", detail: "method " + r.Method + " is not allowed here"})
+				title: "Method not allowed", detail: hookd.NewMsg("method %s is not allowed here", r.Method)})
 			return
 		}
 		s.writeError(sw, r, hookd.Errorf(hookd.ENOTFOUND, "no such resource"))

@@ -44,7 +44,9 @@ func (s *Server) createTenant(w http.ResponseWriter, r *http.Request, c *call) e
 	if err := s.Store.CreateTenant(r.Context(), t); err != nil {
 		var he *hookd.Error
 		if hookd.ErrorCode(err) == hookd.ECONFLICT && asError(err, &he) && he.ExistingID == "" {
-			return &hookd.Error{Code: hookd.ECONFLICT, Message: he.Message, ExistingID: t.ID}
+			e := *he
+			e.ExistingID = t.ID
+			return &e
 		}
 		return err
 	}

@@ -28,15 +28,25 @@ import (
 // The escape \u0000 inside an event payload is fine: the payload is kept
 // as its JSON text, which stays valid UTF-8 without a NUL byte.
 
-// textProblem says what keeps s from being stored, or "" if nothing does.
-func textProblem(s string) string {
+// textProblem says what keeps s from being stored, or is the zero Msg if
+// nothing does. what names the text in the message: "" for a value,
+// "name" or "key" for a member's or a parameter's name.
+func textProblem(s, what string) hookd.Msg {
 	switch {
+	case utf8.ValidString(s) && strings.IndexByte(s, 0) < 0:
+		return hookd.Msg{}
+	case what == "name" && !utf8.ValidString(s):
+		return hookd.NewMsg("name must be valid UTF-8")
+	case what == "name":
+		return hookd.NewMsg("name must not contain NUL (U+0000)")
+	case what == "key" && !utf8.ValidString(s):
+		return hookd.NewMsg("key must be valid UTF-8")
+	case what == "key":
+		return hookd.NewMsg("key must not contain NUL (U+0000)")
 	case !utf8.ValidString(s):
-		return "must be valid UTF-8"
-	case strings.IndexByte(s, 0) >= 0:
-		return "must not contain NUL (U+0000)"
+		return hookd.NewMsg("must be valid UTF-8")
 	}
-	return ""
+	return hookd.NewMsg("must not contain NUL (U+0000)")
 }
 
 // maxUTF8Errors is how many strings that are not UTF-8 one body names at
@@ -117,24 +127,27 @@ func (o *obj) invalidUTF8(body []byte) {
 	}
 }
 
-// idKinds names what the {id} after each collection is, for its 404.
-var idKinds = map[string]string{"keys": "api key", "webhooks": "webhook", "events": "event", "messages": "message"}
-
 // pathNotFound returns the 404 of a request whose path value name
 // ("tenant" or "id") holds text no store can keep (see textProblem), or
 // nil: no such resource can exist, so the store is not asked.
 func pathNotFound(r *http.Request, name string) error {
-	if textProblem(r.PathValue(name)) == "" {
+	if textProblem(r.PathValue(name), "").IsZero() {
 		return nil
 	}
-	what := "tenant"
-	if name != "tenant" {
-		what = "resource"
-		if before, _, ok := strings.Cut(r.Pattern, "/{"+name+"}"); ok {
-			if k, ok := idKinds[before[strings.LastIndexByte(before, '/')+1:]]; ok {
-				what = k
-			}
-		}
+	if name == "tenant" {
+		return hookd.Errorf(hookd.ENOTFOUND, "tenant not found")
 	}
-	return hookd.Errorf(hookd.ENOTFOUND, "%s not found", what)
+	// The collection before the id says what the id is.
+	before, _, _ := strings.Cut(r.Pattern, "/{"+name+"}")
+	switch before[strings.LastIndexByte(before, '/')+1:] {
+	case "keys":
+		return hookd.Errorf(hookd.ENOTFOUND, "api key not found")
+	case "webhooks":
+		return hookd.Errorf(hookd.ENOTFOUND, "webhook not found")
+	case "events":
+		return hookd.Errorf(hookd.ENOTFOUND, "event not found")
+	case "messages":
+		return hookd.Errorf(hookd.ENOTFOUND, "message not found")
+	}
+	return hookd.Errorf(hookd.ENOTFOUND, "resource not found")
 }

@@ -59,8 +59,14 @@ func TestTextProblem(t *testing.T) {
 		"": false, "wh_01abc": false, "é ü 日本": false, "\ufffd": false, "\t\n": false,
 		"\x00": true, "a\x00b": true, "\xff": true, "\xc3\x28": true, "\xed\xa0\x80": true, // a surrogate
 	} {
-		if got := textProblem(s) != ""; got != bad {
-			t.Errorf("textProblem(%q) = %q, want bad %v", s, textProblem(s), bad)
+		for _, what := range []string{"", "key", "name"} {
+			msg := textProblem(s, what)
+			if got := !msg.IsZero(); got != bad {
+				t.Errorf("textProblem(%q, %q) = %q, want bad %v", s, what, msg, bad)
+			}
+			if bad && !strings.HasPrefix(msg.String(), strings.TrimSpace(what+" must")) {
+				t.Errorf("textProblem(%q, %q) = %q, want it to start with %q", s, what, msg, what+" must")
+			}
 		}
 	}
 }

@@ -501,8 +501,8 @@ func (s *Server) rotateSecret(w http.ResponseWriter, r *http.Request, c *call) e
 	}
 	secret := ""
 	if o.str("secret", &secret) {
-		if msg := hookd.CheckSecret(secret); msg != "" {
-			o.add("secret", "%s", msg)
+		if msg := hookd.CheckSecret(secret); !msg.IsZero() {
+			o.addMsg("secret", msg)
 		}
 	}
 	o.unknown()

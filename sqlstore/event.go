@@ -113,7 +113,7 @@ func PublishTx(ctx context.Context, tx Conn, hc *HookCache, rows *PendingRows, p
 			fp = in.Fingerprint()
 			if u, ok := firstUse[key]; ok { // the same key earlier in this call
 				if u.fp != fp {
-					e := &hookd.Error{Code: hookd.ECONFLICT, Message: "idempotency key was used twice with different events"}
+					e := hookd.Errorf(hookd.ECONFLICT, "idempotency key was used twice with different events")
 					if out[u.i].Duplicate { // else the first is not stored: the call fails
 						e.ExistingID = out[u.i].EventID
 					}
@@ -126,8 +126,9 @@ func PublishTx(ctx context.Context, tx Conn, hc *HookCache, rows *PendingRows, p
 			firstUse[key] = use{i, fp}
 			if k, ok := stored[key]; ok && now.Before(FromMS(k.created).Add(hookd.IdempotencyWindow)) {
 				if k.fp != fp {
-					return nil, &hookd.Error{Code: hookd.ECONFLICT,
-						Message: "idempotency key was used with a different event", ExistingID: k.eventID}
+					e := hookd.Errorf(hookd.ECONFLICT, "idempotency key was used with a different event")
+					e.ExistingID = k.eventID
+					return nil, e
 				}
 				if err := rows.flush(ctx, tx); err != nil {
 					return nil, err

@@ -26,7 +26,9 @@ func (s *Store) CreateTenant(ctx context.Context, t *hookd.Tenant) error {
 	_, err := s.Exec(ctx, "INSERT INTO tenants (id, name, created_at) VALUES (?, ?, ?)",
 		t.ID, t.Name, MS(t.CreatedAt))
 	if s.Dialect.IsUniqueViolation(err) {
-		return &hookd.Error{Code: hookd.ECONFLICT, Message: fmt.Sprintf("tenant %q exists", t.ID), ExistingID: t.ID}
+		e := hookd.Errorf(hookd.ECONFLICT, "tenant %q exists", t.ID)
+		e.ExistingID = t.ID
+		return e
 	} else if err != nil {
 		return fmt.Errorf("create tenant: %w", err)
 	}

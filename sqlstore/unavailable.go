@@ -22,7 +22,7 @@ import (
 // message tells the client what happened; the original error stays in the
 // chain for the logs. Any other error, and nil, is returned unchanged.
 // Stores call it on the errors of reads; writes go through Wrote.
-func (s *Store) Unavailable(err error) error { return s.classify(err, "retry later") }
+func (s *Store) Unavailable(err error) error { return s.classify(err, false) }
 
 // Wrote returns the error of a write transaction as Unavailable does, and
 // when it is EUNAVAILABLE remembers that writes fail, for readiness (see
@@ -33,7 +33,7 @@ func (s *Store) Wrote(err error) error {
 	if err == nil {
 		return nil
 	}
-	err = s.classify(err, "nothing was stored, retry later")
+	err = s.classify(err, true)
 	var ue *unavailableError
 	if errors.As(err, &ue) {
 		now := s.now()
@@ -46,10 +46,12 @@ func (s *Store) Wrote(err error) error {
 	return err
 }
 
-// classify returns err as an unavailableError whose message ends in
-// advice when the dialect says it is the database's unavailability, else
-// err. An error classified before is returned as it is.
-func (s *Store) classify(err error, advice string) error {
+// classify returns err as an unavailableError whose message ends in advice
+// (that nothing was stored, for a write) when the dialect says it is the
+// database's unavailability, else err. An error classified before is
+// returned as it is. The reason is the dialect's text, a catalogue key of
+// its own (hookd.Text).
+func (s *Store) classify(err error, write bool) error {
 	var ue *unavailableError
 	if err == nil || errors.As(err, &ue) || s.Dialect.Unavailable == nil {
 		return err
@@ -58,7 +60,11 @@ func (s *Store) classify(err error, advice string) error {
 	if reason == "" {
 		return err
 	}
-	return &unavailableError{e: hookd.Errorf(hookd.EUNAVAILABLE, "%s: %s", reason, advice), reason: reason, cause: err}
+	e := hookd.Errorf(hookd.EUNAVAILABLE, "%s: retry later", hookd.Text(reason))
+	if write {
+		e = hookd.Errorf(hookd.EUNAVAILABLE, "%s: nothing was stored, retry later", hookd.Text(reason))
+	}
+	return &unavailableError{e: e, reason: reason, cause: err}
 }
 
 // unavailableError is an EUNAVAILABLE *hookd.Error that keeps the driver's
@@ -125,7 +131,7 @@ func (s *Store) CheckWrites(ctx context.Context) error {
 
 // err is the failure as readiness reports it.
 func (f *writeFailure) err() error {
-	return hookd.Errorf(hookd.EUNAVAILABLE, "writes fail since %s: %s", f.since.UTC().Format(time.RFC3339), f.reason)
+	return hookd.Errorf(hookd.EUNAVAILABLE, "writes fail since %s: %s", f.since.UTC().Format(time.RFC3339), hookd.Text(f.reason))
 }
 
 // ProbeWrite commits a transaction that writes a row and deletes it again:

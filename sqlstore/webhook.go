@@ -136,7 +136,9 @@ func (s *Store) duplicate(ctx context.Context, tx Conn, w *hookd.Webhook, norm s
 	} else if err != nil {
 		return fmt.Errorf("check webhook duplicate: %w", err)
 	}
-	return &hookd.Error{Code: hookd.ECONFLICT, Message: "a webhook with this URL and filter exists", ExistingID: other}
+	e := hookd.Errorf(hookd.ECONFLICT, "a webhook with this URL and filter exists")
+	e.ExistingID = other
+	return e
 }
 
 // Internal wraps errors that are not *hookd.Error with context.
