@@ -184,47 +184,7 @@ func (w *Webhook) validate(ctx context.Context, targets TargetChecker, f *Fields
 		}
 	}
 
-	if len(w.Headers) > MaxHeaders {
-		f.Add("headers", "must have at most %d headers", MaxHeaders)
-	}
-	seen := map[string]string{}
-	for _, name := range sortedKeys(w.Headers) {
-		field := "headers." + name
-		switch {
-		case name == "":
-			f.Add("headers", "header names must not be empty")
-			continue
-		case len(name) > MaxHeaderNameLen:
-			f.Add(field, "name must be at most %d characters", MaxHeaderNameLen)
-			continue
-		case !ValidHeaderName(name):
-			f.Add(field, "name must match ^[a-zA-Z0-9!#$%%&'*+\\-.^_`|~]+$")
-			continue
-		case IsSystemHeader(name):
-			f.Add(field, "is a system header and cannot be set")
-			continue
-		}
-		if other, ok := seen[strings.ToLower(name)]; ok {
-			f.Add(field, "duplicates header %s (names are case-insensitive)", other)
-			continue
-		}
-		seen[strings.ToLower(name)] = name
-		vals := w.Headers[name]
-		switch {
-		case len(vals) == 0:
-			f.Add(field, "must have at least one value")
-		case len(vals) > MaxHeaderValues:
-			f.Add(field, "must have at most %d values", MaxHeaderValues)
-		}
-		for i, v := range vals {
-			vf := fmt.Sprintf("%s[%d]", field, i)
-			if len(v) > MaxHeaderValueLen {
-				f.Add(vf, "must be at most %d characters", MaxHeaderValueLen)
-			} else if !ValidHeaderValue(v) {
-				f.Add(vf, `must match ^[\x09\x20-\x7E]*$ (printable ASCII and tab)`)
-			}
-		}
-	}
+	CheckHeaders("headers", w.Headers, f)
 
 	if a := w.Auth; a != nil {
 		checkAuth(a, f)
@@ -258,6 +218,55 @@ func (w *Webhook) validate(ctx context.Context, targets TargetChecker, f *Fields
 	}
 	if w.RateLimit < 0 || w.RateLimit > MaxRateLimit {
 		f.Add("rate_limit", "must be between 0 (unlimited) and %d", MaxRateLimit)
+	}
+}
+
+// CheckHeaders adds to f every rule the custom headers h break, naming
+// them under field (`headers`, so `headers.X-Name`, `headers.X-Name[1]`):
+// names are HTTP tokens that are no system header, unique without regard
+// to case, each with 1..MaxHeaderValues values of printable ASCII and tabs.
+// A webhook's headers and a test call's extra headers follow these rules.
+func CheckHeaders(field string, headers map[string][]string, f *Fields) {
+	if len(headers) > MaxHeaders {
+		f.Add(field, "must have at most %d headers", MaxHeaders)
+	}
+	seen := map[string]string{}
+	for _, name := range sortedKeys(headers) {
+		hf := field + "." + name
+		switch {
+		case name == "":
+			f.Add(field, "header names must not be empty")
+			continue
+		case len(name) > MaxHeaderNameLen:
+			f.Add(hf, "name must be at most %d characters", MaxHeaderNameLen)
+			continue
+		case !ValidHeaderName(name):
+			f.Add(hf, "name must match ^[a-zA-Z0-9!#$%%&'*+\\-.^_`|~]+$")
+			continue
+		case IsSystemHeader(name):
+			f.Add(hf, "is a system header and cannot be set")
+			continue
+		}
+		if other, ok := seen[strings.ToLower(name)]; ok {
+			f.Add(hf, "duplicates header %s (names are case-insensitive)", other)
+			continue
+		}
+		seen[strings.ToLower(name)] = name
+		vals := headers[name]
+		switch {
+		case len(vals) == 0:
+			f.Add(hf, "must have at least one value")
+		case len(vals) > MaxHeaderValues:
+			f.Add(hf, "must have at most %d values", MaxHeaderValues)
+		}
+		for i, v := range vals {
+			vf := fmt.Sprintf("%s[%d]", hf, i)
+			if len(v) > MaxHeaderValueLen {
+				f.Add(vf, "must be at most %d characters", MaxHeaderValueLen)
+			} else if !ValidHeaderValue(v) {
+				f.Add(vf, `must match ^[\x09\x20-\x7E]*$ (printable ASCII and tab)`)
+			}
+		}
 	}
 }
 

@@ -169,6 +169,28 @@ func (w *Webhook) SubscribesToAny(types []string) bool {
 	return false
 }
 
+// MergeHeaders returns base with the headers of extra over it: a name in
+// extra replaces every header of base with that name, whatever its case.
+// Neither map is changed; nil when the result is empty.
+func MergeHeaders(base, extra map[string][]string) map[string][]string {
+	if len(base)+len(extra) == 0 {
+		return nil
+	}
+	out := make(map[string][]string, len(base)+len(extra))
+	for k, v := range base {
+		out[k] = v
+	}
+	for _, name := range sortedKeys(extra) {
+		for k := range out {
+			if strings.EqualFold(k, name) {
+				delete(out, k)
+			}
+		}
+		out[name] = extra[name]
+	}
+	return out
+}
+
 // NormalizeURL returns the form of a target URL used to compare webhooks:
 // scheme and host lower-cased, default port dropped, empty path as "/",
 // fragment dropped; path and query keep their case.

@@ -502,10 +502,12 @@ const TestEventType = "webhook.test"
 // Test sends one test event to w at once: it stores a test message
 // (Store.CreateTestMessage), makes one attempt with trigger test, records
 // it with the message successful or failed (never retried) and returns
-// the attempt. eventType defaults to TestEventType, payload to {}. Errors
-// are the store's (ENOTFOUND for an unknown webhook); a failed attempt is
-// not an error.
-func (d *Dispatcher) Test(ctx context.Context, w *hookd.Webhook, eventType string, payload json.RawMessage) (*hookd.Attempt, error) {
+// the attempt. eventType defaults to TestEventType, payload to {}. headers
+// (validated by the caller, see hookd.CheckHeaders) go over the webhook's
+// own headers for this attempt only (hookd.MergeHeaders); the webhook is
+// not changed. Errors are the store's (ENOTFOUND for an unknown webhook);
+// a failed attempt is not an error.
+func (d *Dispatcher) Test(ctx context.Context, w *hookd.Webhook, eventType string, payload json.RawMessage, headers map[string][]string) (*hookd.Attempt, error) {
 	if eventType == "" {
 		eventType = TestEventType
 	}
@@ -520,6 +522,9 @@ func (d *Dispatcher) Test(ctx context.Context, w *hookd.Webhook, eventType strin
 	dl.Trigger = hookd.TriggerTest
 	if dl.Webhook.ID == "" {
 		dl.Webhook = *w
+	}
+	if len(headers) > 0 {
+		dl.Webhook.Headers = hookd.MergeHeaders(dl.Webhook.Headers, headers)
 	}
 	res := d.sender.Send(ctx, dl)
 	d.m.attempt(res)

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -528,7 +529,7 @@ func TestTestAttempt(t *testing.T) {
 	w := MustWebhook(t, db, rc.URL)
 	d := delivery.New(delivery.Config{Store: db, Policy: loopback, Logger: quiet}) // Test works without Run
 
-	a, err := d.Test(ctx, w, "", json.RawMessage(`{"hello":"world"}`))
+	a, err := d.Test(ctx, w, "", json.RawMessage(`{"hello":"world"}`), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -549,7 +550,7 @@ func TestTestAttempt(t *testing.T) {
 
 	// A failed test is recorded as failed and never retried.
 	status.Store(http.StatusTeapot)
-	a, err = d.Test(ctx, w, "Unit.Checked", nil)
+	a, err = d.Test(ctx, w, "Unit.Checked", nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -569,8 +570,61 @@ func TestTestAttempt(t *testing.T) {
 		t.Errorf("recorded test attempts %+v, returned %+v", atts, a)
 	}
 
-	if _, err := d.Test(ctx, &hookd.Webhook{TenantID: tenant, ID: "wh_nope"}, "", nil); hookd.ErrorCode(err) != hookd.ENOTFOUND {
+	if _, err := d.Test(ctx, &hookd.Webhook{TenantID: tenant, ID: "wh_nope"}, "", nil, nil); hookd.ErrorCode(err) != hookd.ENOTFOUND {
 		t.Errorf("Test of an unknown webhook: %v, want not_found", err)
+	}
+}
+
+// A test call's extra headers go over the webhook's own (a name replaces
+// the webhook's header of that name whatever its case) for that attempt
+// only: the next test and the stored webhook have the webhook's headers.
+func TestTestAttemptHeaders(t *testing.T) {
+	t.Parallel()
+	db := MustOpenDB(t)
+	rc := newReceiver(t, nil)
+	w := MustWebhook(t, db, rc.URL, func(w *hookd.Webhook) {
+		w.Headers = map[string][]string{"X-Static": {"kept"}, "X-Over": {"webhook"}}
+	})
+	d := delivery.New(delivery.Config{Store: db, Policy: loopback, Logger: quiet})
+
+	extra := map[string][]string{"x-over": {"call"}, "X-Extra": {"1", "2"}}
+	a, err := d.Test(ctx, w, "", nil, extra)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !a.Success {
+		t.Fatalf("attempt %+v", a)
+	}
+	if _, err := d.Test(ctx, w, "", nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	reqs := rc.requests()
+	if len(reqs) != 2 {
+		t.Fatalf("the receiver saw %d requests, want 2", len(reqs))
+	}
+	for i, want := range []http.Header{
+		{"X-Static": {"kept"}, "X-Over": {"call"}, "X-Extra": {"1", "2"}},
+		{"X-Static": {"kept"}, "X-Over": {"webhook"}, "X-Extra": nil},
+	} {
+		for name, vals := range want {
+			if got := reqs[i].Header.Values(name); !slices.Equal(got, vals) {
+				t.Errorf("test %d: %s = %q, want %q", i+1, name, got, vals)
+			}
+		}
+	}
+	if extra["x-over"][0] != "call" || len(extra) != 2 || len(w.Headers) != 2 || w.Headers["X-Over"][0] != "webhook" {
+		t.Errorf("Test changed its arguments: extra %v, webhook headers %v", extra, w.Headers)
+	}
+	stored, err := db.GetWebhook(ctx, tenant, w.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(stored.Headers) != 2 || !slices.Equal(stored.Headers["X-Over"], []string{"webhook"}) {
+		t.Errorf("stored headers after the test: %v", stored.Headers)
+	}
+	atts, err := db.ListAttempts(ctx, tenant, a.MessageID, hookd.Page{Limit: 10})
+	if err != nil || len(atts) != 1 || atts[0].Trigger != hookd.TriggerTest || !atts[0].Success {
+		t.Errorf("recorded attempts %+v, %v", atts, err)
 	}
 }
 

@@ -38,13 +38,13 @@ func (fakeResolver) LookupNetIP(_ context.Context, _, host string) ([]netip.Addr
 // fakeDeliverer is a Deliverer made of functions.
 type fakeDeliverer struct {
 	wakes    atomic.Int64
-	TestFunc func(ctx context.Context, w *hookd.Webhook, eventType string, payload json.RawMessage) (*hookd.Attempt, error)
+	TestFunc func(ctx context.Context, w *hookd.Webhook, eventType string, payload json.RawMessage, headers map[string][]string) (*hookd.Attempt, error)
 }
 
 func (d *fakeDeliverer) Wake() { d.wakes.Add(1) }
 
-func (d *fakeDeliverer) Test(ctx context.Context, w *hookd.Webhook, eventType string, payload json.RawMessage) (*hookd.Attempt, error) {
-	return d.TestFunc(ctx, w, eventType, payload)
+func (d *fakeDeliverer) Test(ctx context.Context, w *hookd.Webhook, eventType string, payload json.RawMessage, headers map[string][]string) (*hookd.Attempt, error) {
+	return d.TestFunc(ctx, w, eventType, payload, headers)
 }
 
 // env is one API server on loopback with a fresh store: SQLite (db) unless

@@ -40,9 +40,10 @@ type Deliverer interface {
 	// a retry, a recover, an unsuspend or an enable), so it looks now
 	// instead of at its next tick.
 	Wake()
-	// Test sends one test event to w at once, records the attempt like any
-	// other (trigger test) and returns it.
-	Test(ctx context.Context, w *hookd.Webhook, eventType string, payload json.RawMessage) (*hookd.Attempt, error)
+	// Test sends one test event to w at once, with headers (may be nil)
+	// over the webhook's own for this call only (see hookd.MergeHeaders),
+	// records the attempt like any other (trigger test) and returns it.
+	Test(ctx context.Context, w *hookd.Webhook, eventType string, payload json.RawMessage, headers map[string][]string) (*hookd.Attempt, error)
 }
 
 // Server is the HTTP API. Fill in the fields, then serve Handler. Store is

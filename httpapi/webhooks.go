@@ -241,19 +241,7 @@ func applyWebhook(o *obj, w *hookd.Webhook, mode bodyMode, now time.Time) (secre
 			w.Headers = h
 		}
 		if v, ok := o.strListMap("add_headers"); ok {
-			h := make(map[string][]string, len(w.Headers)+len(v))
-			for k, vals := range w.Headers {
-				h[k] = vals
-			}
-			for _, name := range sortedKeys(v) {
-				for k := range h { // merged per name, names are case-insensitive
-					if strings.EqualFold(k, name) {
-						delete(h, k)
-					}
-				}
-				h[name] = v[name]
-			}
-			w.Headers = h
+			w.Headers = hookd.MergeHeaders(w.Headers, v) // merged per name, names are case-insensitive
 		}
 	}
 	o.readOnly(webhookReadOnly...)
@@ -461,6 +449,13 @@ func (s *Server) testWebhook(w http.ResponseWriter, r *http.Request, c *call) er
 	if raw, ok := o.get("payload"); ok {
 		in.Payload = compact(raw)
 	}
+	// Extra headers for this call only, by the rules of a webhook's.
+	headers, _ := o.strListMap("headers")
+	var hf hookd.Fields
+	hookd.CheckHeaders("headers", headers, &hf)
+	if err := o.mergeValidation(hf.Err()); err != nil {
+		return err
+	}
 	o.unknown()
 	if err := s.checkEvents(o, []hookd.EventInput{in}, func(int) string { return "" }); err != nil {
 		return err
@@ -468,7 +463,7 @@ func (s *Server) testWebhook(w http.ResponseWriter, r *http.Request, c *call) er
 	if s.Deliverer == nil {
 		return hookd.Errorf(hookd.EUNAVAILABLE, "delivery is not running")
 	}
-	att, err := s.Deliverer.Test(r.Context(), wh, in.Type, in.Payload)
+	att, err := s.Deliverer.Test(r.Context(), wh, in.Type, in.Payload, headers)
 	if err != nil {
 		return err
 	}

@@ -383,7 +383,7 @@ func TestWebhookTestEndpoint(t *testing.T) {
 	id := e.mustWebhook("acme", hook("t"))
 	var gotType string
 	var gotPayload json.RawMessage
-	e.deliv.TestFunc = func(_ context.Context, w *hookd.Webhook, typ string, payload json.RawMessage) (*hookd.Attempt, error) {
+	e.deliv.TestFunc = func(_ context.Context, w *hookd.Webhook, typ string, payload json.RawMessage, _ map[string][]string) (*hookd.Attempt, error) {
 		gotType, gotPayload = typ, payload
 		return &hookd.Attempt{ID: "att_1", MessageID: "msg_1", WebhookID: w.ID, Number: 1, Trigger: hookd.TriggerTest,
 			StartedAt: time.Now(), DurationMS: 12, StatusCode: 200, ResponseBody: "ok", Success: true}, nil

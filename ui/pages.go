@@ -644,7 +644,7 @@ func (s *Server) testWebhook(w http.ResponseWriter, r *http.Request, v *view) er
 		p.TestErr = v.T("test.nodelivery")
 		return s.showWebhook(w, v, p, http.StatusServiceUnavailable)
 	}
-	att, err := s.Deliverer.Test(r.Context(), wh, typ, payload)
+	att, err := s.Deliverer.Test(r.Context(), wh, typ, payload, nil)
 	if err != nil {
 		if hookd.ErrorCode(err) == hookd.EINTERNAL {
 			return err

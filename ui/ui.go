@@ -41,7 +41,7 @@ type Store interface {
 // make work due (httpapi.Deliverer has the same methods).
 type Deliverer interface {
 	Wake()
-	Test(ctx context.Context, w *hookd.Webhook, eventType string, payload json.RawMessage) (*hookd.Attempt, error)
+	Test(ctx context.Context, w *hookd.Webhook, eventType string, payload json.RawMessage, headers map[string][]string) (*hookd.Attempt, error)
 }
 
 // DefaultSessionTTL is how long a sign-in lasts when Server.SessionTTL is 0.
