@@ -149,11 +149,15 @@ var german = map[string]string{
 	"message is %s":                                          "die Nachricht ist im Zustand %s",
 	"outcome state %q is not successful, retrying or failed": "Ergebniszustand %q ist weder successful noch retrying noch failed",
 
-	// The dashboard's sessions and portal links (httpapi, sqlstore).
+	// The dashboard (ui), its sessions and portal links (httpapi, sqlstore).
 	"this store keeps no portal links":       "dieser Speicher führt keine Portal-Links",
 	"must be between %s and %s":              "muss zwischen %s und %s liegen",
 	"session not found or expired":           "Sitzung nicht gefunden oder abgelaufen",
 	"portal link not found, used or expired": "Portal-Link nicht gefunden, bereits benutzt oder abgelaufen",
+	"the form is too large":                  "das Formular ist zu groß",
+	"the form could not be read":             "das Formular konnte nicht gelesen werden",
+	"invalid lines":                          "ungültige Zeilen",
+	"no such action":                         "keine solche Aktion",
 
 	// The database cannot serve a call (sqlstore; the reasons are the
 	// stores', through hookd.Text).

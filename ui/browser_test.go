@@ -316,3 +316,26 @@ func TestBrowser(t *testing.T) {
 		t.Fatalf("globex sees acme's messages: %q", body)
 	}
 }
+
+// In German the form shows the API's messages from the message catalogue
+// in German, beside their fields.
+func TestBrowserGermanMessages(t *testing.T) {
+	st := newStack(t)
+	ctx := browser(t, "de-DE,de;q=0.9,en;q=0.5")
+	base := st.url
+	st.api(t, "POST", "/v1/tenants", rootToken, map[string]any{"id": "acme", "name": "Acme"})
+	key := st.api(t, "POST", "/v1/tenants/acme/keys", rootToken, map[string]any{"name": "erp", "scopes": []string{"admin"}})["token"].(string)
+	signIn(t, ctx, base, key)
+	do(t, ctx, "invalid webhook",
+		chromedp.Navigate(base+"/ui/t/acme/webhooks/new"),
+		chromedp.WaitVisible(css(`#w-name`)),
+		chromedp.SendKeys(css(`#w-name`), "Sync"),
+		chromedp.SendKeys(css(`#w-url`), "not-a-url"),
+		chromedp.SetValue(css(`#w-event_types`), "Unit.*"),
+		chromedp.Submit(css(`#w-name`)),
+		chromedp.WaitVisible(css(`#w-url-error`)),
+	)
+	if got := get(t, ctx, "url error", chromedp.Text(css(`#w-url-error`))); !strings.Contains(got, "muss eine absolute http- oder https-URL sein") {
+		t.Fatalf("url error = %q, want the catalogue's German", got)
+	}
+}

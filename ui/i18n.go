@@ -4,36 +4,19 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"io"
 	"slices"
-	"strings"
 
 	"github.com/hookd/hookd"
+	"github.com/hookd/hookd/catalog"
 )
 
 type contextT = context.Context
 
 // Languages: English and German, chosen by Accept-Language.
 
-// negotiate picks "de" or "en" from an Accept-Language header: the
-// highest-weighted language the dashboard speaks, English otherwise.
-func negotiate(header string) string {
-	best, bestQ := "en", -1.0
-	for _, part := range strings.Split(header, ",") {
-		tag, params, _ := strings.Cut(strings.TrimSpace(part), ";")
-		q := 1.0
-		if v, ok := strings.CutPrefix(strings.TrimSpace(params), "q="); ok {
-			if _, err := fmtSscan(v, &q); err != nil {
-				continue
-			}
-		}
-		base, _, _ := strings.Cut(strings.ToLower(strings.TrimSpace(tag)), "-")
-		if (base == "de" || base == "en") && q > bestQ {
-			best, bestQ = base, q
-		}
-	}
-	return best
-}
+// negotiate picks "de" or "en" from an Accept-Language header, as the
+// API does (catalog.Negotiate).
+func negotiate(header string) string { return string(catalog.Negotiate(header)) }
 
 // label returns the key's text in lang (English when German has none).
 func label(lang, key string) string {
@@ -47,65 +30,16 @@ func label(lang, key string) string {
 	return l[0]
 }
 
-// fieldMessage is a validation message of the API (its English words) in
-// lang: German has translations of the API's messages that the form shows.
+// fieldMessage is a validation message of the API in lang, from the
+// message catalogue.
 func fieldMessage(lang string, fe hookd.FieldError) string {
-	if lang != "de" {
-		return fe.Message
-	}
-	for _, t := range fieldMessagesDE {
-		if strings.HasPrefix(fe.Message, t[0]) {
-			return t[1] + strings.TrimPrefix(fe.Message, t[0])
-		}
-	}
-	return fe.Message
+	return catalog.FieldMessage(catalog.Lang(lang), fe)
 }
 
-// fieldMessagesDE translates the API's validation messages by their start
-// (the rest, a number or a pattern, is kept).
-var fieldMessagesDE = [][2]string{
-	{"is required", "ist erforderlich"},
-	{"must be an absolute http(s) URL", "muss eine absolute http(s)-URL sein"},
-	{"must be a URL", "muss eine URL sein"},
-	{"must be an integer", "muss eine ganze Zahl sein"},
-	{"must be a boolean", "muss wahr oder falsch sein"},
-	{"must be a string", "muss ein Text sein"},
-	{"must have at least one event type", "braucht mindestens einen Ereignistyp"},
-	{"must have at least one scope", "braucht mindestens einen Geltungsbereich"},
-	{"must be at most", "darf höchstens so lang sein:"},
-	{"must be between", "muss liegen zwischen"},
-	{"must be after since", "muss nach dem Beginn liegen"},
-	{"must be a duration string like", "muss eine Dauer sein wie"},
-	{"must not be empty", "darf nicht leer sein"},
-	{"is not a scope", "ist kein Geltungsbereich"},
-	{"must be \"*\", \"all\", an event type", "muss \"*\", \"all\", ein Ereignistyp"},
-}
-
-func fmtSscan(s string, q *float64) (int, error) {
-	var v float64
-	var frac float64 = 0.1
-	seen, dot := 0, false
-	for _, c := range s {
-		switch {
-		case c == '.' && !dot:
-			dot = true
-		case c >= '0' && c <= '9':
-			if dot {
-				v += float64(c-'0') * frac
-				frac /= 10
-			} else {
-				v = v*10 + float64(c-'0')
-			}
-			seen++
-		default:
-			return 0, io.ErrUnexpectedEOF
-		}
-	}
-	if seen == 0 {
-		return 0, io.ErrUnexpectedEOF
-	}
-	*q = v
-	return 1, nil
+// errorMessage is the client-safe message of err in lang, from the message
+// catalogue.
+func errorMessage(lang string, err error) string {
+	return catalog.ErrorMessage(catalog.Lang(lang), err)
 }
 
 func sortedKeys[V any](m map[string]V) []string {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/hookd/hookd"
 	"github.com/hookd/hookd/access"
+	"github.com/hookd/hookd/catalog"
 	"github.com/hookd/hookd/httpapi"
 )
 
@@ -424,11 +425,11 @@ func (f *webhookForm) addErrors(err error, v *view) bool {
 			f.Errors[field] = append(f.Errors[field], msg)
 		}
 		if len(he.Fields) == 0 {
-			f.Summary = append(f.Summary, he.Message)
+			f.Summary = append(f.Summary, errorMessage(v.Lang, he))
 		}
 		return true
 	case hookd.ECONFLICT:
-		f.Errors["url"] = append(f.Errors["url"], he.Message)
+		f.Errors["url"] = append(f.Errors["url"], errorMessage(v.Lang, he))
 		return true
 	}
 	return false
@@ -649,7 +650,7 @@ func (s *Server) testWebhook(w http.ResponseWriter, r *http.Request, v *view) er
 		if hookd.ErrorCode(err) == hookd.EINTERNAL {
 			return err
 		}
-		p.TestErr = hookd.ErrorMessage(err)
+		p.TestErr = errorMessage(v.Lang, err)
 	}
 	p.Test = att
 	return s.showWebhook(w, v, p, http.StatusOK)
@@ -708,7 +709,7 @@ func (s *Server) recoverMessages(w http.ResponseWriter, r *http.Request, v *view
 	if err2 != nil {
 		rf.Errors["until"] = append(rf.Errors["until"], v.T("recover.badtime"))
 	} else if err1 == nil && !until.After(since) {
-		rf.Errors["until"] = append(rf.Errors["until"], fieldMessage(v.Lang, hookd.FieldError{Field: "until", Message: "must be after since"}))
+		rf.Errors["until"] = append(rf.Errors["until"], catalog.Message(catalog.Lang(v.Lang), "must be after since"))
 	}
 	if len(rf.Errors) > 0 {
 		p, err := s.webhookPageOf(r, v, wh)

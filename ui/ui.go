@@ -438,13 +438,13 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, v *view, err error
 	case hookd.EINVALID, hookd.ECONFLICT, hookd.ETOOLARGE, hookd.EUNAVAILABLE:
 		v.Title = v.T("error.title")
 		status := map[string]int{hookd.EINVALID: 400, hookd.ECONFLICT: 409, hookd.ETOOLARGE: 413, hookd.EUNAVAILABLE: 503}[hookd.ErrorCode(err)]
-		s.render(w, v, "error", status, errorPage{Message: hookd.ErrorMessage(err)})
+		s.render(w, v, "error", status, errorPage{Message: errorMessage(v.Lang, err)})
 		return
 	}
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
 		v.Title = v.T("error.title")
-		s.render(w, v, "error", http.StatusRequestEntityTooLarge, errorPage{Message: hookd.ErrorMessage(hookd.Errorf(hookd.ETOOLARGE, "the form is too large"))})
+		s.render(w, v, "error", http.StatusRequestEntityTooLarge, errorPage{Message: errorMessage(v.Lang, hookd.Errorf(hookd.ETOOLARGE, "the form is too large"))})
 		return
 	}
 	s.logger().Error("dashboard: internal error", "method", r.Method, "path", r.URL.Path, "err", err)
