@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -16,9 +17,9 @@ import (
 func TestScreenshots(t *testing.T) {
 	st := newStack(t)
 	// The receiver: /crm always fails, /accounting every third call.
-	var n int
+	var calls atomic.Int64 // the handler runs on many connections at once
 	st.recv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		n++
+		n := calls.Add(1)
 		switch {
 		case strings.HasSuffix(r.URL.Path, "/crm"):
 			w.WriteHeader(503)
