@@ -53,6 +53,9 @@ type MessageFilter struct {
 // methods never see another tenant's rows: a row of another tenant is
 // ENOTFOUND.
 type Store interface {
+	EventTypeStore
+	MessageCounter
+
 	// Ping checks readiness: that the store is reachable and, when a write
 	// failed for want of the database since the last one that succeeded,
 	// that writes succeed again (it then tries one). EUNAVAILABLE says
@@ -182,6 +185,15 @@ type Store interface {
 	// last updated before cutoff, then events before cutoff that have no
 	// message left, and expired idempotency keys. Returns rows deleted.
 	Sweep(ctx context.Context, cutoff time.Time, limit int, now time.Time) (int, error)
+}
+
+// MessageCounter counts messages by state, for the metrics
+// (hookd_messages{state}): one query over the whole store, meant to run
+// every few seconds at most, not per request.
+type MessageCounter interface {
+	// CountMessagesByState returns how many messages of every tenant are
+	// in each state; a state without any may be absent.
+	CountMessagesByState(ctx context.Context) (map[MessageState]int64, error)
 }
 
 // Handoff takes messages leased to it as they are published, so that a

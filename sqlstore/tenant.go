@@ -92,6 +92,7 @@ func (s *Store) DeleteTenant(ctx context.Context, id string) error {
 			{"events", "DELETE FROM events WHERE tenant_id = ?"},
 			{"idempotency_keys", "DELETE FROM idempotency_keys WHERE tenant_id = ?"},
 			{"webhooks", "DELETE FROM webhooks WHERE tenant_id = ?"},
+			{"event_types", "DELETE FROM event_types WHERE tenant_id = ?"},
 			{"api_keys", "DELETE FROM api_keys WHERE tenant_id = ?"},
 			{"delivery_stats", "DELETE FROM delivery_stats WHERE tenant_id = ?"},
 			{"ui_sessions", "DELETE FROM ui_sessions WHERE tenant_id = ?"},

@@ -78,6 +78,9 @@ func Exercise(t *testing.T, open func(t *testing.T) hookd.Store) {
 		{"CountMessages", testCountMessages},
 		{"WebhookHealth", testWebhookHealth},
 		{"Browse", testBrowse},
+		{"EventTypes", testEventTypes},
+		{"EventTypeLimit", testEventTypeLimit},
+		{"CountMessagesByState", testCountMessagesByState},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
