@@ -53,6 +53,11 @@ var (
 	ReadEvents      = Need{hookd.ScopeEventsRead}
 	ReadMessages    = Need{hookd.ScopeMessagesRead}
 	WriteMessages   = Need{hookd.ScopeMessagesWrite}
+	// ReadEventTypes: whoever publishes or subscribes needs to know the
+	// tenant's event types; WriteEventTypes: the catalogue governs what
+	// every key of the tenant may publish and subscribe to.
+	ReadEventTypes  = Need{hookd.ScopeEventsRead, hookd.ScopeWebhooksRead}
+	WriteEventTypes = Need{hookd.ScopeAdmin}
 )
 
 // May reports whether the caller holds any scope of need; it says nothing

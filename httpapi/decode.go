@@ -468,6 +468,12 @@ var cursorPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$`)
 // page reads limit (1..1000, default 50) and cursor; the limit returned is
 // one more than asked so that the answer knows whether a next page exists.
 func page(q url.Values, f *hookd.Fields) (hookd.Page, int) {
+	return pageOf(q, f, decodeCursor)
+}
+
+// pageOf is page for a list whose cursors decode decodes (the event types
+// are listed by name, not id).
+func pageOf(q url.Values, f *hookd.Fields, decode func(string) (string, bool)) (hookd.Page, int) {
 	limit := 50
 	if v, ok := q["limit"]; ok {
 		n, err := strconv.Atoi(strings.TrimSpace(v[0]))
@@ -479,7 +485,7 @@ func page(q url.Values, f *hookd.Fields) (hookd.Page, int) {
 	}
 	p := hookd.Page{Limit: limit + 1}
 	if v, ok := q["cursor"]; ok && v[0] != "" {
-		after, ok := decodeCursor(v[0])
+		after, ok := decode(v[0])
 		if !ok || len(v) > 1 {
 			f.Add("cursor", "is not a cursor this API returned")
 		} else {

@@ -2,9 +2,11 @@ package httpapi
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/hookd/hookd"
@@ -85,8 +87,11 @@ func parseEvent(o *obj) hookd.EventInput {
 }
 
 // checkEvents validates parsed events: payloads over the limit are 413,
-// everything else one 400.
-func (s *Server) checkEvents(o *obj, ins []hookd.EventInput, prefix func(i int) string) error {
+// everything else one 400. Unless tenant is "" (a webhook test, which
+// publishes nothing), the events must also follow the tenant's event type
+// catalogue (see checkCatalog); an event whose type is already invalid is
+// not checked against it.
+func (s *Server) checkEvents(ctx context.Context, tenant string, o *obj, ins []hookd.EventInput, prefix func(i int) string) error {
 	var big hookd.Fields
 	for i, in := range ins {
 		if len(in.Payload) > s.maxPayload() {
@@ -101,6 +106,17 @@ func (s *Server) checkEvents(o *obj, ins []hookd.EventInput, prefix func(i int) 
 	var f hookd.Fields
 	for i := range ins {
 		ins[i].Check(prefix(i), s.maxPayload(), &f)
+	}
+	if tenant != "" {
+		var cf hookd.Fields
+		if err := s.checkCatalog(ctx, tenant, ins, prefix, &cf); err != nil {
+			return err
+		}
+		for _, fe := range cf {
+			if !slices.ContainsFunc(f, func(x hookd.FieldError) bool { return x.Field == fe.Field }) {
+				f = append(f, fe)
+			}
+		}
 	}
 	if err := o.mergeValidation(f.Err()); err != nil {
 		return err
@@ -123,7 +139,7 @@ func (s *Server) publishEvent(w http.ResponseWriter, r *http.Request, c *call) e
 		}
 	}
 	ins := []hookd.EventInput{in}
-	if err := s.checkEvents(o, ins, func(int) string { return "" }); err != nil {
+	if err := s.checkEvents(r.Context(), c.tenant, o, ins, func(int) string { return "" }); err != nil {
 		return err
 	}
 	res, err := s.Store.Publish(r.Context(), c.tenant, ins, s.now())
@@ -167,7 +183,7 @@ func (s *Server) publishBatch(w http.ResponseWriter, r *http.Request, c *call) e
 		o.add("events", "must have 1..%d events", MaxBatchEvents)
 	}
 	o.unknown()
-	if err := s.checkEvents(o, ins, func(i int) string { return fmt.Sprintf("events[%d].", i) }); err != nil {
+	if err := s.checkEvents(r.Context(), c.tenant, o, ins, func(i int) string { return fmt.Sprintf("events[%d].", i) }); err != nil {
 		return err
 	}
 	res, err := s.Store.Publish(r.Context(), c.tenant, ins, s.now())

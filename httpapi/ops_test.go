@@ -41,6 +41,8 @@ func TestOperationalEndpoints(t *testing.T) {
 		"/v1/tenants": {"get", "post"}, "/v1/tenants/{tenant}": {"get", "delete"},
 		"/v1/tenants/{tenant}/keys": {"get", "post"}, "/v1/tenants/{tenant}/keys/{id}": {"delete"},
 		"/v1/tenants/{tenant}/portal-links":                 {"post"},
+		"/v1/tenants/{tenant}/event-types":                  {"get", "post"},
+		"/v1/tenants/{tenant}/event-types/{name}":           {"get", "put", "patch", "delete"},
 		"/v1/tenants/{tenant}/webhooks":                     {"get", "post"},
 		"/v1/tenants/{tenant}/webhooks/{id}":                {"get", "put", "patch", "delete"},
 		"/v1/tenants/{tenant}/webhooks/{id}/unsuspend":      {"post"},
@@ -64,7 +66,7 @@ func TestOperationalEndpoints(t *testing.T) {
 			}
 		}
 	}
-	for _, s := range []string{"Problem", "Webhook", "WebhookCreate", "WebhookPatch", "Event", "EventInput", "Message", "Attempt", "Tenant", "APIKey"} {
+	for _, s := range []string{"Problem", "Webhook", "WebhookCreate", "WebhookPatch", "Event", "EventInput", "Message", "Attempt", "Tenant", "APIKey", "EventType", "EventTypeCreate", "EventTypeUpdate", "EventTypeList"} {
 		if doc.Components.Schemas[s] == nil {
 			t.Errorf("openapi.json lacks schema %s", s)
 		}

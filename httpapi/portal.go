@@ -82,9 +82,12 @@ func (s *Server) createPortalLink(w http.ResponseWriter, r *http.Request, c *cal
 // or PUT (old the stored webhook) reads it, with the same rules and the
 // same messages for every invalid field (one EINVALID error), so that the
 // dashboard's forms say exactly what the API would. targets checks the URL
-// as Server.Targets does. The result has no secrets; on PUT it keeps
-// old's id, times, suspension and unexpired secrets.
-func DecodeWebhook(ctx context.Context, targets hookd.TargetChecker, body []byte, old *hookd.Webhook, now time.Time) (*hookd.Webhook, error) {
+// as Server.Targets does; types, when not nil, is where the tenant's event
+// type catalogue is read, against which the event types are checked as
+// the API checks them. The result has no secrets; on PUT it keeps old's
+// id, times, suspension and unexpired secrets.
+func DecodeWebhook(ctx context.Context, targets hookd.TargetChecker, types hookd.EventTypeStore, tenantID string,
+	body []byte, old *hookd.Webhook, now time.Time) (*hookd.Webhook, error) {
 	m, err := decodeObject(body)
 	if err != nil {
 		return nil, err
@@ -92,15 +95,18 @@ func DecodeWebhook(ctx context.Context, targets hookd.TargetChecker, body []byte
 	o := newObj(m, "")
 	o.invalidUTF8(body)
 	wh := hookd.NewWebhookDefaults()
+	wh.TenantID = tenantID
 	mode := modeCreate
+	var kept []string
 	if old != nil {
+		kept = old.EventTypes
 		mode = modePut
 		wh.ID, wh.TenantID, wh.CreatedAt, wh.UpdatedAt = old.ID, old.TenantID, old.CreatedAt, old.UpdatedAt
 		wh.Suspended, wh.SuspendedAt, wh.FailingSince = old.Suspended, old.SuspendedAt, old.FailingSince
 		wh.Secrets = hookd.ActiveSecrets(old.Secrets, now)
 	}
-	s := &Server{Targets: targets}
-	if _, err := s.validateWebhook(ctx, o, wh, mode, now); err != nil {
+	s := &Server{Targets: targets, types: types}
+	if _, err := s.validateWebhook(ctx, o, wh, mode, now, kept); err != nil {
 		return nil, err
 	}
 	return wh, nil

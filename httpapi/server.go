@@ -83,6 +83,10 @@ type Server struct {
 	// PortalSessionTTL is how long a portal link's session lasts (0:
 	// DefaultPortalSessionTTL).
 	PortalSessionTTL time.Duration
+	// CatalogTTL is how long a tenant's event type catalogue is served
+	// from memory (0: DefaultCatalogTTL): how long a change made through
+	// another process on the same store takes to apply here.
+	CatalogTTL time.Duration
 
 	once      sync.Once
 	mux       *http.ServeMux
@@ -96,6 +100,8 @@ type Server struct {
 
 	unavailableAt    atomic.Int64 // unix ns of the last 503 logged, see logUnavailable
 	unavailableQuiet atomic.Int64 // 503s not logged since
+	catalogs         catalogs
+	types            hookd.EventTypeStore // where catalogues are read when Store is nil (DecodeWebhook)
 }
 
 func (s *Server) now() time.Time {
@@ -179,6 +185,14 @@ func (s *Server) build() {
 	m.Handle("GET "+t+"/keys", s.tenant(s.listKeys, access.ManageKeys))
 	m.Handle("DELETE "+t+"/keys/{id}", s.tenant(s.deleteKey, access.ManageKeys))
 	m.Handle("POST "+t+"/portal-links", s.tenant(s.createPortalLink, access.PortalLinks))
+
+	const et = t + "/event-types"
+	m.Handle("POST "+et, s.tenant(s.createEventType, access.WriteEventTypes))
+	m.Handle("GET "+et, s.tenant(s.listEventTypes, access.ReadEventTypes))
+	m.Handle("GET "+et+"/{name}", s.tenant(s.getEventType, access.ReadEventTypes))
+	m.Handle("PUT "+et+"/{name}", s.tenant(s.putEventType, access.WriteEventTypes))
+	m.Handle("PATCH "+et+"/{name}", s.tenant(s.patchEventType, access.WriteEventTypes))
+	m.Handle("DELETE "+et+"/{name}", s.tenant(s.deleteEventType, access.WriteEventTypes))
 
 	const wh = t + "/webhooks"
 	m.Handle("POST "+wh, s.tenant(s.createWebhook, access.WriteWebhooks))

@@ -87,6 +87,7 @@ func (s *Server) deleteTenant(w http.ResponseWriter, r *http.Request, c *call) e
 		return err
 	}
 	s.limits.forget(c.tenant) // a tenant made again with this id starts afresh
+	s.catalogs.invalidate(c.tenant)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

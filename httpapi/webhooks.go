@@ -273,10 +273,26 @@ func dedupe(s []string) []string {
 }
 
 // validateWebhook applies the body to w and validates the result; one
-// EINVALID error lists every problem.
-func (s *Server) validateWebhook(ctx context.Context, o *obj, w *hookd.Webhook, mode bodyMode, now time.Time) (bool, error) {
+// EINVALID error lists every problem. When the tenant has an event type
+// catalogue, each of w's event types must be allowed by it, except those
+// in kept (the webhook's types before an update).
+func (s *Server) validateWebhook(ctx context.Context, o *obj, w *hookd.Webhook, mode bodyMode, now time.Time, kept []string) (bool, error) {
 	given := applyWebhook(o, w, mode, now)
-	if err := o.mergeValidation(w.Validate(ctx, s.Targets)); err != nil {
+	err := w.Validate(ctx, s.Targets)
+	tc, cerr := s.catalog(ctx, w.TenantID)
+	if cerr != nil {
+		return false, cerr
+	}
+	var f hookd.Fields
+	tc.CheckSubscriptions(w.EventTypes, kept, &f)
+	if len(f) > 0 {
+		var he *hookd.Error
+		if asError(err, &he) {
+			f = append(he.Fields, f...)
+		}
+		err = f.Err()
+	}
+	if err := o.mergeValidation(err); err != nil {
 		return false, err
 	}
 	return given, o.err()
@@ -290,7 +306,7 @@ func (s *Server) createWebhook(w http.ResponseWriter, r *http.Request, c *call) 
 	now := s.now()
 	wh := hookd.NewWebhookDefaults()
 	wh.TenantID = c.tenant
-	if _, err := s.validateWebhook(r.Context(), o, wh, modeCreate, now); err != nil {
+	if _, err := s.validateWebhook(r.Context(), o, wh, modeCreate, now, nil); err != nil {
 		return err
 	}
 	if len(wh.Secrets) == 0 {
@@ -393,7 +409,7 @@ func (s *Server) updateWebhook(w http.ResponseWriter, r *http.Request, c *call, 
 	}
 	// Secrets stay unless given; expired ones are dropped on the way.
 	wh.Secrets = hookd.ActiveSecrets(old.Secrets, now)
-	if _, err := s.validateWebhook(r.Context(), o, wh, mode, now); err != nil {
+	if _, err := s.validateWebhook(r.Context(), o, wh, mode, now, old.EventTypes); err != nil {
 		return err
 	}
 	if err := s.Store.UpdateWebhook(r.Context(), wh); err != nil {
@@ -457,7 +473,8 @@ func (s *Server) testWebhook(w http.ResponseWriter, r *http.Request, c *call) er
 		return err
 	}
 	o.unknown()
-	if err := s.checkEvents(o, []hookd.EventInput{in}, func(int) string { return "" }); err != nil {
+	// A test publishes nothing: the catalogue does not apply to it.
+	if err := s.checkEvents(r.Context(), "", o, []hookd.EventInput{in}, func(int) string { return "" }); err != nil {
 		return err
 	}
 	if s.Deliverer == nil {

@@ -467,7 +467,7 @@ func (s *Server) createWebhook(w http.ResponseWriter, r *http.Request, v *view) 
 	body, f := formBody(r.PostForm, nil, v)
 	f.New = true
 	now := s.now()
-	wh, err := httpapi.DecodeWebhook(r.Context(), s.Targets, body, nil, now)
+	wh, err := httpapi.DecodeWebhook(r.Context(), s.Targets, s.Store, v.Tenant.ID, body, nil, now)
 	if err == nil && len(f.Errors) > 0 {
 		err = hookd.Errorf(hookd.EINVALID, "invalid lines")
 	}
@@ -542,7 +542,7 @@ func (s *Server) updateWebhook(w http.ResponseWriter, r *http.Request, v *view) 
 		return err
 	}
 	body, f := formBody(r.PostForm, old, v)
-	wh, err := httpapi.DecodeWebhook(r.Context(), s.Targets, body, old, s.now())
+	wh, err := httpapi.DecodeWebhook(r.Context(), s.Targets, s.Store, v.Tenant.ID, body, old, s.now())
 	if err == nil && len(f.Errors) > 0 {
 		err = hookd.Errorf(hookd.EINVALID, "invalid lines")
 	}
