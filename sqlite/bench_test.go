@@ -310,3 +310,62 @@ func BenchmarkSealedFanOut(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkCountMessagesByState measures the query behind the hookd_messages
+// gauges (one scan of the messages table) and NextDue, behind
+// hookd_oldest_due_message_age_seconds, on a store of a million messages:
+// 96 % successful, 2 % failed, 1 % retrying, 1 % created.
+func BenchmarkCountMessagesByState(b *testing.B) {
+	const n = 1_000_000
+	ctx := context.Background()
+	path := filepath.Join(b.TempDir(), "hookd.db")
+	db, err := sqlite.Open(ctx, path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	raw, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer raw.Close()
+	now := time.Now().UnixMilli()
+	_, err = raw.Exec(`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)
+		INSERT INTO messages (id, tenant_id, webhook_id, event_id, event_type, event_group, group_key, state,
+			attempt_count, tries, next_attempt_at, due_at, last_attempt_at, last_status_code, created_at, updated_at)
+		SELECT printf('msg_01kbench%016d', i), 'tenant' || (i % 50), printf('wh_01kbench%015d', i % 500),
+			printf('evt_01kbench%015d', i), 'Unit.Updated', '', '',
+			CASE WHEN i % 100 < 96 THEN 'successful' WHEN i % 100 < 98 THEN 'failed'
+				WHEN i % 100 < 99 THEN 'retrying' ELSE 'created' END,
+			1, 1, CASE WHEN i % 100 >= 98 THEN ? + i END, CASE WHEN i % 100 >= 98 THEN ? + i END,
+			?, 200, ? - i, ? - i FROM n`, n, now, now, now, now, now)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("CountMessagesByState", func(b *testing.B) {
+		for b.Loop() {
+			counts, err := db.CountMessagesByState(ctx)
+			if err != nil || counts[hookd.StateSuccessful] != n*96/100 || counts[hookd.StateFailed] != n*2/100 {
+				b.Fatal(counts, err)
+			}
+		}
+	})
+	b.Run("GroupByState", func(b *testing.B) {
+		for b.Loop() {
+			rows, err := raw.Query("SELECT state, count(*) FROM messages GROUP BY state")
+			if err != nil {
+				b.Fatal(err)
+			}
+			for rows.Next() {
+			}
+			rows.Close()
+		}
+	})
+	b.Run("NextDue", func(b *testing.B) {
+		for b.Loop() {
+			if _, ok, err := db.NextDue(ctx); err != nil || !ok {
+				b.Fatal(ok, err)
+			}
+		}
+	})
+}
