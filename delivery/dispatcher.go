@@ -60,6 +60,10 @@ type Config struct {
 	Logger *slog.Logger
 	// Metrics, if set, gets the engine's series (hookd_delivery_*).
 	Metrics *metrics.Registry
+	// MetricsPerTenant adds hookd_tenant_delivery_attempts_total, a series
+	// per tenant and result (--metrics-per-tenant): off by default, as
+	// the series grow with the tenants.
+	MetricsPerTenant bool
 }
 
 // Deferrer is implemented by a store that can hand a claimed message back
@@ -137,6 +141,7 @@ func New(cfg Config) *Dispatcher {
 	d.sender = NewSender(cfg.Policy, d.workers, d.now)
 	d.attemptCtx, d.abort = context.WithCancel(context.Background())
 	d.m = newEngineMetrics(cfg.Metrics, func() float64 { return float64(d.inflight.Load()) })
+	d.m.countPerTenant(cfg.Metrics, cfg.MetricsPerTenant)
 	return d
 }
 

@@ -11,6 +11,15 @@ type engineMetrics struct {
 	results                                  map[string]*metrics.Counter // by result: success or an attempt error code
 	duration                                 *metrics.Histogram
 	claimedN, handedN, completedN, deferredN *metrics.Counter
+	perTenant                                *metrics.CounterFamily // nil unless Config.MetricsPerTenant
+}
+
+// countPerTenant adds the per-tenant attempt counters when on.
+func (m *engineMetrics) countPerTenant(r *metrics.Registry, on bool) {
+	if m != nil && on {
+		m.perTenant = r.CounterFamily("hookd_tenant_delivery_attempts_total",
+			"Delivery attempts per tenant and result (success or failure); only with --metrics-per-tenant.", "tenant", "result")
+	}
 }
 
 // attemptResults are the values of the result label.
@@ -50,6 +59,13 @@ func (m *engineMetrics) attempt(res Result) {
 	}
 	if c := m.results[key]; c != nil {
 		c.Inc()
+	}
+	if m.perTenant != nil {
+		result := "failure"
+		if res.Attempt.Success {
+			result = "success"
+		}
+		m.perTenant.With(res.Attempt.TenantID, result).Inc()
 	}
 	m.duration.Observe(res.Duration.Seconds())
 }

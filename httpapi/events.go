@@ -153,6 +153,7 @@ func (s *Server) publishEvent(w http.ResponseWriter, r *http.Request, c *call) e
 		writeJSON(w, http.StatusOK, res[0])
 		return nil
 	}
+	s.countPublished(c.tenant, res)
 	s.wake()
 	writeJSON(w, http.StatusAccepted, res[0])
 	return nil
@@ -190,6 +191,7 @@ func (s *Server) publishBatch(w http.ResponseWriter, r *http.Request, c *call) e
 	if err != nil {
 		return err
 	}
+	s.countPublished(c.tenant, res)
 	s.wake()
 	writeJSON(w, http.StatusAccepted, map[string]any{"data": res})
 	return nil
@@ -221,4 +223,22 @@ func (s *Server) listEvents(w http.ResponseWriter, r *http.Request, c *call) err
 	}
 	paginate(w, items, limit, func(e *hookd.Event) string { return e.ID }, viewEvent)
 	return nil
+}
+
+// countPublished counts the events of res that were stored (not
+// duplicates) in the metrics.
+func (s *Server) countPublished(tenant string, res []hookd.PublishResult) {
+	if s.published == nil {
+		return
+	}
+	n := 0
+	for _, r := range res {
+		if !r.Duplicate {
+			n++
+		}
+	}
+	s.published.Add(uint64(n))
+	if s.perTenant != nil && n > 0 {
+		s.perTenant.With(tenant).Add(uint64(n))
+	}
 }

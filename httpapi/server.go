@@ -67,6 +67,10 @@ type Server struct {
 	Now func() time.Time
 	// Metrics, if set, gets the request counters and is served at /metrics.
 	Metrics *metrics.Registry
+	// MetricsPerTenant adds hookd_tenant_events_published_total, a series
+	// per tenant (--metrics-per-tenant): off by default, as the series
+	// grow with the tenants.
+	MetricsPerTenant bool
 	// OpenAPI replaces the embedded document served at /openapi.json.
 	OpenAPI []byte
 	// RateLimit is how many requests a second a tenant's API keys may make
@@ -94,6 +98,8 @@ type Server struct {
 	metricsMu sync.Mutex
 	requests  map[string]*metrics.Counter
 	duration  *metrics.Histogram
+	published *metrics.Counter       // events published, duplicates not counted
+	perTenant *metrics.CounterFamily // the same per tenant; nil unless MetricsPerTenant
 	limits    limiter
 	touchMu   sync.Mutex
 	touched   map[string]time.Time // when each API key's use was last recorded, see touch
@@ -230,6 +236,11 @@ func (s *Server) build() {
 		s.requests = map[string]*metrics.Counter{}
 		s.duration = s.Metrics.Histogram("hookd_http_request_duration_seconds",
 			"Time to answer an API request.", []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10})
+		s.published = s.Metrics.Counter("hookd_events_published_total", "Events published and stored (a duplicate of an idempotency key not counted).")
+		if s.MetricsPerTenant {
+			s.perTenant = s.Metrics.CounterFamily("hookd_tenant_events_published_total",
+				"Events published and stored, per tenant; only with --metrics-per-tenant.", "tenant")
+		}
 	}
 	s.handler = http.HandlerFunc(s.serve)
 }

@@ -76,3 +76,27 @@ func TestWriteTextWhileRegistering(t *testing.T) {
 		}
 	}
 }
+
+func TestCounterFamily(t *testing.T) {
+	t.Parallel()
+	r := metrics.NewRegistry()
+	f := r.CounterFamily(`hookd_tenant_attempts_total{kind="x"}`, "Attempts per tenant.", "tenant", "result")
+	f.With("acme", "success").Add(2)
+	f.With("acme", "success").Inc()
+	f.With("b\"\\\n", "failure").Inc()
+	g := r.CounterFamily("hookd_plain_total", "Plain.", "tenant")
+	g.With("acme").Inc()
+	var b strings.Builder
+	r.WriteText(&b)
+	got := b.String()
+	for _, want := range []string{
+		"# TYPE hookd_tenant_attempts_total counter\n",
+		`hookd_tenant_attempts_total{kind="x",tenant="acme",result="success"} 3` + "\n",
+		`hookd_tenant_attempts_total{kind="x",tenant="b\"\\\n",result="failure"} 1` + "\n",
+		`hookd_plain_total{tenant="acme"} 1` + "\n",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("output lacks %q:\n%s", want, got)
+		}
+	}
+}

@@ -38,6 +38,7 @@ type serveConfig struct {
 	UIFrameAncestors    []string
 	UISessionTTL        time.Duration
 	PublicURL           string
+	MetricsPerTenant    bool
 }
 
 // envName is the environment variable of a flag: --allow-http → HOOKD_ALLOW_HTTP.
@@ -81,20 +82,22 @@ var flagHelp = flag.ErrHelp
 
 // parseFlags parses args with fs, then fills every flag not given on the
 // command line from its HOOKD_* variable (flags win over the
-// environment). --help prints intro and every flag with its variable, and
-// returns flagHelp.
+// environment). --help (-h) prints intro and every flag with its variable
+// to fs's output (stdout: help is no error) and returns flagHelp; a bad
+// flag is returned, never printed, for the caller to report on stderr.
 func parseFlags(fs *flag.FlagSet, args []string, getenv func(string) string, intro string) error {
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), intro+" Every flag can also be set with the\nenvironment variable shown beside it; a flag on the command line wins.\n\nFlags:\n")
+	help := fs.Output()
+	fs.SetOutput(io.Discard) // the flag package prints errors and usage there
+	fs.Usage = func() {}
+	if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
+		fmt.Fprint(help, intro+" Every flag can also be set with the\nenvironment variable shown beside it; a flag on the command line wins.\n\nFlags:\n")
 		fs.VisitAll(func(f *flag.Flag) {
 			def := ""
 			if f.DefValue != "" && f.DefValue != "false" {
 				def = fmt.Sprintf(" (default %s)", f.DefValue)
 			}
-			fmt.Fprintf(fs.Output(), "  --%s  [%s]\n      %s%s\n", f.Name, envName(f.Name), f.Usage, def)
+			fmt.Fprintf(help, "  --%s  [%s]\n      %s%s\n", f.Name, envName(f.Name), f.Usage, def)
 		})
-	}
-	if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
 		return flagHelp
 	} else if err != nil {
 		return err
@@ -120,10 +123,12 @@ func parseFlags(fs *flag.FlagSet, args []string, getenv func(string) string, int
 
 // parseServeConfig reads flags, then fills every flag not given on the
 // command line from its HOOKD_* variable (flags win over the environment).
-func parseServeConfig(args []string, getenv func(string) string, out io.Writer) (*serveConfig, error) {
+// --help (or -h) writes the usage to help and returns flagHelp; a bad flag
+// is returned, not printed (the caller prints it on stderr).
+func parseServeConfig(args []string, getenv func(string) string, help io.Writer) (*serveConfig, error) {
 	c := &serveConfig{RetrySchedule: append([]time.Duration(nil), hookd.DefaultRetrySchedule...)}
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.SetOutput(out)
+	fs.SetOutput(help)
 	fs.StringVar(&c.Addr, "addr", "127.0.0.1:8080", "address to listen on")
 	fs.StringVar(&c.DB, "db", "", "store URL: sqlite://<path> (default sqlite://<data-dir>/hookd.db) or postgres://user:password@host:port/database?sslmode=…")
 	fs.BoolVar(&c.SingleNode, "single-node", false, "no other hookd process uses the PostgreSQL store: messages still leased at start-up were in flight when the last process died and are due at once, not when their lease ends (always so with sqlite://)")
@@ -148,6 +153,7 @@ func parseServeConfig(args []string, getenv func(string) string, out io.Writer) 
 	fs.StringVar(&frame, "ui-frame-ancestors", "", "origins that may frame the dashboard's pages (CSP frame-ancestors), space- or comma-separated, e.g. https://app.example.com; none by default")
 	fs.DurationVar(&c.UISessionTTL, "ui-session-ttl", 8*time.Hour, "how long a dashboard sign-in or portal session lasts")
 	fs.StringVar(&c.PublicURL, "public-url", "", "the origin portal links point at, e.g. https://hooks.example.com (default: the request's)")
+	fs.BoolVar(&c.MetricsPerTenant, "metrics-per-tenant", false, "export per-tenant counters (hookd_tenant_*: published events, delivery attempts); off by default, as every tenant adds series")
 	if err := parseFlags(fs, args, getenv, "Usage: hookd serve [flags]\n\nRuns the hookd API and delivery engine."); err != nil {
 		return nil, err
 	}

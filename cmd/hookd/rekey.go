@@ -16,10 +16,12 @@ type rekeyConfig struct {
 	Batch                              int
 }
 
-func parseRekeyConfig(args []string, getenv func(string) string, out io.Writer) (*rekeyConfig, error) {
+// parseRekeyConfig reads rekey's flags and environment; --help goes to
+// help (see parseFlags).
+func parseRekeyConfig(args []string, getenv func(string) string, help io.Writer) (*rekeyConfig, error) {
 	c := &rekeyConfig{}
 	fs := flag.NewFlagSet("rekey", flag.ContinueOnError)
-	fs.SetOutput(out)
+	fs.SetOutput(help)
 	fs.StringVar(&c.DB, "db", "", "store URL, as for hookd serve (default sqlite://<data-dir>/hookd.db)")
 	fs.StringVar(&c.DataDir, "data-dir", "./hookd-data", "data directory, as for hookd serve")
 	keyFlags(fs, &c.EncryptionKeyFile, &c.PreviousKeyFile)
@@ -47,11 +49,11 @@ type rekeyer interface {
 
 // rekey is `hookd rekey`.
 func rekey(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
-	cfg, err := parseRekeyConfig(args, getenv, stderr)
+	cfg, err := parseRekeyConfig(args, getenv, stdout)
 	if errors.Is(err, flagHelp) {
 		return 0
 	} else if err != nil {
-		fmt.Fprintf(stderr, "hookd rekey: %v\n", err)
+		fmt.Fprintf(stderr, "hookd rekey: %v\nRun 'hookd rekey --help' for the flags.\n", err)
 		return 2
 	}
 	// Never generates a key: rewriting secrets under a key made up here

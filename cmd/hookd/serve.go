@@ -29,11 +29,11 @@ import (
 )
 
 func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	cfg, err := parseServeConfig(args, os.Getenv, stderr)
+	cfg, err := parseServeConfig(args, os.Getenv, stdout)
 	if errors.Is(err, flagHelp) {
 		return 0
 	} else if err != nil {
-		fmt.Fprintf(stderr, "hookd serve: %v\n", err)
+		fmt.Fprintf(stderr, "hookd serve: %v\nRun 'hookd serve --help' for the flags.\n", err)
 		return 2
 	}
 	logger := newLogger(cfg, stderr)
@@ -156,7 +156,10 @@ func runServer(ctx context.Context, cfg *serveConfig, logger *slog.Logger, stdou
 		RetrySchedule: cfg.RetrySchedule,
 		Logger:        logger,
 		Metrics:       reg,
+
+		MetricsPerTenant: cfg.MetricsPerTenant,
 	})
+	delivery.RegisterQueueGauges(reg, store, 0, nil, logger)
 	api := &httpapi.Server{
 		Store:            store,
 		Targets:          policy,
@@ -169,6 +172,7 @@ func runServer(ctx context.Context, cfg *serveConfig, logger *slog.Logger, stdou
 		RateBurst:        cfg.RateBurst,
 		PublicURL:        cfg.PublicURL,
 		PortalSessionTTL: cfg.UISessionTTL,
+		MetricsPerTenant: cfg.MetricsPerTenant,
 	}
 	if st, ok := store.(ui.Store); ok {
 		dash := &ui.Server{Store: st, Targets: policy, RootTokenHash: api.RootTokenHash, Deliverer: disp, Dev: cfg.Dev,
