@@ -55,6 +55,7 @@ Usage:
   hookd rekey [flags]   encrypt every webhook secret under the current key (hookd rekey --help)
   hookd keygen <file>   write a new encryption key to <file>
   hookd version         print the version
+  hookd help [command]  print this help, or a command's
 
 Every flag of serve and rekey can also be set with an environment variable HOOKD_<NAME>
 (--allow-http: HOOKD_ALLOW_HTTP).
@@ -74,13 +75,36 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case "keygen":
 		return keygen(args[1:], stdout, stderr)
 	case "version", "--version", "-v":
+		if len(args) > 1 {
+			if isHelp(args[1]) {
+				fmt.Fprint(stdout, "Usage: hookd version\n\nPrints hookd's version.\n")
+				return 0
+			}
+			fmt.Fprintf(stderr, "hookd version: unexpected argument %q\n", args[1])
+			return 2
+		}
 		fmt.Fprintf(stdout, "hookd %s\n", hookd.Version)
 		return 0
 	case "help", "--help", "-h":
+		if len(args) > 1 && !isHelp(args[1]) {
+			// hookd help <command>: that command's help.
+			return run(ctx, []string{args[1], "--help"}, stdout, stderr)
+		}
 		fmt.Fprint(stdout, usage)
 		return 0
 	default:
 		fmt.Fprintf(stderr, "hookd: unknown command %q\n\n%s", args[0], usage)
 		return 2
 	}
+}
+
+// isHelp reports whether arg asks for help. Help goes to stdout with exit
+// status 0, so that it can be paged and grepped; errors (a bad flag, an
+// unknown command) go to stderr with status 2.
+func isHelp(arg string) bool {
+	switch arg {
+	case "-h", "--help", "-help", "help":
+		return true
+	}
+	return false
 }
