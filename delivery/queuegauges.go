@@ -12,8 +12,8 @@ import (
 
 // QueueStatsEvery is how long the queue gauges' figures are reused: a
 // scrape within it asks the store nothing. Counting messages by state
-// counts every message on an index (for a million messages about 60 ms on
-// SQLite, 0.4 s on PostgreSQL on a loaded 2-core machine; BENCHMARKS.md),
+// counts every message on an index (for a million messages 57-281 ms on
+// SQLite, 0.38 s on PostgreSQL on a loaded 2-core machine; BENCHMARKS.md),
 // so scrapes every few seconds, or several Prometheus servers, must not
 // each pay for it.
 const QueueStatsEvery = 10 * time.Second
