@@ -174,4 +174,15 @@ var german = map[string]string{
 	"the database is shutting down":               "die Datenbank fährt herunter",
 	"the connection to the database failed":       "die Verbindung zur Datenbank ist fehlgeschlagen",
 	"the database is unreachable":                 "die Datenbank ist nicht erreichbar",
+
+	// Event types (eventtype.go, httpapi/eventtypes.go, sqlstore/eventtype.go).
+	"is not a declared event type of this tenant; declare it at /v1/tenants/{tenant}/event-types first":                            "ist kein deklarierter Ereignistyp dieses Mandanten; ihn zuerst unter /v1/tenants/{tenant}/event-types deklarieren",
+	`is archived; unarchive it ({"archived": false}) to publish it`:                                                                `ist archiviert; die Archivierung aufheben ({"archived": false}), um ihn zu veröffentlichen`,
+	"matches no declared event type of this tenant (see /v1/tenants/{tenant}/event-types); archived types cannot be subscribed to": "passt zu keinem deklarierten Ereignistyp dieses Mandanten (siehe /v1/tenants/{tenant}/event-types); archivierte Typen können nicht abonniert werden",
+	"must not start with %q: hookd's own operational events use it":                                                                "darf nicht mit %q beginnen: hookds eigene Betriebsereignisse verwenden es",
+	"must be at most %d bytes (compact JSON)":                                                                                      "darf höchstens %d Bytes groß sein (kompaktes JSON)",
+	"must equal the name in the path (an event type cannot be renamed)":                                                            "muss dem Namen im Pfad entsprechen (ein Ereignistyp kann nicht umbenannt werden)",
+	"event type not found": "Ereignistyp nicht gefunden",
+	"event type %q exists": "Ereignistyp %q existiert bereits",
+	"the tenant has %d event types, the most it may have; delete unused ones with ?expunge=true": "der Mandant hat %d Ereignistypen, die höchste erlaubte Anzahl; ungenutzte mit ?expunge=true löschen",
 }

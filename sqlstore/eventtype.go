@@ -61,7 +61,9 @@ func (s *Store) CreateEventType(ctx context.Context, et *hookd.EventType) error 
 		_, err := tx.ExecContext(ctx, "INSERT INTO event_types ("+eventTypeColumns+") VALUES (?, ?, ?, ?, ?, ?, ?)",
 			et.TenantID, et.Name, et.Description, schemaText(et.Schema), BoolInt(et.Archived), MS(et.CreatedAt), MS(et.UpdatedAt))
 		if s.Dialect.IsUniqueViolation(err) {
-			return &hookd.Error{Code: hookd.ECONFLICT, Message: fmt.Sprintf("event type %q exists", et.Name), ExistingID: et.Name}
+			e := hookd.Errorf(hookd.ECONFLICT, "event type %q exists", et.Name)
+			e.ExistingID = et.Name
+			return e
 		}
 		return err
 	})

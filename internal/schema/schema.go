@@ -133,12 +133,12 @@ func (s *Schema) Validate(payload []byte, prefix string) []hookd.FieldError {
 // keyword, without repeats, in field order.
 func violations(ve *jsonschema.ValidationError, doc any, prefix string) []hookd.FieldError {
 	var out []hookd.FieldError
-	seen := map[hookd.FieldError]bool{}
+	type seenKey struct{ field, msg string }
+	seen := map[seenKey]bool{}
 	add := func(field, msg string) {
-		fe := hookd.FieldError{Field: field, Message: msg}
-		if !seen[fe] {
-			seen[fe] = true
-			out = append(out, fe)
+		if k := (seenKey{field, msg}); !seen[k] {
+			seen[k] = true
+			out = append(out, hookd.FieldError{Field: field, Message: msg})
 		}
 	}
 	var walk func(e *jsonschema.ValidationError)
