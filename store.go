@@ -205,3 +205,20 @@ type HandoffStore interface {
 	// SetHandoff sets the receiver of leased messages (nil: none).
 	SetHandoff(h Handoff)
 }
+
+// ObservableStore is a Store that reports the transitions it commits:
+// those of Complete's outcomes and of the manual actions (RetryMessage,
+// AbortMessage, ResolveMessage, RecoverMessages), one Transition per
+// message moved or attempt recorded. Rules applied to many messages in one
+// statement (a webhook's hold and release, aborting a deleted webhook's
+// messages) report nothing; a transition's flags say when a webhook was
+// suspended or a group released.
+type ObservableStore interface {
+	// SetObserver sets the function told of committed transitions (nil:
+	// none). It is called after the commit, on the goroutine of the store
+	// call that made them, before that call returns, with the call's
+	// transitions in the order they were applied; calls that run at the
+	// same time may report in any order. It must not block for long: the
+	// engine's Complete waits for it.
+	SetObserver(fn func([]Transition))
+}
