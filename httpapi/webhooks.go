@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -317,36 +318,31 @@ func (s *Server) createWebhook(w http.ResponseWriter, r *http.Request, c *call) 
 }
 
 func (s *Server) listWebhooks(w http.ResponseWriter, r *http.Request, c *call) error {
-	var f hookd.Fields
-	q, err := query(r, &f)
-	if err != nil {
-		return err
-	}
-	p, limit := page(q, &f)
-	filter := hookd.WebhookFilter{Page: p, TenantID: c.tenant, Name: q.Get("name"),
-		Enabled: queryBool(q, "enabled", &f), Suspended: queryBool(q, "suspended", &f),
-		Active: queryBool(q, "active", &f), EventTypes: q["event_type"]}
-	if v := q.Get("url"); v != "" {
-		n, err := hookd.NormalizeURL(v)
-		if err != nil {
-			f.Add("url", "must be a URL")
-		}
-		filter.URL = n
-	}
-	if v := q.Get("url_prefix"); v != "" {
-		filter.URLPrefix = normalizePrefix(v)
-	}
-	if err := f.Err(); err != nil {
-		return err
-	}
-	items, err := s.Store.ListWebhooks(r.Context(), filter)
-	if err != nil {
-		return err
-	}
 	now := s.now()
-	paginate(w, items, limit, func(x *hookd.Webhook) string { return x.ID },
-		func(x *hookd.Webhook) webhookView { return viewWebhook(x, false, now) })
-	return nil
+	return listing[*hookd.Webhook, webhookView]{
+		params: []string{"name", "url", "url_prefix", "enabled", "suspended", "active", "event_type"},
+		filter: func(q url.Values, f *hookd.Fields) fetchPage[*hookd.Webhook] {
+			filter := hookd.WebhookFilter{TenantID: c.tenant, Name: q.Get("name"),
+				Enabled: queryBool(q, "enabled", f), Suspended: queryBool(q, "suspended", f),
+				Active: queryBool(q, "active", f), EventTypes: q["event_type"]}
+			if v := q.Get("url"); v != "" {
+				n, err := hookd.NormalizeURL(v)
+				if err != nil {
+					f.Add("url", "must be a URL")
+				}
+				filter.URL = n
+			}
+			if v := q.Get("url_prefix"); v != "" {
+				filter.URLPrefix = normalizePrefix(v)
+			}
+			return func(ctx context.Context, p hookd.Page) ([]*hookd.Webhook, error) {
+				filter.Page = p
+				return s.Store.ListWebhooks(ctx, filter)
+			}
+		},
+		id:   func(x *hookd.Webhook) string { return x.ID },
+		view: func(x *hookd.Webhook) webhookView { return viewWebhook(x, false, now) },
+	}.serve(w, r)
 }
 
 // normalizePrefix normalises the scheme and host of a URL prefix like
