@@ -167,6 +167,46 @@ func (o *obj) readOnly(names ...string) {
 // err returns the collected errors as one EINVALID error, or nil.
 func (o *obj) err() error { return o.f.Err() }
 
+// field is one member of a JSON object as a body reads it: absent, null,
+// or a value. A value that failed to decode (its error recorded in the
+// obj) counts as absent: it changes nothing.
+type field[T any] struct {
+	set   bool // present with a value, decoded into value
+	null  bool // present as null
+	value T
+}
+
+// apply writes f onto dst: a value replaces it, null resets it to reset,
+// absence leaves it as it is (PATCH keeps the stored value; create and PUT
+// start from the defaults, so there absence and null are alike).
+func (f field[T]) apply(dst *T, reset T) {
+	switch {
+	case f.set:
+		*dst = f.value
+	case f.null:
+		*dst = reset
+	}
+}
+
+// member reads the member name of o as a field, decoding a value with
+// read (one of obj's decoders).
+func member[T any](o *obj, name string, read func(name string) (T, bool)) field[T] {
+	if v, ok := read(name); ok {
+		return field[T]{set: true, value: v}
+	}
+	return field[T]{null: o.isNullField(name)}
+}
+
+// into turns a decoder that writes into a destination (str, boolean,
+// integer, duration) into one that returns its value, for member.
+func into[T any](read func(name string, dst *T) bool) func(name string) (T, bool) {
+	return func(name string) (T, bool) {
+		var v T
+		ok := read(name, &v)
+		return v, ok
+	}
+}
+
 // str decodes a string member into dst; false when absent, null or
 // invalid (then the error was recorded).
 func (o *obj) str(name string, dst *string) bool {
