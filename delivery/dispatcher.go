@@ -2,9 +2,10 @@
 // the store, signs and POSTs them to their webhooks (Sender, Signer),
 // decides what follows a failed attempt (RetryPolicy), records every
 // outcome in group commits, paces webhooks with a rate limit, and sweeps
-// old data (Sweeper). Every business rule of ordering, holding and
-// suspension that needs the data lives in the store's Claim and Complete;
-// the engine only decides outcomes and keeps time.
+// old data (Sweeper). Every rule of ordering, holding and suspension is
+// hookd's state machine (hookd.ApplyOutcome and friends), which the store
+// applies to the rows it holds in Claim and Complete; the engine only
+// decides outcomes and keeps time.
 package delivery
 
 import (

@@ -75,6 +75,7 @@ func Exercise(t *testing.T, open func(t *testing.T) hookd.Store) {
 		{"CountMessages", testCountMessages},
 		{"WebhookHealth", testWebhookHealth},
 		{"Browse", testBrowse},
+		{"Observer", testObserver},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
