@@ -58,7 +58,9 @@ type Transition struct {
 	Moved    bool
 	// NextAttemptAt is when the message is next attempted, nil once it
 	// ended. DueAt is when it becomes claimable: nil while it is held or
-	// ended. A move always ends the message's lease.
+	// ended. A move ends the message's lease, but for a release, which
+	// keeps the lease of an attempt in flight when the message was held
+	// (its outcome still applies).
 	NextAttemptAt, DueAt *time.Time
 	// Manual marks a move by hand (retry, recover): the next attempt has
 	// trigger manual and the retry budget starts afresh.

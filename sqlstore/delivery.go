@@ -305,7 +305,11 @@ func CompleteTx(ctx context.Context, tx Conn, d *Dialect, outcomes []hookd.Outco
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, ts...)
+		if out == nil {
+			out = ts // one round: the usual case
+		} else {
+			out = append(out, ts...)
+		}
 	}
 	return out, nil
 }
@@ -334,13 +338,12 @@ func splitRound(outs []hookd.Outcome) (round, rest []hookd.Outcome) {
 }
 
 // completing is one outcome being applied: its message's seq and status,
-// and the transition the rules made of it.
+// the outcome as applied, and the message's webhook.
 type completing struct {
 	seq int64
-	m   hookd.MessageStatus
+	m   *hookd.MessageStatus
 	o   hookd.Outcome
 	w   *hookd.Webhook // nil: deleted
-	t   hookd.Transition
 }
 
 // completeRound applies outcomes of distinct messages.
@@ -354,10 +357,10 @@ func completeRound(ctx context.Context, tx Conn, d *Dialect, outs []hookd.Outcom
 		seq int64
 		m   hookd.MessageStatus
 	}
-	msgs := make(map[string]loaded, len(outs))
+	msgs := make(map[string]*loaded, len(outs))
 	err := queryIn(ctx, tx, `SELECT seq, id, tenant_id, webhook_id, group_key, state, attempt_count, lease, test
 		FROM messages WHERE id IN (IN)`, nil, ids, func(rows *sql.Rows) error {
-		var r loaded
+		r := &loaded{}
 		err := rows.Scan(&r.seq, &r.m.ID, &r.m.TenantID, &r.m.WebhookID, &r.m.GroupKey, &r.m.State,
 			&r.m.AttemptCount, &r.m.Lease, &r.m.Test)
 		msgs[r.m.ID] = r
@@ -406,7 +409,7 @@ func completeRound(ctx context.Context, tx Conn, d *Dialect, outs []hookd.Outcom
 		if !o.Attempt.StartedAt.IsZero() {
 			o.Attempt.StartedAt = FromMS(MS(o.Attempt.StartedAt))
 		}
-		cs = append(cs, completing{seq: r.seq, m: r.m, o: o})
+		cs = append(cs, completing{seq: r.seq, m: &r.m, o: o})
 		hookIDs = append(hookIDs, r.m.WebhookID)
 	}
 	if len(cs) == 0 {
@@ -429,40 +432,40 @@ func completeRound(ctx context.Context, tx Conn, d *Dialect, outs []hookd.Outcom
 		if w := hooks[c.m.WebhookID]; w != nil && w.TenantID == c.m.TenantID {
 			c.w = w
 		}
-		c.t = hookd.ApplyOutcome(c.m, c.w, c.o, now)
+		t := &ts[i]
+		*t = hookd.ApplyOutcome(*c.m, c.w, c.o, now)
 		if c.w != nil {
-			c.t.ApplyTo(c.w)
+			t.ApplyTo(c.w)
 		}
-		if c.t.StreakStarted || c.t.StreakEnded {
+		if t.StreakStarted || t.StreakEnded {
 			streakDirty[c.w.ID] = c.w
 		}
-		if c.t.Suspended {
+		if t.Suspended {
 			suspend = append(suspend, c.w)
 		}
-		ts[i] = c.t
 	}
 
 	// 5. The writes.
-	if err := insertAttempts(ctx, tx, cs); err != nil {
+	if err := insertAttempts(ctx, tx, ts); err != nil {
 		return nil, err
 	}
 	if err := addStats(ctx, tx, ts); err != nil {
 		return nil, err
 	}
-	if err := moveMessages(ctx, tx, d, cs, now); err != nil {
+	if err := moveMessages(ctx, tx, d, cs, ts, now); err != nil {
 		return nil, err
 	}
 	released := map[[2]string]bool{}
 	for i := range cs {
-		c := &cs[i]
+		c, t := &cs[i], &ts[i]
 		// A webhook suspended by this round keeps its groups held; its
 		// unsuspension releases their heads.
-		k := [2]string{c.m.WebhookID, c.m.GroupKey}
-		if !c.t.GroupReleased || c.w == nil || !c.w.Active() || released[k] {
+		k := [2]string{t.WebhookID, t.GroupKey}
+		if !t.GroupReleased || c.w == nil || !c.w.Active() || released[k] {
 			continue
 		}
 		released[k] = true
-		if err := releaseGroup(ctx, tx, c.w, c.m.GroupKey, now); err != nil {
+		if err := releaseGroup(ctx, tx, c.w, t.GroupKey, now); err != nil {
 			return nil, err
 		}
 	}
@@ -484,11 +487,11 @@ func completeRound(ctx context.Context, tx Conn, d *Dialect, outs []hookd.Outcom
 var attemptCols = []string{"id", "tenant_id", "message_id", "webhook_id", "number", "trigger", "started_at",
 	"duration_ms", "status_code", "error", "response_body", "success"}
 
-// insertAttempts records the attempts of cs with multi-row INSERTs.
-func insertAttempts(ctx context.Context, tx Conn, cs []completing) error {
-	args := make([]any, 0, len(cs)*len(attemptCols))
-	for i := range cs {
-		a := cs[i].t.Attempt
+// insertAttempts records the attempts of ts with multi-row INSERTs.
+func insertAttempts(ctx context.Context, tx Conn, ts []hookd.Transition) error {
+	args := make([]any, 0, len(ts)*len(attemptCols))
+	for i := range ts {
+		a := ts[i].Attempt
 		args = append(args, a.ID, a.TenantID, a.MessageID, a.WebhookID, a.Number, string(a.Trigger),
 			MS(a.StartedAt), a.DurationMS, a.StatusCode, a.Error, a.ResponseBody, a.Success)
 	}
@@ -499,19 +502,19 @@ func insertAttempts(ctx context.Context, tx Conn, cs []completing) error {
 }
 
 // moveMessages counts the attempts of cs on their messages and writes the
-// moves of their transitions (those of current leases): one UPDATE per
+// moves of their transitions ts (those of current leases): one UPDATE per
 // chunk, its values joined by seq. An outcome's move also ends the manual
 // mark and spends a try of the budget.
-func moveMessages(ctx context.Context, tx Conn, d *Dialect, cs []completing, now time.Time) error {
+func moveMessages(ctx context.Context, tx Conn, d *Dialect, cs []completing, ts []hookd.Transition, now time.Time) error {
 	var stale, moved []any
 	for i := range cs {
-		c := &cs[i]
-		if !c.t.Moved {
-			stale = append(stale, c.seq)
+		t := &ts[i]
+		if !t.Moved {
+			stale = append(stale, cs[i].seq)
 			continue
 		}
-		a := c.t.Attempt
-		moved = append(moved, c.seq, string(c.t.To), msOrNull(c.t.NextAttemptAt), msOrNull(c.t.DueAt),
+		a := t.Attempt
+		moved = append(moved, cs[i].seq, string(t.To), msOrNull(t.NextAttemptAt), msOrNull(t.DueAt),
 			MS(a.StartedAt), a.StatusCode, a.Error)
 	}
 	if len(stale) > 0 {
