@@ -287,6 +287,23 @@ func PublishedState(w *Webhook, blocked bool) MessageState {
 	return StateCreated
 }
 
+// SetSuspended returns w suspended or unsuspended by hand at now
+// (Store.SetSuspended), and whether that changes it. Suspending keeps the
+// SuspendedAt of a webhook already suspended (then nothing changes);
+// unsuspending always clears the failure streak, so that the webhook
+// starts afresh. WebhookChange then says what happens to its messages.
+func SetSuspended(w Webhook, suspended bool, now time.Time) (updated Webhook, changed bool) {
+	switch {
+	case suspended && w.Suspended:
+		return w, false
+	case suspended:
+		w.Suspended, w.SuspendedAt = true, &now
+	default:
+		w.Suspended, w.SuspendedAt, w.FailingSince = false, nil, nil
+	}
+	return w, true
+}
+
 // WebhookChange returns what changing a webhook from old to updated does
 // to its messages: hold makes its waiting ones pending (it stopped being
 // active); release lets its held ones go (see Release), because it became

@@ -555,3 +555,33 @@ func TestCheckOutcomes(t *testing.T) {
 		}
 	}
 }
+
+func TestSetSuspended(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name      string
+		w         *hookd.Webhook
+		suspended bool
+		changed   bool
+		wantAt    *time.Time
+		wantSince *time.Time
+	}{
+		{"suspend", hook(failingFor(time.Minute)), true, true, tp(t0), tp(at(-time.Minute))},
+		{"suspend again keeps suspended_at", hook(suspended, failingFor(time.Minute)), true, false, tp(at(-time.Hour)), tp(at(-time.Minute))},
+		{"unsuspend clears the streak", hook(suspended, failingFor(time.Minute)), false, true, nil, nil},
+		{"unsuspend an active webhook still clears the streak", hook(failingFor(time.Minute)), false, true, nil, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, changed := hookd.SetSuspended(*tt.w, tt.suspended, t0)
+			if changed != tt.changed || got.Suspended != tt.suspended ||
+				!reflect.DeepEqual(got.SuspendedAt, tt.wantAt) || !reflect.DeepEqual(got.FailingSince, tt.wantSince) {
+				t.Errorf("got suspended %v at %v, failing since %v, changed %v", got.Suspended, got.SuspendedAt, got.FailingSince, changed)
+			}
+			hold, release := hookd.WebhookChange(tt.w, &got)
+			if hold != (tt.suspended && !tt.w.Suspended) || release != (!tt.suspended && tt.w.Suspended) {
+				t.Errorf("hold %v, release %v", hold, release)
+			}
+		})
+	}
+}

@@ -458,10 +458,11 @@ func completeRound(ctx context.Context, tx Conn, d *Dialect, outs []hookd.Outcom
 	released := map[[2]string]bool{}
 	for i := range cs {
 		c, t := &cs[i], &ts[i]
-		// A webhook suspended by this round keeps its groups held; its
+		// releaseGroup sees the webhook as the round left it: one
+		// suspended by this round keeps its groups held, and its
 		// unsuspension releases their heads.
 		k := [2]string{t.WebhookID, t.GroupKey}
-		if !t.GroupReleased || c.w == nil || !c.w.Active() || released[k] {
+		if !t.GroupReleased || released[k] {
 			continue
 		}
 		released[k] = true

@@ -358,28 +358,23 @@ func (s *Store) DeleteWebhook(ctx context.Context, tenantID, id string) error {
 
 // SetSuspended suspends (holding the webhook's waiting messages) or
 // unsuspends (clearing the failure streak and releasing held messages in
-// group order) and returns the webhook. Suspending a suspended webhook keeps
-// its SuspendedAt. ENOTFOUND.
+// group order) and returns the webhook, as hookd.SetSuspended and
+// hookd.WebhookChange say. ENOTFOUND.
 func (s *Store) SetSuspended(ctx context.Context, tenantID, id string, suspended bool, now time.Time) (*hookd.Webhook, error) {
 	var out *hookd.Webhook
+	now = FromMS(MS(now))
 	err := s.Tx(ctx, func(tx Conn) error {
-		w, err := s.getWebhook(ctx, tx, tenantID, id)
+		old, err := s.getWebhook(ctx, tx, tenantID, id)
 		if err != nil {
 			return err
 		}
-		switch {
-		case suspended && !w.Suspended:
-			if err := suspendWebhook(ctx, tx, w, now); err != nil {
+		w, changed := hookd.SetSuspended(*old, suspended, now)
+		if changed {
+			if _, err := tx.ExecContext(ctx, `UPDATE webhooks SET suspended = ?, suspended_at = ?, failing_since = ?,
+				updated_at = ? WHERE id = ?`, w.Suspended, msPtr(w.SuspendedAt), msPtr(w.FailingSince), MS(now), id); err != nil {
 				return err
 			}
-		case !suspended:
-			if _, err := tx.ExecContext(ctx, `UPDATE webhooks SET suspended = 0, suspended_at = NULL,
-				failing_since = NULL, updated_at = ? WHERE id = ?`, MS(now), id); err != nil {
-				return err
-			}
-			old := *w
-			w.Suspended, w.SuspendedAt, w.FailingSince = false, nil, nil
-			if err := holdOrRelease(ctx, tx, &old, w, now); err != nil {
+			if err := holdOrRelease(ctx, tx, old, &w, now); err != nil {
 				return err
 			}
 		}
