@@ -346,9 +346,36 @@ type completing struct {
 	w   *hookd.Webhook // nil: deleted
 }
 
-// completeRound applies outcomes of distinct messages.
+// completeRound applies outcomes of distinct messages: it loads what the
+// rules read, applies hookd.ApplyOutcome to each outcome in order, and
+// writes the transitions.
 func completeRound(ctx context.Context, tx Conn, d *Dialect, outs []hookd.Outcome, now time.Time) ([]hookd.Transition, error) {
-	// 1. The messages.
+	cs, err := loadRound(ctx, tx, outs)
+	if err != nil || len(cs) == 0 {
+		return nil, err
+	}
+	// In outcome order, as if applied one by one: each transition changes
+	// its webhook (streak, suspension) before the next outcome sees it.
+	ts := make([]hookd.Transition, len(cs))
+	for i := range cs {
+		c := &cs[i]
+		ts[i] = hookd.ApplyOutcome(*c.m, c.w, c.o, now)
+		if c.w != nil {
+			ts[i].ApplyTo(c.w)
+		}
+	}
+	if err := writeRound(ctx, tx, d, cs, ts, now); err != nil {
+		return nil, err
+	}
+	return ts, nil
+}
+
+// loadRound reads what the rules need of the outcomes' messages and
+// webhooks, and leaves out the outcomes not to apply: those of a message
+// deleted meanwhile, and those whose attempt id is already stored (an
+// earlier call whose answer was lost applied them). It gives an attempt
+// without an id one, and keeps its start to the millisecond, as stored.
+func loadRound(ctx context.Context, tx Conn, outs []hookd.Outcome) ([]completing, error) {
 	ids := make([]any, len(outs))
 	for i := range outs {
 		ids[i] = outs[i].MessageID
@@ -370,7 +397,6 @@ func completeRound(ctx context.Context, tx Conn, d *Dialect, outs []hookd.Outcom
 		return nil, fmt.Errorf("load messages: %w", err)
 	}
 
-	// 2. Attempts already recorded by an earlier call whose answer was lost.
 	var given []any
 	for i := range outs {
 		if id := outs[i].Attempt.ID; id != "" {
@@ -390,7 +416,6 @@ func completeRound(ctx context.Context, tx Conn, d *Dialect, outs []hookd.Outcom
 		}
 	}
 
-	// 3. The outcomes to apply, with their webhooks.
 	cs := make([]completing, 0, len(outs))
 	var hookIDs []string
 	for i := range outs {
@@ -420,44 +445,41 @@ func completeRound(ctx context.Context, tx Conn, d *Dialect, outs []hookd.Outcom
 	if err != nil {
 		return nil, err
 	}
-
-	// 4. The rules, in outcome order, as if applied one by one: each
-	// transition changes its webhook (streak, suspension) before the next
-	// outcome sees it.
-	streakDirty := map[string]*hookd.Webhook{}
-	var suspend []*hookd.Webhook
-	ts := make([]hookd.Transition, len(cs))
 	for i := range cs {
 		c := &cs[i]
 		if w := hooks[c.m.WebhookID]; w != nil && w.TenantID == c.m.TenantID {
-			c.w = w
+			c.w = w // one value per webhook: the outcomes of a round share it
 		}
-		t := &ts[i]
-		*t = hookd.ApplyOutcome(*c.m, c.w, c.o, now)
-		if c.w != nil {
-			t.ApplyTo(c.w)
-		}
+	}
+	return cs, nil
+}
+
+// writeRound writes the round's transitions ts: the attempts, the delivery
+// statistics and the messages' moves, then the group releases, the
+// webhooks' failure streaks as the round left them, and last the
+// suspensions, which hold the waiting messages exactly as an earlier
+// suspension would have.
+func writeRound(ctx context.Context, tx Conn, d *Dialect, cs []completing, ts []hookd.Transition, now time.Time) error {
+	if err := insertAttempts(ctx, tx, ts); err != nil {
+		return err
+	}
+	if err := addStats(ctx, tx, ts); err != nil {
+		return err
+	}
+	if err := moveMessages(ctx, tx, d, cs, ts, now); err != nil {
+		return err
+	}
+	released := map[[2]string]bool{}
+	streak := map[string]*hookd.Webhook{}
+	var suspend []*hookd.Webhook
+	for i := range ts {
+		c, t := &cs[i], &ts[i]
 		if t.StreakStarted || t.StreakEnded {
-			streakDirty[c.w.ID] = c.w
+			streak[c.w.ID] = c.w
 		}
 		if t.Suspended {
 			suspend = append(suspend, c.w)
 		}
-	}
-
-	// 5. The writes.
-	if err := insertAttempts(ctx, tx, ts); err != nil {
-		return nil, err
-	}
-	if err := addStats(ctx, tx, ts); err != nil {
-		return nil, err
-	}
-	if err := moveMessages(ctx, tx, d, cs, ts, now); err != nil {
-		return nil, err
-	}
-	released := map[[2]string]bool{}
-	for i := range cs {
-		c, t := &cs[i], &ts[i]
 		// releaseGroup sees the webhook as the round left it: one
 		// suspended by this round keeps its groups held, and its
 		// unsuspension releases their heads.
@@ -467,21 +489,21 @@ func completeRound(ctx context.Context, tx Conn, d *Dialect, outs []hookd.Outcom
 		}
 		released[k] = true
 		if err := releaseGroup(ctx, tx, c.w, t.GroupKey, now); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	for _, w := range streakDirty {
+	for _, w := range streak {
 		if _, err := tx.ExecContext(ctx, "UPDATE webhooks SET failing_since = ? WHERE id = ?",
 			msPtr(w.FailingSince), w.ID); err != nil {
-			return nil, fmt.Errorf("keep failure streak: %w", err)
+			return fmt.Errorf("keep failure streak: %w", err)
 		}
 	}
 	for _, w := range suspend {
 		if err := suspendWebhook(ctx, tx, w, now); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	return ts, nil
+	return nil
 }
 
 // attemptCols are the columns insertAttempts writes, in order.
