@@ -15,9 +15,15 @@ build: ## build the hookd binary into ./bin
 test: ## run the whole test suite with the race detector, on a throwaway PostgreSQL too
 	scripts/with-postgres $(GO) test -race -count=1 ./...
 
-lint: ## go vet and gofmt
+# staticcheck runs at a pinned version through the module proxy, so that a
+# fresh machine (CI) needs nothing installed by hand and every run checks
+# the same rules.
+STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
+lint: ## go vet, gofmt and staticcheck
 	$(GO) vet ./...
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) run $(STATICCHECK) ./...
 
 FUZZTIME ?= 30s
 fuzz: ## run every fuzz target for FUZZTIME each

@@ -41,6 +41,36 @@ func (s MessageState) Terminal() bool {
 	return false
 }
 
+// Open reports whether the message is not finished: created, pending or
+// retrying. An open message will be attempted when it is due (or released,
+// if pending); deleting its webhook aborts it.
+func (s MessageState) Open() bool { return ValidState(string(s)) && !s.Terminal() }
+
+// Waiting reports whether the message waits for an attempt of its own
+// accord (created or retrying): what a hold, when its webhook stops being
+// active, makes pending.
+func (s MessageState) Waiting() bool { return s == StateCreated || s == StateRetrying }
+
+// Blocks reports whether a message in state s holds back the later
+// messages of its group: while it is open, and once failed unless its
+// webhook has continue_on_failure.
+func (s MessageState) Blocks(continueOnFailure bool) bool {
+	return s.Open() || (s == StateFailed && !continueOnFailure)
+}
+
+// StatesWhere returns the states for which pred holds, in the order of
+// States: how a store that applies a rule to many messages in one
+// statement lists the states the rule (a MessageState method) selects.
+func StatesWhere(pred func(MessageState) bool) []MessageState {
+	var out []MessageState
+	for _, s := range States {
+		if pred(s) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
 // Message is one event for one webhook.
 type Message struct {
 	ID        string       `json:"id"`
@@ -114,13 +144,27 @@ type Delivery struct {
 }
 
 // Outcome is the result of one attempt, decided by the delivery engine and
-// applied by the store in one transaction.
+// applied by the store in one transaction (see ApplyOutcome).
 type Outcome struct {
 	MessageID string
 	Lease     int64
 	Attempt   Attempt // Number is assigned by the store (AttemptCount+1)
-	// State is the message's new state: StateSuccessful, StateRetrying (then
-	// NextAttemptAt is set) or StateFailed.
+	// State is what the engine decided: StateSuccessful, StateRetrying
+	// (then NextAttemptAt is set; zero: now) or StateFailed (the retry
+	// budget is spent, see delivery.RetryPolicy).
 	State         MessageState
 	NextAttemptAt time.Time
+}
+
+// CheckOutcomes returns EINVALID for an outcome whose state is not
+// successful, retrying or failed: Store.Complete refuses the whole call.
+func CheckOutcomes(outcomes []Outcome) error {
+	for _, o := range outcomes {
+		switch o.State {
+		case StateSuccessful, StateRetrying, StateFailed:
+		default:
+			return Errorf(EINVALID, "outcome state %q is not successful, retrying or failed", o.State)
+		}
+	}
+	return nil
 }

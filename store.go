@@ -44,7 +44,10 @@ type MessageFilter struct {
 	Until     *time.Time
 }
 
-// Store is hookd's only way to its data. Every adapter (sqlite, postgres)
+// Store is hookd's only way to its data, composed of one interface per
+// concern so that each consumer asks for what it calls (the API, the
+// delivery engine and the sweeper each declare theirs); a new concern is
+// a new interface embedded here. Every adapter (sqlite, postgres)
 // implements it and passes storetest.Exercise. Methods return *Error with
 // ENOTFOUND, ECONFLICT or EINVALID where they say so, and EUNAVAILABLE when
 // the database cannot serve the call now (its disk is full, it is
@@ -63,13 +66,27 @@ type Store interface {
 	Ping(ctx context.Context) error
 	Close() error
 
+	TenantStore
+	APIKeyStore
+	WebhookStore
+	EventStore
+	MessageStore
+	DeliveryStore
+	SweepStore
+}
+
+// TenantStore keeps tenants.
+type TenantStore interface {
 	// CreateTenant stores t; ECONFLICT if the id exists.
 	CreateTenant(ctx context.Context, t *Tenant) error
 	GetTenant(ctx context.Context, id string) (*Tenant, error)
 	ListTenants(ctx context.Context, p Page) ([]*Tenant, error)
 	// DeleteTenant removes the tenant and everything it owns.
 	DeleteTenant(ctx context.Context, id string) error
+}
 
+// APIKeyStore keeps API keys.
+type APIKeyStore interface {
 	// CreateAPIKey stores k (with TokenHash set); ENOTFOUND without tenant.
 	CreateAPIKey(ctx context.Context, k *APIKey) error
 	ListAPIKeys(ctx context.Context, tenantID string, p Page) ([]*APIKey, error)
@@ -79,7 +96,11 @@ type Store interface {
 	// TouchAPIKey records that key id was used at at: its LastUsedAt
 	// becomes at unless it is already later. A deleted key is no error.
 	TouchAPIKey(ctx context.Context, id string, at time.Time) error
+}
 
+// WebhookStore keeps webhooks. Changing whether a webhook is active holds
+// or releases its messages (hookd.WebhookChange).
+type WebhookStore interface {
 	// CreateWebhook stores w, assigning w.ID (NewID inside the write
 	// transaction, so ids sort in commit order), w.Number (the tenant's
 	// next number: one more than the last it ever gave out, so a number is
@@ -107,7 +128,10 @@ type Store interface {
 	SetSuspended(ctx context.Context, tenantID, id string, suspended bool, now time.Time) (*Webhook, error)
 	// SetSecrets replaces the webhook's secrets.
 	SetSecrets(ctx context.Context, tenantID, id string, secrets []Secret) error
+}
 
+// EventStore stores published events and their messages.
+type EventStore interface {
 	// Publish stores the events of one tenant and one message per matching
 	// active or suspended (held as pending) enabled webhook, all in one
 	// transaction, all or nothing. A reused idempotency key within
@@ -118,11 +142,34 @@ type Store interface {
 	Publish(ctx context.Context, tenantID string, events []EventInput, now time.Time) ([]PublishResult, error)
 	GetEvent(ctx context.Context, tenantID, id string) (*Event, error)
 	ListEvents(ctx context.Context, tenantID string, f EventFilter) ([]*Event, error)
+}
 
+// MessageStore reads messages and their attempts, and applies the manual
+// transitions (hookd.Retry, Abort, Resolve).
+type MessageStore interface {
 	GetMessage(ctx context.Context, tenantID, id string) (*Message, error)
 	ListMessages(ctx context.Context, tenantID string, f MessageFilter) ([]*Message, error)
 	ListAttempts(ctx context.Context, tenantID, messageID string, p Page) ([]*Attempt, error)
 
+	// RetryMessage schedules an attempt at now with trigger manual and a
+	// fresh retry budget; ECONFLICT for a successful message.
+	RetryMessage(ctx context.Context, tenantID, id string, now time.Time) (*Message, error)
+	// AbortMessage ends a message that is not yet successful, aborted or
+	// resolved; ECONFLICT otherwise. Releases its group.
+	AbortMessage(ctx context.Context, tenantID, id string, now time.Time) (*Message, error)
+	// ResolveMessage marks a failed, retrying, pending or created message
+	// resolved; ECONFLICT otherwise. Releases its group.
+	ResolveMessage(ctx context.Context, tenantID, id string, now time.Time) (*Message, error)
+	// RecoverMessages re-queues the webhook's failed messages created in
+	// [since, until) with a fresh retry budget and returns how many. Test
+	// messages (CreateTestMessage) are not re-queued: never retried.
+	RecoverMessages(ctx context.Context, tenantID, webhookID string, since, until time.Time, now time.Time) (int, error)
+}
+
+// DeliveryStore is what the delivery engine needs: claiming due messages,
+// recording outcomes (hookd.ApplyOutcome), handing messages back, and
+// test messages.
+type DeliveryStore interface {
 	// Claim leases up to limit messages that are due at now (created or
 	// retrying, next attempt <= now, webhook active), oldest due first, until
 	// now+lease; a claimed message is not claimed again before the lease
@@ -131,9 +178,10 @@ type Store interface {
 	// NextDue returns when the earliest waiting message becomes due (ok
 	// false when none waits).
 	NextDue(ctx context.Context) (t time.Time, ok bool, err error)
-	// Complete applies outcomes in one transaction: records each attempt
-	// (with Attempt.ID when set, so the caller knows its id; a new id when
-	// empty; an outcome whose attempt id is already stored was applied
+	// Complete applies outcomes in one transaction, as ApplyOutcome
+	// says: records each attempt (with Attempt.ID when set, so the caller
+	// knows its id; a new id when empty; an outcome whose attempt id is
+	// already stored was applied
 	// before and is skipped, so a retried Complete records nothing twice),
 	// moves the message to its new state (ignored when the lease is stale:
 	// the attempt is still recorded), releases the next message of its group
@@ -161,26 +209,16 @@ type Store interface {
 	// forever. It may be retried by hand like any failed message.
 	ReleaseLeases(ctx context.Context, now time.Time) error
 
-	// RetryMessage schedules an attempt at now with trigger manual and a
-	// fresh retry budget; ECONFLICT for a successful message.
-	RetryMessage(ctx context.Context, tenantID, id string, now time.Time) (*Message, error)
-	// AbortMessage ends a message that is not yet successful, aborted or
-	// resolved; ECONFLICT otherwise. Releases its group.
-	AbortMessage(ctx context.Context, tenantID, id string, now time.Time) (*Message, error)
-	// ResolveMessage marks a failed, retrying, pending or created message
-	// resolved; ECONFLICT otherwise. Releases its group.
-	ResolveMessage(ctx context.Context, tenantID, id string, now time.Time) (*Message, error)
-	// RecoverMessages re-queues the webhook's failed messages created in
-	// [since, until) with a fresh retry budget and returns how many. Test
-	// messages (CreateTestMessage) are not re-queued: never retried.
-	RecoverMessages(ctx context.Context, tenantID, webhookID string, since, until time.Time, now time.Time) (int, error)
 	// CreateTestMessage stores an event and a message for webhook that is
 	// not claimable (already leased to the caller) and returns it as a
 	// Delivery with TriggerTest; the caller attempts it and calls Complete.
 	// The message is never held by a suspension or a disable (it is sent
 	// anyway) and never deferred; see ReleaseLeases for one left open.
 	CreateTestMessage(ctx context.Context, tenantID, webhookID string, ev EventInput, now time.Time) (*Delivery, error)
+}
 
+// SweepStore deletes data past its retention.
+type SweepStore interface {
 	// Sweep deletes at most limit terminal messages (with their attempts)
 	// last updated before cutoff, then events before cutoff that have no
 	// message left, and expired idempotency keys. Returns rows deleted.
@@ -223,4 +261,21 @@ type Handoff interface {
 type HandoffStore interface {
 	// SetHandoff sets the receiver of leased messages (nil: none).
 	SetHandoff(h Handoff)
+}
+
+// ObservableStore is a Store that reports the transitions it commits:
+// those of Complete's outcomes and of the manual actions (RetryMessage,
+// AbortMessage, ResolveMessage, RecoverMessages), one Transition per
+// message moved or attempt recorded. Rules applied to many messages in one
+// statement (a webhook's hold and release, aborting a deleted webhook's
+// messages) report nothing; a transition's flags say when a webhook was
+// suspended or a group released.
+type ObservableStore interface {
+	// SetObserver sets the function told of committed transitions (nil:
+	// none). It is called after the commit, on the goroutine of the store
+	// call that made them, before that call returns, with the call's
+	// transitions in the order they were applied; calls that run at the
+	// same time may report in any order. It must not block for long: the
+	// engine's Complete waits for it.
+	SetObserver(fn func([]Transition))
 }

@@ -103,6 +103,7 @@ var german = map[string]string{
 	"malformed query string":                                           "fehlerhafter Query-String",
 	"must be an integer between 1 and 1000":                            "muss eine ganze Zahl zwischen 1 und 1000 sein",
 	"is not a cursor this API returned":                                "ist kein Cursor, den diese API ausgegeben hat",
+	"is not a query parameter of this list, which takes %s":            "ist kein Abfrageparameter dieser Liste; sie nimmt %s",
 	"the body must be application/json":                                "der Body muss application/json sein",
 	"must be true or false":                                            "muss true oder false sein",
 	"the body is larger than %d bytes":                                 "der Body ist größer als %d Bytes",

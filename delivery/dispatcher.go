@@ -2,9 +2,10 @@
 // the store, signs and POSTs them to their webhooks (Sender, Signer),
 // decides what follows a failed attempt (RetryPolicy), records every
 // outcome in group commits, paces webhooks with a rate limit, and sweeps
-// old data (Sweeper). Every business rule of ordering, holding and
-// suspension that needs the data lives in the store's Claim and Complete;
-// the engine only decides outcomes and keeps time.
+// old data (Sweeper). Every rule of ordering, holding and suspension is
+// hookd's state machine (hookd.ApplyOutcome and friends), which the store
+// applies to the rows it holds in Claim and Complete; the engine only
+// decides outcomes and keeps time.
 package delivery
 
 import (
@@ -33,9 +34,18 @@ const (
 // claim's lease covers it plus the margin.
 const maxTimeout = 30 * time.Second
 
+// Store is what the dispatcher asks of the store: the delivery calls, and
+// ListAttempts, with which Test answers with the attempt as stored. A
+// store that is also a hookd.HandoffStore gets fresh messages handed to
+// the dispatcher as they are published (see handoff.go).
+type Store interface {
+	hookd.DeliveryStore
+	ListAttempts(ctx context.Context, tenantID, messageID string, p hookd.Page) ([]*hookd.Attempt, error)
+}
+
 // Config configures a Dispatcher. Store is required.
 type Config struct {
-	Store hookd.Store
+	Store Store
 	// Policy is enforced on every dial (nil: no http, no private targets).
 	Policy *netguard.Policy
 	// Workers is how many attempts run at once (default DefaultWorkers).
@@ -66,21 +76,10 @@ type Config struct {
 	MetricsPerTenant bool
 }
 
-// Deferrer is implemented by a store that can hand a claimed message back
-// without an attempt. The dispatcher uses it for a message that a webhook's
-// rate limit would keep waiting longer than its lease allows; without it
-// such a message is dropped from memory and becomes due again when its
-// lease ends.
-type Deferrer interface {
-	// DeferMessage makes the message leased with lease due again at due,
-	// without recording an attempt; a stale lease is ignored.
-	DeferMessage(ctx context.Context, messageID string, lease int64, due time.Time) error
-}
-
 // Dispatcher is the delivery engine: Run claims due messages, attempts them
 // on a bounded pool of workers and completes their outcomes in batches.
 type Dispatcher struct {
-	store        hookd.Store
+	store        Store
 	sender       *Sender
 	retry        RetryPolicy
 	workers      int
@@ -367,20 +366,15 @@ func (d *Dispatcher) dispatch(jobs chan<- job, j job) {
 	jobs <- j
 }
 
-// giveBack returns a claimed delivery unattempted: due at due if the store
-// is a Deferrer, else when its lease ends.
+// giveBack returns a claimed delivery unattempted, due at due. If the store
+// cannot take it back, the message becomes due when its lease ends.
 func (d *Dispatcher) giveBack(j job, due time.Time) { d.giveBackCtx(d.attemptCtx, j, due) }
 
 func (d *Dispatcher) giveBackCtx(ctx context.Context, j job, due time.Time) {
 	d.m.deferred()
-	if s, ok := d.store.(Deferrer); ok {
-		if err := s.DeferMessage(ctx, j.d.Message.ID, j.d.Lease, due); err != nil {
-			d.log.Warn("delivery: defer message", "message_id", j.d.Message.ID, "err", err)
-		}
-		return
+	if err := d.store.DeferMessage(ctx, j.d.Message.ID, j.d.Lease, due); err != nil {
+		d.log.Warn("delivery: defer message; it is due again when its lease ends", "message_id", j.d.Message.ID, "err", err)
 	}
-	d.log.Debug("delivery: rate limit: message left to its lease", "message_id", j.d.Message.ID,
-		"webhook_id", j.d.Webhook.ID)
 }
 
 // work runs one claimed delivery and returns its outcome, nil when it was

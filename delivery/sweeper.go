@@ -19,7 +19,7 @@ const (
 // the retention, in small batches with a pause between them, so that the
 // store's writer is never held long and delivery does not stall.
 type Sweeper struct {
-	Store     hookd.Store
+	Store     hookd.SweepStore
 	Retention time.Duration // data last updated before now-Retention goes
 	Interval  time.Duration // between sweeps (default SweepInterval(Retention))
 	Batch     int           // rows per Store.Sweep call (default DefaultSweepBatch)
@@ -111,6 +111,6 @@ func (s *Sweeper) SweepOnce(ctx context.Context) (int, error) {
 // RunSweeper runs a Sweeper on store with the given retention and interval
 // (0: SweepInterval(retention)) until ctx ends, logging to logger (nil:
 // slog.Default()).
-func RunSweeper(ctx context.Context, store hookd.Store, retention, interval time.Duration, logger *slog.Logger) {
+func RunSweeper(ctx context.Context, store hookd.SweepStore, retention, interval time.Duration, logger *slog.Logger) {
 	(&Sweeper{Store: store, Retention: retention, Interval: interval, Logger: logger}).Run(ctx)
 }

@@ -422,7 +422,7 @@ func TestSIGTERMDrains(t *testing.T) {
 	if rcv.count() == 0 {
 		t.Fatal("nothing was delivered before shutdown")
 	}
-	p = startHookd(t, dataDir, addr, "--workers", "8")
+	startHookd(t, dataDir, addr, "--workers", "8") // stopped when t ends
 	for deadline := time.Now().Add(30 * time.Second); rcv.count() < len(events); {
 		if time.Now().After(deadline) {
 			t.Fatalf("%d of %d delivered after restart", rcv.count(), len(events))

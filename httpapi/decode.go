@@ -172,6 +172,46 @@ func (o *obj) readOnly(names ...string) {
 // err returns the collected errors as one EINVALID error, or nil.
 func (o *obj) err() error { return o.f.Err() }
 
+// field is one member of a JSON object as a body reads it: absent, null,
+// or a value. A value that failed to decode (its error recorded in the
+// obj) counts as absent: it changes nothing.
+type field[T any] struct {
+	set   bool // present with a value, decoded into value
+	null  bool // present as null
+	value T
+}
+
+// apply writes f onto dst: a value replaces it, null resets it to reset,
+// absence leaves it as it is (PATCH keeps the stored value; create and PUT
+// start from the defaults, so there absence and null are alike).
+func (f field[T]) apply(dst *T, reset T) {
+	switch {
+	case f.set:
+		*dst = f.value
+	case f.null:
+		*dst = reset
+	}
+}
+
+// member reads the member name of o as a field, decoding a value with
+// read (one of obj's decoders).
+func member[T any](o *obj, name string, read func(name string) (T, bool)) field[T] {
+	if v, ok := read(name); ok {
+		return field[T]{set: true, value: v}
+	}
+	return field[T]{null: o.isNullField(name)}
+}
+
+// into turns a decoder that writes into a destination (str, boolean,
+// integer, duration) into one that returns its value, for member.
+func into[T any](read func(name string, dst *T) bool) func(name string) (T, bool) {
+	return func(name string) (T, bool) {
+		var v T
+		ok := read(name, &v)
+		return v, ok
+	}
+}
+
 // str decodes a string member into dst; false when absent, null or
 // invalid (then the error was recorded).
 func (o *obj) str(name string, dst *string) bool {
@@ -465,14 +505,10 @@ func query(r *http.Request, f *hookd.Fields) (url.Values, error) {
 
 var cursorPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$`)
 
-// page reads limit (1..1000, default 50) and cursor; the limit returned is
-// one more than asked so that the answer knows whether a next page exists.
-func page(q url.Values, f *hookd.Fields) (hookd.Page, int) {
-	return pageOf(q, f, decodeCursor)
-}
-
-// pageOf is page for a list whose cursors decode decodes (the event types
-// are listed by name, not id).
+// pageOf reads limit (1..1000, default 50) and cursor, which decode turns
+// into the last item's key (an id; a name for the event types). The limit
+// returned is one more than asked so that the answer knows whether a next
+// page exists.
 func pageOf(q url.Values, f *hookd.Fields, decode func(string) (string, bool)) (hookd.Page, int) {
 	limit := 50
 	if v, ok := q["limit"]; ok {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"time"
 
@@ -207,22 +208,18 @@ func (s *Server) getEvent(w http.ResponseWriter, r *http.Request, c *call) error
 }
 
 func (s *Server) listEvents(w http.ResponseWriter, r *http.Request, c *call) error {
-	var f hookd.Fields
-	q, err := query(r, &f)
-	if err != nil {
-		return err
-	}
-	p, limit := page(q, &f)
-	filter := hookd.EventFilter{Page: p, Type: q.Get("type"), Since: queryTime(q, "since", &f), Until: queryTime(q, "until", &f)}
-	if err := f.Err(); err != nil {
-		return err
-	}
-	items, err := s.Store.ListEvents(r.Context(), c.tenant, filter)
-	if err != nil {
-		return err
-	}
-	paginate(w, items, limit, func(e *hookd.Event) string { return e.ID }, viewEvent)
-	return nil
+	return listing[*hookd.Event, eventView]{
+		params: []string{"type", "since", "until"},
+		filter: func(q url.Values, f *hookd.Fields) fetchPage[*hookd.Event] {
+			filter := hookd.EventFilter{Type: q.Get("type"), Since: queryTime(q, "since", f), Until: queryTime(q, "until", f)}
+			return func(ctx context.Context, p hookd.Page) ([]*hookd.Event, error) {
+				filter.Page = p
+				return s.Store.ListEvents(ctx, c.tenant, filter)
+			}
+		},
+		id:   func(e *hookd.Event) string { return e.ID },
+		view: viewEvent,
+	}.serve(w, r)
 }
 
 // countPublished counts the events of res that were stored (not

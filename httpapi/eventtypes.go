@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -120,25 +121,22 @@ func (s *Server) createEventType(w http.ResponseWriter, r *http.Request, c *call
 }
 
 func (s *Server) listEventTypes(w http.ResponseWriter, r *http.Request, c *call) error {
-	var f hookd.Fields
-	q, err := query(r, &f)
-	if err != nil {
-		return err
-	}
-	p, limit := pageOf(q, &f, decodeNameCursor)
-	filter := hookd.EventTypeFilter{Page: p}
-	if v := queryBool(q, "include_archived", &f); v != nil {
-		filter.IncludeArchived = *v
-	}
-	if err := f.Err(); err != nil {
-		return err
-	}
-	items, err := s.Store.ListEventTypes(r.Context(), c.tenant, filter)
-	if err != nil {
-		return err
-	}
-	paginate(w, items, limit, func(et *hookd.EventType) string { return et.Name }, viewEventType)
-	return nil
+	return listing[*hookd.EventType, eventTypeView]{
+		params: []string{"include_archived"},
+		filter: func(q url.Values, f *hookd.Fields) fetchPage[*hookd.EventType] {
+			var filter hookd.EventTypeFilter
+			if v := queryBool(q, "include_archived", f); v != nil {
+				filter.IncludeArchived = *v
+			}
+			return func(ctx context.Context, p hookd.Page) ([]*hookd.EventType, error) {
+				filter.Page = p
+				return s.Store.ListEventTypes(ctx, c.tenant, filter)
+			}
+		},
+		id:     func(et *hookd.EventType) string { return et.Name },
+		view:   viewEventType,
+		cursor: decodeNameCursor,
+	}.serve(w, r)
 }
 
 // decodeNameCursor reads a cursor of the event type list: the base64url

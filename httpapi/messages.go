@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/hookd/hookd"
@@ -73,30 +74,26 @@ func viewAttempt(a *hookd.Attempt) attemptView {
 }
 
 func (s *Server) listMessages(w http.ResponseWriter, r *http.Request, c *call) error {
-	var f hookd.Fields
-	q, err := query(r, &f)
-	if err != nil {
-		return err
-	}
-	p, limit := page(q, &f)
-	filter := hookd.MessageFilter{Page: p, WebhookID: q.Get("webhook_id"), EventID: q.Get("event_id"),
-		EventType: q.Get("event_type"), Since: queryTime(q, "since", &f), Until: queryTime(q, "until", &f)}
-	for _, st := range q["state"] {
-		if !hookd.ValidState(st) {
-			f.Add("state", "%q is not a message state (created, pending, retrying, successful, failed, aborted, resolved)", st)
-			continue
-		}
-		filter.States = append(filter.States, hookd.MessageState(st))
-	}
-	if err := f.Err(); err != nil {
-		return err
-	}
-	items, err := s.Store.ListMessages(r.Context(), c.tenant, filter)
-	if err != nil {
-		return err
-	}
-	paginate(w, items, limit, func(m *hookd.Message) string { return m.ID }, viewMessage)
-	return nil
+	return listing[*hookd.Message, messageView]{
+		params: []string{"webhook_id", "event_id", "state", "event_type", "since", "until"},
+		filter: func(q url.Values, f *hookd.Fields) fetchPage[*hookd.Message] {
+			filter := hookd.MessageFilter{WebhookID: q.Get("webhook_id"), EventID: q.Get("event_id"),
+				EventType: q.Get("event_type"), Since: queryTime(q, "since", f), Until: queryTime(q, "until", f)}
+			for _, st := range q["state"] {
+				if !hookd.ValidState(st) {
+					f.Add("state", "%q is not a message state (created, pending, retrying, successful, failed, aborted, resolved)", st)
+					continue
+				}
+				filter.States = append(filter.States, hookd.MessageState(st))
+			}
+			return func(ctx context.Context, p hookd.Page) ([]*hookd.Message, error) {
+				filter.Page = p
+				return s.Store.ListMessages(ctx, c.tenant, filter)
+			}
+		},
+		id:   func(m *hookd.Message) string { return m.ID },
+		view: viewMessage,
+	}.serve(w, r)
 }
 
 func (s *Server) getMessage(w http.ResponseWriter, r *http.Request, c *call) error {
@@ -109,25 +106,14 @@ func (s *Server) getMessage(w http.ResponseWriter, r *http.Request, c *call) err
 }
 
 func (s *Server) listAttempts(w http.ResponseWriter, r *http.Request, c *call) error {
-	var f hookd.Fields
-	q, err := query(r, &f)
-	if err != nil {
-		return err
-	}
-	p, limit := page(q, &f)
-	if err := f.Err(); err != nil {
-		return err
-	}
-	id := r.PathValue("id")
-	if _, err := s.Store.GetMessage(r.Context(), c.tenant, id); err != nil {
-		return err
-	}
-	items, err := s.Store.ListAttempts(r.Context(), c.tenant, id, p)
-	if err != nil {
-		return err
-	}
-	paginate(w, items, limit, func(a *hookd.Attempt) string { return a.ID }, viewAttempt)
-	return nil
+	return listing[*hookd.Attempt, attemptView]{
+		filter: everything(func(ctx context.Context, p hookd.Page) ([]*hookd.Attempt, error) {
+			// ENOTFOUND for a message the tenant does not have.
+			return s.Store.ListAttempts(ctx, c.tenant, r.PathValue("id"), p)
+		}),
+		id:   func(a *hookd.Attempt) string { return a.ID },
+		view: viewAttempt,
+	}.serve(w, r)
 }
 
 type messageAction func(ctx context.Context, tenantID, id string, now time.Time) (*hookd.Message, error)

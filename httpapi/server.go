@@ -46,10 +46,23 @@ type Deliverer interface {
 	Test(ctx context.Context, w *hookd.Webhook, eventType string, payload json.RawMessage, headers map[string][]string) (*hookd.Attempt, error)
 }
 
+// Store is what the API asks of the store: everything but the delivery
+// engine's calls and the sweep.
+type Store interface {
+	// Ping checks that the store is reachable (readiness).
+	Ping(ctx context.Context) error
+	hookd.TenantStore
+	hookd.APIKeyStore
+	hookd.WebhookStore
+	hookd.EventStore
+	hookd.MessageStore
+	hookd.EventTypeStore
+}
+
 // Server is the HTTP API. Fill in the fields, then serve Handler. Store is
 // required; every other field has a usable zero value.
 type Server struct {
-	Store hookd.Store
+	Store Store
 	// Targets checks webhook URLs at registration (scheme and address
 	// policy); nil accepts any absolute http(s) URL.
 	Targets hookd.TargetChecker

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"slices"
@@ -56,21 +57,13 @@ func (s *Server) createTenant(w http.ResponseWriter, r *http.Request, c *call) e
 }
 
 func (s *Server) listTenants(w http.ResponseWriter, r *http.Request, c *call) error {
-	var f hookd.Fields
-	q, err := query(r, &f)
-	if err != nil {
-		return err
-	}
-	p, limit := page(q, &f)
-	if err := f.Err(); err != nil {
-		return err
-	}
-	items, err := s.Store.ListTenants(r.Context(), p)
-	if err != nil {
-		return err
-	}
-	paginate(w, items, limit, func(t *hookd.Tenant) string { return t.ID }, viewTenant)
-	return nil
+	return listing[*hookd.Tenant, tenantView]{
+		filter: everything(func(ctx context.Context, p hookd.Page) ([]*hookd.Tenant, error) {
+			return s.Store.ListTenants(ctx, p)
+		}),
+		id:   func(t *hookd.Tenant) string { return t.ID },
+		view: viewTenant,
+	}.serve(w, r)
 }
 
 func (s *Server) getTenant(w http.ResponseWriter, r *http.Request, c *call) error {
@@ -160,21 +153,13 @@ func (s *Server) createKey(w http.ResponseWriter, r *http.Request, c *call) erro
 }
 
 func (s *Server) listKeys(w http.ResponseWriter, r *http.Request, c *call) error {
-	var f hookd.Fields
-	q, err := query(r, &f)
-	if err != nil {
-		return err
-	}
-	p, limit := page(q, &f)
-	if err := f.Err(); err != nil {
-		return err
-	}
-	items, err := s.Store.ListAPIKeys(r.Context(), c.tenant, p)
-	if err != nil {
-		return err
-	}
-	paginate(w, items, limit, func(k *hookd.APIKey) string { return k.ID }, viewKey)
-	return nil
+	return listing[*hookd.APIKey, keyView]{
+		filter: everything(func(ctx context.Context, p hookd.Page) ([]*hookd.APIKey, error) {
+			return s.Store.ListAPIKeys(ctx, c.tenant, p)
+		}),
+		id:   func(k *hookd.APIKey) string { return k.ID },
+		view: viewKey,
+	}.serve(w, r)
 }
 
 func (s *Server) deleteKey(w http.ResponseWriter, r *http.Request, c *call) error {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -133,45 +134,14 @@ var webhookReadOnly = []string{"id", "tenant_id", "number", "suspended", "suspen
 // it out. It returns whether secrets were given. Errors go into o.
 func applyWebhook(o *obj, w *hookd.Webhook, mode bodyMode, now time.Time) (secretsGiven bool) {
 	def := hookd.NewWebhookDefaults()
-	if !o.str("name", &w.Name) && o.isNullField("name") {
-		w.Name = def.Name
-	}
-	if !o.str("description", &w.Description) && o.isNullField("description") {
-		w.Description = ""
-	}
-	if !o.str("url", &w.URL) && o.isNullField("url") {
-		w.URL = ""
-	}
-	if !o.boolean("enabled", &w.Enabled) && o.isNullField("enabled") {
-		w.Enabled = def.Enabled
-	}
-	if v, ok := o.strList("event_types"); ok {
-		w.EventTypes = v
-	} else if o.isNullField("event_types") {
-		w.EventTypes = nil
-	}
-	if v, ok := o.strMap("filter"); ok {
-		w.Filter = v
-	} else if o.isNullField("filter") {
-		w.Filter = nil
-	}
-	if v, ok := o.strListMap("headers"); ok {
-		w.Headers = v
-	} else if o.isNullField("headers") {
-		w.Headers = nil
-	}
-	if m, ok := o.rawMap("auth"); ok {
-		a := o.child(m, "auth")
-		var v hookd.Auth
-		a.str("type", &v.Type)
-		a.str("username", &v.Username)
-		a.str("password", &v.Password)
-		a.str("token", &v.Token)
-		a.unknown()
-		w.Auth = &v
-	} else if o.isNullField("auth") {
-		w.Auth = nil
-	}
+	member(o, "name", into(o.str)).apply(&w.Name, def.Name)
+	member(o, "description", into(o.str)).apply(&w.Description, "")
+	member(o, "url", into(o.str)).apply(&w.URL, "")
+	member(o, "enabled", into(o.boolean)).apply(&w.Enabled, def.Enabled)
+	member(o, "event_types", o.strList).apply(&w.EventTypes, nil)
+	member(o, "filter", o.strMap).apply(&w.Filter, nil)
+	member(o, "headers", o.strListMap).apply(&w.Headers, nil)
+	member(o, "auth", o.auth).apply(&w.Auth, nil)
 	if v, ok := o.strList("secrets"); ok && len(v) > 0 {
 		w.Secrets = make([]hookd.Secret, len(v))
 		for i, s := range v {
@@ -179,50 +149,13 @@ func applyWebhook(o *obj, w *hookd.Webhook, mode bodyMode, now time.Time) (secre
 		}
 		secretsGiven = true
 	}
-	if !o.integer("timeout_ms", &w.TimeoutMS) && o.isNullField("timeout_ms") {
-		w.TimeoutMS = def.TimeoutMS
-	}
-	if !o.integer("max_retries", &w.MaxRetries) && o.isNullField("max_retries") {
-		w.MaxRetries = def.MaxRetries
-	}
-	var sched []hookd.Duration
-	good := true
-	if o.list("retry_schedule", func(p string, raw json.RawMessage) {
-		var d hookd.Duration
-		if d.UnmarshalJSON(raw) != nil {
-			o.add(p, "must be a duration string like \"90s\", \"5m\" or \"120h\"")
-			good = false
-			return
-		}
-		sched = append(sched, d)
-	}) {
-		if good {
-			w.RetrySchedule = sched // empty: the server's default
-		} else {
-			o.bad[o.path("retry_schedule")] = true
-		}
-	} else if o.isNullField("retry_schedule") {
-		w.RetrySchedule = nil
-	}
-	if !o.boolean("grouped", &w.Grouped) && o.isNullField("grouped") {
-		w.Grouped = false
-	}
-	if !o.boolean("continue_on_failure", &w.ContinueOnFailure) && o.isNullField("continue_on_failure") {
-		w.ContinueOnFailure = false
-	}
-	if m, ok := o.rawMap("failure_handling"); ok {
-		fh := o.child(m, "failure_handling")
-		w.FailureHandling = def.FailureHandling
-		if !fh.duration("suspend_after", &w.FailureHandling.SuspendAfter) && fh.isNullField("suspend_after") {
-			w.FailureHandling = def.FailureHandling
-		}
-		fh.unknown()
-	} else if o.isNullField("failure_handling") {
-		w.FailureHandling = def.FailureHandling
-	}
-	if !o.integer("rate_limit", &w.RateLimit) && o.isNullField("rate_limit") {
-		w.RateLimit = 0
-	}
+	member(o, "timeout_ms", into(o.integer)).apply(&w.TimeoutMS, def.TimeoutMS)
+	member(o, "max_retries", into(o.integer)).apply(&w.MaxRetries, def.MaxRetries)
+	member(o, "retry_schedule", o.schedule).apply(&w.RetrySchedule, nil) // empty: the server's default
+	member(o, "grouped", into(o.boolean)).apply(&w.Grouped, false)
+	member(o, "continue_on_failure", into(o.boolean)).apply(&w.ContinueOnFailure, false)
+	member(o, "failure_handling", o.failureHandling).apply(&w.FailureHandling, def.FailureHandling)
+	member(o, "rate_limit", into(o.integer)).apply(&w.RateLimit, 0)
 
 	if mode == modePatch {
 		if v, ok := o.strList("remove_event_types"); ok {
@@ -257,6 +190,60 @@ func applyWebhook(o *obj, w *hookd.Webhook, mode bodyMode, now time.Time) (secre
 		w.RetrySchedule = nil
 	}
 	return secretsGiven
+}
+
+// auth decodes a webhook's auth object.
+func (o *obj) auth(name string) (*hookd.Auth, bool) {
+	m, ok := o.rawMap(name)
+	if !ok {
+		return nil, false
+	}
+	a := o.child(m, name)
+	var v hookd.Auth
+	a.str("type", &v.Type)
+	a.str("username", &v.Username)
+	a.str("password", &v.Password)
+	a.str("token", &v.Token)
+	a.unknown()
+	return &v, true
+}
+
+// schedule decodes a retry schedule: an array of duration strings, each
+// bad one reported under its index.
+func (o *obj) schedule(name string) ([]hookd.Duration, bool) {
+	var sched []hookd.Duration
+	good := true
+	if !o.list(name, func(p string, raw json.RawMessage) {
+		var d hookd.Duration
+		if d.UnmarshalJSON(raw) != nil {
+			o.add(p, "must be a duration string like \"90s\", \"5m\" or \"120h\"")
+			good = false
+			return
+		}
+		sched = append(sched, d)
+	}) {
+		return nil, false
+	}
+	if !good {
+		o.bad[o.path(name)] = true
+		return nil, false
+	}
+	return sched, true
+}
+
+// failureHandling decodes a webhook's failure_handling object; a member
+// left out or null takes its default.
+func (o *obj) failureHandling(name string) (hookd.FailureHandling, bool) {
+	def := hookd.NewWebhookDefaults().FailureHandling
+	m, ok := o.rawMap(name)
+	if !ok {
+		return def, false
+	}
+	fh := o.child(m, name)
+	v := def
+	member(fh, "suspend_after", into(fh.duration)).apply(&v.SuspendAfter, def.SuspendAfter)
+	fh.unknown()
+	return v, true
 }
 
 func dedupe(s []string) []string {
@@ -322,36 +309,31 @@ func (s *Server) createWebhook(w http.ResponseWriter, r *http.Request, c *call) 
 }
 
 func (s *Server) listWebhooks(w http.ResponseWriter, r *http.Request, c *call) error {
-	var f hookd.Fields
-	q, err := query(r, &f)
-	if err != nil {
-		return err
-	}
-	p, limit := page(q, &f)
-	filter := hookd.WebhookFilter{Page: p, TenantID: c.tenant, Name: q.Get("name"),
-		Enabled: queryBool(q, "enabled", &f), Suspended: queryBool(q, "suspended", &f),
-		Active: queryBool(q, "active", &f), EventTypes: q["event_type"]}
-	if v := q.Get("url"); v != "" {
-		n, err := hookd.NormalizeURL(v)
-		if err != nil {
-			f.Add("url", "must be a URL")
-		}
-		filter.URL = n
-	}
-	if v := q.Get("url_prefix"); v != "" {
-		filter.URLPrefix = normalizePrefix(v)
-	}
-	if err := f.Err(); err != nil {
-		return err
-	}
-	items, err := s.Store.ListWebhooks(r.Context(), filter)
-	if err != nil {
-		return err
-	}
 	now := s.now()
-	paginate(w, items, limit, func(x *hookd.Webhook) string { return x.ID },
-		func(x *hookd.Webhook) webhookView { return viewWebhook(x, false, now) })
-	return nil
+	return listing[*hookd.Webhook, webhookView]{
+		params: []string{"name", "url", "url_prefix", "enabled", "suspended", "active", "event_type"},
+		filter: func(q url.Values, f *hookd.Fields) fetchPage[*hookd.Webhook] {
+			filter := hookd.WebhookFilter{TenantID: c.tenant, Name: q.Get("name"),
+				Enabled: queryBool(q, "enabled", f), Suspended: queryBool(q, "suspended", f),
+				Active: queryBool(q, "active", f), EventTypes: q["event_type"]}
+			if v := q.Get("url"); v != "" {
+				n, err := hookd.NormalizeURL(v)
+				if err != nil {
+					f.Add("url", "must be a URL")
+				}
+				filter.URL = n
+			}
+			if v := q.Get("url_prefix"); v != "" {
+				filter.URLPrefix = normalizePrefix(v)
+			}
+			return func(ctx context.Context, p hookd.Page) ([]*hookd.Webhook, error) {
+				filter.Page = p
+				return s.Store.ListWebhooks(ctx, filter)
+			}
+		},
+		id:   func(x *hookd.Webhook) string { return x.ID },
+		view: func(x *hookd.Webhook) webhookView { return viewWebhook(x, false, now) },
+	}.serve(w, r)
 }
 
 // normalizePrefix normalises the scheme and host of a URL prefix like

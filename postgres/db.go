@@ -56,7 +56,10 @@ type DB struct {
 	Now func() time.Time
 }
 
-var _ hookd.Store = (*DB)(nil)
+var (
+	_ hookd.Store           = (*DB)(nil)
+	_ hookd.ObservableStore = (*DB)(nil) // SetObserver: the embedded sqlstore.Store's
+)
 
 // shared names the embedded sqlstore.Store: an unexported field, whose
 // methods DB promotes.

@@ -21,7 +21,7 @@ func (db *DB) Claim(ctx context.Context, now time.Time, limit int, lease time.Du
 	cl := &sqlstore.ClaimCall{Limit: limit, Lease: lease, Token: sqlstore.NewLease()}
 	err := db.txLazy(ctx, func(tx *wtx) error {
 		var err error
-		cl.Out, err = dialect.LeaseDueTx(ctx, tx, cl, now)
+		cl.Out, err = sqlstore.LeaseDueTx(ctx, tx, &dialect, cl, now)
 		return err
 	})
 	if err != nil {
@@ -37,15 +37,24 @@ func (db *DB) NextDue(ctx context.Context) (time.Time, bool, error) {
 }
 
 // Complete applies the outcomes in one transaction, see
-// sqlstore.Dialect.CompleteTx. EINVALID for an outcome state other than
-// successful, retrying or failed.
+// sqlstore.CompleteTx, and tells the observer their transitions once
+// committed. EINVALID for an outcome state other than successful,
+// retrying or failed.
 func (db *DB) Complete(ctx context.Context, outcomes []hookd.Outcome, now time.Time) error {
-	if err := sqlstore.CheckOutcomes(outcomes); err != nil {
+	if err := hookd.CheckOutcomes(outcomes); err != nil {
 		return err
 	}
 	if len(outcomes) == 0 {
 		return nil
 	}
-	err := db.txLazy(ctx, func(tx *wtx) error { return dialect.CompleteTx(ctx, tx, outcomes, now) })
-	return sqlstore.Internal("complete attempts", err)
+	var ts []hookd.Transition
+	err := db.txLazy(ctx, func(tx *wtx) (err error) {
+		ts, err = sqlstore.CompleteTx(ctx, tx, &dialect, outcomes, now)
+		return err
+	})
+	if err != nil {
+		return sqlstore.Internal("complete attempts", err)
+	}
+	db.Notify(ts)
+	return nil
 }

@@ -117,10 +117,11 @@ func (db *DB) DeferMessage(ctx context.Context, messageID string, lease int64, d
 }
 
 // Complete applies the outcomes in one transaction (group commit), see
-// sqlstore.Dialect.CompleteTx. EINVALID for an outcome state other than
-// successful, retrying or failed.
+// sqlstore.CompleteTx, and tells the observer their transitions once
+// committed. EINVALID for an outcome state other than successful,
+// retrying or failed.
 func (db *DB) Complete(ctx context.Context, outcomes []hookd.Outcome, now time.Time) error {
-	if err := sqlstore.CheckOutcomes(outcomes); err != nil {
+	if err := hookd.CheckOutcomes(outcomes); err != nil {
 		return err
 	}
 	if len(outcomes) == 0 {
@@ -141,6 +142,7 @@ func (db *DB) Complete(ctx context.Context, outcomes []hookd.Outcome, now time.T
 			}
 		}
 		db.fresh.done(parked...)
+		db.Notify(c.trans)
 	}
 	return sqlstore.Internal("complete attempts", db.Wrote(c.err))
 }

@@ -33,7 +33,7 @@ func OpenAtVersion(ctx context.Context, path string, version int) (*DB, error) {
 }
 
 // Queries whose plans TestQueryPlans checks.
-const (
+var (
 	RecoverQuery              = sqlstore.RecoverQuery
 	ListAttemptsQuery         = sqlstore.ListAttemptsQuery
 	DeleteTenantAttemptsQuery = sqlstore.DeleteTenantAttempts

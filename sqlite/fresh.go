@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hookd/hookd"
 	"github.com/hookd/hookd/sqlstore"
 )
 
@@ -133,7 +134,7 @@ func (db *DB) unpark(ctx context.Context, seqs []any, now time.Time) error {
 	return db.txSync(ctx, syncNormal, func(tx *wtx) error {
 		return sqlstore.InChunks(seqs, func(list string, chunk []any) error {
 			_, err := tx.ExecContext(ctx, `UPDATE messages SET due_at = ?
-				WHERE lease = ? AND state = 'created' AND due_at > ? AND seq IN `+list,
+				WHERE lease = ? AND state = `+sqlstore.Lit(hookd.StateCreated)+` AND due_at > ? AND seq IN `+list,
 				append([]any{sqlstore.MS(now), db.parkToken, sqlstore.MS(now)}, chunk...)...)
 			return err
 		})
@@ -147,7 +148,7 @@ func (db *DB) unpark(ctx context.Context, seqs []any, now time.Time) error {
 // Claim ends such messages. Arguments: cursor, hi, park token, now, limit.
 var parkedQuery = `SELECT ` + qualified("m.", sqlstore.MessageColumns) + `, m.manual, m.seq, ` + qualified("e.", sqlstore.EventColumns) + `
 	FROM messages m JOIN events e ON e.id = m.event_id
-	WHERE m.seq > ? AND m.seq <= ? AND m.lease = ? AND m.state = 'created' AND m.due_at > ? ORDER BY m.seq LIMIT ?`
+	WHERE m.seq > ? AND m.seq <= ? AND m.lease = ? AND m.state = ` + sqlstore.Lit(hookd.StateCreated) + ` AND m.due_at > ? ORDER BY m.seq LIMIT ?`
 
 // qualified prefixes each column of the comma-separated cols.
 func qualified(prefix, cols string) string {

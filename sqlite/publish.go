@@ -51,6 +51,7 @@ type publishCall struct {
 	tenantID string
 	events   []hookd.EventInput
 	outs     []hookd.Outcome     // a Complete call when non-nil
+	trans    []hookd.Transition  // what a Complete call applied, once answered without an error
 	claim    *sqlstore.ClaimCall // a Claim call when non-nil
 	now      time.Time
 
@@ -297,9 +298,9 @@ func otherInRound(ctx context.Context, tx *wtx, hc *sqlstore.HookCache, rows *ro
 		return err
 	}
 	if c.claim != nil {
-		c.claim.Out, c.err = dialect.LeaseDueTx(ctx, tx, c.claim, c.now)
+		c.claim.Out, c.err = sqlstore.LeaseDueTx(ctx, tx, &dialect, c.claim, c.now)
 	} else {
-		c.err = dialect.CompleteTx(ctx, tx, c.outs, c.now)
+		c.trans, c.err = sqlstore.CompleteTx(ctx, tx, &dialect, c.outs, c.now)
 		hc.Reset()
 	}
 	if c.err != nil {

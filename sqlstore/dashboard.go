@@ -161,10 +161,10 @@ var statsUpsert = func() string {
 	return " ON CONFLICT (tenant_id, webhook_id, bucket) DO UPDATE SET " + strings.Join(set, ", ")
 }()
 
-// addStats counts the recorded attempts of cs (test calls aside: they say
+// addStats counts the recorded attempts of ts (test calls aside: they say
 // nothing of a webhook's deliveries, as for its failure streak) into
 // delivery_stats: one row per webhook and bucket of the round.
-func addStats(ctx context.Context, tx Conn, cs []completing) error {
+func addStats(ctx context.Context, tx Conn, ts []hookd.Transition) error {
 	type key struct {
 		tenant, webhook string
 		bucket          int64
@@ -176,13 +176,13 @@ func addStats(ctx context.Context, tx Conn, cs []completing) error {
 	var order []key
 	rows := map[key]*counts{}
 	width := hookd.StatsBucket.Milliseconds()
-	for i := range cs {
-		c := &cs[i]
-		if c.a.Trigger == hookd.TriggerTest {
+	for i := range ts {
+		a := ts[i].Attempt
+		if a.Trigger == hookd.TriggerTest {
 			continue
 		}
-		ms := MS(c.a.StartedAt)
-		k := key{c.tenantID, c.webhookID, ms - ms%width}
+		ms := MS(a.StartedAt)
+		k := key{a.TenantID, a.WebhookID, ms - ms%width}
 		r, ok := rows[k]
 		if !ok {
 			r = &counts{hist: make([]int64, len(histCols))}
@@ -190,10 +190,10 @@ func addStats(ctx context.Context, tx Conn, cs []completing) error {
 			order = append(order, k)
 		}
 		r.attempts++
-		if c.a.Success {
+		if a.Success {
 			r.successes++
 		}
-		r.hist[hookd.LatencyBin(c.a.DurationMS)]++
+		r.hist[hookd.LatencyBin(a.DurationMS)]++
 	}
 	if len(order) == 0 {
 		return nil
@@ -222,16 +222,18 @@ func capped(where string) string {
 // the partial indexes' WHERE clauses repeated, the states literal.
 var CountMessagesRow = "SELECT CAST(? AS TEXT), " + strings.Join([]string{
 	capped("tenant_id = ? AND id >= ?"),
-	capped("tenant_id = ? AND state = 'failed' AND id >= ?"),
-	capped("webhook_id IN (SELECT id FROM webhooks WHERE tenant_id = ?) AND " + openIndexTerms + " AND state = 'created' AND id >= ?"),
-	capped("webhook_id IN (SELECT id FROM webhooks WHERE tenant_id = ?) AND " + openIndexTerms + " AND state = 'pending' AND id >= ?"),
-	capped("webhook_id IN (SELECT id FROM webhooks WHERE tenant_id = ?) AND " + openIndexTerms + " AND state = 'retrying' AND id >= ?"),
-	capped("tenant_id = ? AND " + endedIndexTerms + " AND state = 'aborted' AND id >= ?"),
-	capped("tenant_id = ? AND " + endedIndexTerms + " AND state = 'resolved' AND id >= ?"),
+	capped("tenant_id = ? AND state = " + Lit(hookd.StateFailed) + " AND id >= ?"),
+	capped("webhook_id IN (SELECT id FROM webhooks WHERE tenant_id = ?) AND " + openIndexTerms + " AND state = " + Lit(hookd.StateCreated) + " AND id >= ?"),
+	capped("webhook_id IN (SELECT id FROM webhooks WHERE tenant_id = ?) AND " + openIndexTerms + " AND state = " + Lit(hookd.StatePending) + " AND id >= ?"),
+	capped("webhook_id IN (SELECT id FROM webhooks WHERE tenant_id = ?) AND " + openIndexTerms + " AND state = " + Lit(hookd.StateRetrying) + " AND id >= ?"),
+	capped("tenant_id = ? AND " + endedIndexTerms + " AND state = " + Lit(hookd.StateAborted) + " AND id >= ?"),
+	capped("tenant_id = ? AND " + endedIndexTerms + " AND state = " + Lit(hookd.StateResolved) + " AND id >= ?"),
 }, ", ")
 
-// endedIndexTerms repeats the partial index messages_ended's WHERE clause.
-const endedIndexTerms = `state IN ('aborted', 'resolved')`
+// endedIndexTerms repeats the partial index messages_ended's WHERE clause
+// (state IN ('aborted', 'resolved'), in the migrations): the states a
+// message is ended in by hand.
+var endedIndexTerms = `state IN (` + Lit(hookd.StateAborted, hookd.StateResolved) + `)`
 
 // countedStates are the states of CountMessagesRow's columns after the
 // total, in order.
@@ -431,11 +433,11 @@ func (s *Store) BrowseMessages(ctx context.Context, tenantID string, q hookd.Mes
 	indexed := ""
 	switch {
 	case one == string(hookd.StateFailed):
-		indexed = "state = 'failed'"
+		indexed = "state = " + Lit(hookd.StateFailed)
 	case one == string(hookd.StateAborted) || one == string(hookd.StateResolved):
-		indexed = endedIndexTerms + " AND state = '" + one + "'"
-	case q.WebhookID != "" && (one == string(hookd.StateCreated) || one == string(hookd.StatePending) || one == string(hookd.StateRetrying)):
-		indexed = openIndexTerms + " AND state = '" + one + "'"
+		indexed = endedIndexTerms + " AND state = " + Lit(states[0])
+	case q.WebhookID != "" && hookd.MessageState(one).Open():
+		indexed = openIndexTerms + " AND state = " + Lit(states[0])
 	}
 	unindexed := q.EventType != "" || q.Group != "" || (len(states) > 0 && indexed == "")
 	switch {

@@ -14,35 +14,6 @@ import (
 	"github.com/hookd/hookd"
 )
 
-// The message invariants this file keeps:
-//
-//   - due_at is set exactly when a message is created or retrying and not
-//     held (then it is when the message becomes due), or leased (then it is
-//     when the lease ends and the message becomes due again by itself).
-//   - A pending message is held: its webhook is not active, or an earlier
-//     message of its group blocks it. It has no due_at.
-//   - A message blocks the later messages of its (webhook, group) while it
-//     is created, pending or retrying, or failed while the webhook has
-//     continue_on_failure false.
-
-// groupIndexTerms repeats the partial index messages_group's WHERE clause:
-// SQLite's planner may use the index only when it sees the same terms, and
-// PostgreSQL's can only then tell the index applies to a query that
-// narrows group_key and state through parameters.
-const groupIndexTerms = `group_key != '' AND state IN ('created', 'pending', 'retrying', 'failed')`
-
-// openIndexTerms repeats the partial index messages_open's WHERE clause, for
-// the same reason.
-const openIndexTerms = `state IN ('created', 'pending', 'retrying')`
-
-// HoldQuery, ReleaseQuery: see holdWebhook and releaseWebhook.
-const (
-	HoldQuery = `UPDATE messages SET state = 'pending', due_at = NULL, updated_at = ?
-		WHERE webhook_id = ? AND ` + openIndexTerms + ` AND state IN ('created', 'retrying') AND test = 0`
-	ReleaseQuery = "UPDATE messages SET " + releaseSet +
-		" WHERE webhook_id = ? AND " + openIndexTerms + " AND state = 'pending' AND group_key = ''"
-)
-
 // NewLease returns a fresh non-zero lease token.
 func NewLease() int64 {
 	for {
@@ -50,105 +21,6 @@ func NewLease() int64 {
 			return v
 		}
 	}
-}
-
-// holdWebhook makes the webhook's waiting (created, retrying) messages
-// pending. A message in flight keeps its lease, so its outcome still
-// applies. A test message is not held: it is being sent regardless of the
-// webhook's state, and a held one would later be released as claimable.
-func holdWebhook(ctx context.Context, tx Conn, webhookID string, now time.Time) error {
-	_, err := tx.ExecContext(ctx, HoldQuery, MS(now), webhookID)
-	if err != nil {
-		return fmt.Errorf("hold messages: %w", err)
-	}
-	return nil
-}
-
-// releaseSet is the SET clause that makes a pending message waiting again:
-// retrying if it was attempted before, else created; due when it was last
-// scheduled (a held retry keeps its backoff), or since its creation when it
-// never was. A past due time is due at once, and the oldest go first, so
-// released messages resume in order without needing the caller's clock.
-// Argument: updated_at.
-const releaseSet = `state = CASE WHEN attempt_count > 0 THEN 'retrying' ELSE 'created' END,
-	due_at = coalesce(next_attempt_at, created_at), next_attempt_at = coalesce(next_attempt_at, created_at),
-	updated_at = ?`
-
-// releaseWebhook releases an active webhook's held messages: every pending
-// message outside a group, and the head of each group.
-func releaseWebhook(ctx context.Context, tx Conn, w *hookd.Webhook, now time.Time) error {
-	if !w.Active() {
-		return nil
-	}
-	if _, err := tx.ExecContext(ctx, ReleaseQuery, MS(now), w.ID); err != nil {
-		return fmt.Errorf("release messages: %w", err)
-	}
-	rows, err := tx.QueryContext(ctx, "SELECT DISTINCT group_key FROM messages WHERE webhook_id = ? AND "+
-		groupIndexTerms+" AND state = 'pending'", w.ID)
-	if err != nil {
-		return fmt.Errorf("list held groups: %w", err)
-	}
-	var groups []string
-	for rows.Next() {
-		var g string
-		if err := rows.Scan(&g); err != nil {
-			rows.Close()
-			return fmt.Errorf("list held groups: %w", err)
-		}
-		groups = append(groups, g)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("list held groups: %w", err)
-	}
-	for _, g := range groups {
-		if err := releaseGroup(ctx, tx, w, g, now); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// releaseGroup releases the first unfinished message of the group if it is
-// pending, nothing blocks it and the webhook is active.
-func releaseGroup(ctx context.Context, tx Conn, w *hookd.Webhook, group string, now time.Time) error {
-	if w == nil || !w.Active() || group == "" {
-		return nil
-	}
-	var seq int64
-	var state string
-	err := tx.QueryRowContext(ctx, `SELECT seq, state FROM messages
-		WHERE webhook_id = ? AND group_key = ? AND `+groupIndexTerms+` AND (state != 'failed' OR ? = 0)
-		ORDER BY seq LIMIT 1`, w.ID, group, w.ContinueOnFailure).Scan(&seq, &state)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil
-	} else if err != nil {
-		return fmt.Errorf("find group head: %w", err)
-	}
-	if hookd.MessageState(state) != hookd.StatePending {
-		return nil // the head is waiting, in flight or a blocking failure
-	}
-	if _, err := tx.ExecContext(ctx, "UPDATE messages SET "+releaseSet+" WHERE seq = ?",
-		MS(now), seq); err != nil {
-		return fmt.Errorf("release group head: %w", err)
-	}
-	return nil
-}
-
-// blocked reports whether a message of w's group at seq (math.MaxInt64 for
-// one not inserted yet) has an earlier message that blocks it.
-func blocked(ctx context.Context, tx Conn, w *hookd.Webhook, group string, seq int64) (bool, error) {
-	if group == "" {
-		return false, nil
-	}
-	var found bool
-	err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM messages
-		WHERE webhook_id = ? AND group_key = ? AND `+groupIndexTerms+` AND seq < ? AND (state != 'failed' OR ? = 0))`,
-		w.ID, group, seq, w.ContinueOnFailure).Scan(&found)
-	if err != nil {
-		return false, fmt.Errorf("check group order: %w", err)
-	}
-	return found, nil
 }
 
 // MessageColumns are the columns ScanMessage reads, in order.
@@ -182,8 +54,8 @@ type ClaimCall struct {
 }
 
 // LeaseDueTx leases up to c.Limit messages due at now, oldest due first,
-// with c.Token until now+c.Lease.
-func (d *Dialect) LeaseDueTx(ctx context.Context, tx Conn, c *ClaimCall, now time.Time) ([]Claimed, error) {
+// with c.Token until now+c.Lease, in the store's dialect d.
+func LeaseDueTx(ctx context.Context, tx Conn, d *Dialect, c *ClaimCall, now time.Time) ([]Claimed, error) {
 	args := []any{MS(now.Add(c.Lease)), c.Token, MS(now)}
 	limit := "?"
 	if d.InlineLimit {
@@ -228,12 +100,18 @@ func (s *Store) DeliveriesOf(ctx context.Context, batch []Claimed, token int64, 
 	}
 	if len(orphans) > 0 {
 		// Cannot happen while the invariants hold (deleting a webhook
-		// aborts its messages, deleting a tenant deletes them); end them
+		// aborts its messages, deleting a tenant deletes them); abort them
 		// rather than claim them forever.
 		err := s.Lazy(ctx, func(tx Conn) error {
-			for _, seq := range orphans {
-				if _, err := tx.ExecContext(ctx, `UPDATE messages SET state = 'aborted', due_at = NULL, lease = 0,
-					next_attempt_at = NULL, updated_at = ? WHERE seq = ? AND lease = ?`, MS(now), seq, token); err != nil {
+			for _, c := range orphans {
+				t, err := hookd.Abort(hookd.MessageStatus{ID: c.M.ID, TenantID: c.M.TenantID, WebhookID: c.M.WebhookID,
+					State: c.M.State}, nil, now)
+				if err != nil {
+					continue // ended meanwhile
+				}
+				if _, err := tx.ExecContext(ctx, `UPDATE messages SET state = ?, due_at = NULL, lease = 0,
+					next_attempt_at = NULL, updated_at = ? WHERE seq = ? AND lease = ?`,
+					string(t.To), MS(now), c.Seq, token); err != nil {
 					return err
 				}
 			}
@@ -247,9 +125,10 @@ func (s *Store) DeliveriesOf(ctx context.Context, batch []Claimed, token int64, 
 }
 
 // deliveries joins claimed messages with their events and webhooks, read
-// outside the write transaction (Fixed), in seq order (a group's messages in publish order). It
-// returns the seqs of messages whose event or webhook is gone.
-func (s *Store) deliveries(ctx context.Context, batch []Claimed, lease int64) ([]*hookd.Delivery, []int64, error) {
+// outside the write transaction (Fixed), in seq order (a group's messages
+// in publish order). It returns the messages whose event or webhook is
+// gone.
+func (s *Store) deliveries(ctx context.Context, batch []Claimed, lease int64) ([]*hookd.Delivery, []Claimed, error) {
 	sort.Slice(batch, func(i, j int) bool { return batch[i].Seq < batch[j].Seq })
 	eventIDs := make([]string, 0, len(batch))
 	webhookIDs := make([]string, 0, len(batch))
@@ -276,12 +155,12 @@ func (s *Store) deliveries(ctx context.Context, batch []Claimed, lease int64) ([
 		return nil, nil, err
 	}
 	out := make([]*hookd.Delivery, 0, len(batch))
-	var orphans []int64
+	var orphans []Claimed
 	for _, c := range batch {
 		ev, okE := events[c.M.EventID]
 		w, okW := hooks[c.M.WebhookID]
 		if !okE || !okW {
-			orphans = append(orphans, c.Seq)
+			orphans = append(orphans, c)
 			continue
 		}
 		trigger := hookd.TriggerScheduled
@@ -360,9 +239,9 @@ func (s *Store) MinDue(ctx context.Context) (time.Time, bool, error) {
 // like any other).
 func (s *Store) ReleaseLeases(ctx context.Context, now time.Time) error {
 	err := s.Tx(ctx, func(tx Conn) error {
-		if _, err := tx.ExecContext(ctx, `UPDATE messages SET state = 'failed', lease = 0, next_attempt_at = NULL,
-			updated_at = ? WHERE test = 1 AND lease != 0 AND due_at IS NULL AND state IN ('created', 'pending', 'retrying')`,
-			MS(now)); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE messages SET state = ?, lease = 0, next_attempt_at = NULL,
+			updated_at = ? WHERE test = 1 AND lease != 0 AND due_at IS NULL AND state IN (`+Lit(openStates...)+`)`,
+			string(hookd.StateFailed), MS(now)); err != nil {
 			return fmt.Errorf("end open test messages: %w", err)
 		}
 		if _, err := tx.ExecContext(ctx, "UPDATE messages SET due_at = ?, lease = 0 WHERE due_at IS NOT NULL AND lease != 0",
@@ -374,44 +253,35 @@ func (s *Store) ReleaseLeases(ctx context.Context, now time.Time) error {
 	return Internal("release leases", err)
 }
 
-// DeferMessage makes the message leased with lease due again at due without
-// an attempt: the lease ends, next_attempt_at is due, and due_at is due
-// unless the message was held while in flight (pending: it stays held and
-// resumes at due when released). A stale lease, a missing message and a
-// test message are ignored.
+// DeferMessage hands the message leased with lease back without an attempt,
+// due again at due, as hookd.Defer says. A stale lease, a missing message
+// and a test message are ignored.
 func (s *Store) DeferMessage(ctx context.Context, messageID string, lease int64, due time.Time) error {
 	if lease == 0 {
 		return nil
 	}
 	err := s.Lazy(ctx, func(tx Conn) error {
-		_, err := tx.ExecContext(ctx, `UPDATE messages SET lease = 0, next_attempt_at = ?,
-			due_at = CASE WHEN state = 'pending' THEN NULL ELSE `+s.Dialect.Bigint+` END, updated_at = ?
-			WHERE id = ? AND lease = ? AND test = 0 AND state IN ('created', 'pending', 'retrying')`,
-			MS(due), MS(due), MS(s.now()), messageID, lease)
-		return err
+		seq, m, err := scanStatus(tx.QueryRowContext(ctx, "SELECT "+statusColumns+" FROM messages WHERE id = ?", messageID))
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		} else if err != nil {
+			return err
+		}
+		t, ok := hookd.Defer(m, lease, due, FromMS(MS(s.now())))
+		if !ok {
+			return nil
+		}
+		return writeMove(ctx, tx, seq, 0, &t)
 	})
 	return Internal("defer message", err)
 }
 
-// CheckOutcomes returns EINVALID for an outcome state other than
-// successful, retrying or failed, which Complete refuses.
-func CheckOutcomes(outcomes []hookd.Outcome) error {
-	for _, o := range outcomes {
-		switch o.State {
-		case hookd.StateSuccessful, hookd.StateRetrying, hookd.StateFailed:
-		default:
-			return hookd.Errorf(hookd.EINVALID, "outcome state %q is not successful, retrying or failed", o.State)
-		}
-	}
-	return nil
-}
-
-// CompleteTx applies Complete's outcomes in tx. Each attempt is recorded
-// (under Attempt.ID when set) and counted even when its lease is stale;
-// only an outcome whose lease is current moves its message. An outcome
-// whose attempt id is already stored is skipped: it was applied by an
-// earlier call whose answer was lost. The webhook's failure streak follows
-// every recorded attempt but a test one.
+// CompleteTx applies Complete's outcomes in tx, in the store's dialect d,
+// and returns their transitions in the order applied. Each outcome is
+// decided by hookd.ApplyOutcome on the rows it reads; this function loads
+// them and writes the plan. An outcome whose attempt id is already stored
+// is skipped: it was applied by an earlier call whose answer was lost.
+// Times are kept to the millisecond, as stored, before the rules see them.
 //
 // The outcomes are applied set-wise, a few statements per batch rather
 // than three per outcome: the messages are read with one query, the
@@ -420,19 +290,28 @@ func CheckOutcomes(outcomes []hookd.Outcome) error {
 // message, they are applied in rounds, each round taking at most one
 // outcome per message, so each sees the message as the previous one left
 // it. Within a round the result is that of applying the outcomes one by
-// one: a webhook whose failure streak reaches suspend_after is suspended
-// after its messages moved, which holds the waiting ones exactly as an
-// earlier suspension would have.
-func (d *Dialect) CompleteTx(ctx context.Context, tx Conn, outcomes []hookd.Outcome, now time.Time) error {
+// one: each transition is applied to its webhook (Transition.ApplyTo)
+// before the next outcome, and a webhook suspended by the round is written
+// suspended after its messages moved, which holds the waiting ones exactly
+// as an earlier suspension would have.
+func CompleteTx(ctx context.Context, tx Conn, d *Dialect, outcomes []hookd.Outcome, now time.Time) ([]hookd.Transition, error) {
+	now = FromMS(MS(now))
+	var out []hookd.Transition
 	rest := outcomes
 	for len(rest) > 0 {
 		var round []hookd.Outcome
 		round, rest = splitRound(rest)
-		if err := d.completeRound(ctx, tx, round, now); err != nil {
-			return err
+		ts, err := completeRound(ctx, tx, d, round, now)
+		if err != nil {
+			return nil, err
+		}
+		if out == nil {
+			out = ts // one round: the usual case
+		} else {
+			out = append(out, ts...)
 		}
 	}
-	return nil
+	return out, nil
 }
 
 // splitRound returns the outcomes whose message has no earlier outcome in
@@ -458,54 +337,66 @@ func splitRound(outs []hookd.Outcome) (round, rest []hookd.Outcome) {
 	return round, rest
 }
 
-// completing is one outcome being applied, with its message's row.
+// completing is one outcome being applied: its message's seq and status,
+// the outcome as applied, and the message's webhook.
 type completing struct {
-	o         *hookd.Outcome
-	a         hookd.Attempt
-	seq       int64
-	tenantID  string
-	webhookID string
-	group     string
-	count     int
-	lease     int64
-	test      bool
-	state     hookd.MessageState // the message's new state, for a current lease
-	next, due any                // its next_attempt_at and due_at
-	w         *hookd.Webhook     // nil: deleted
-	current   bool               // the outcome's lease is the message's
-	ends      bool               // it ends a grouped message: release the next one
+	seq int64
+	m   *hookd.MessageStatus
+	o   hookd.Outcome
+	w   *hookd.Webhook // nil: deleted
 }
 
-// completeRound applies outcomes of distinct messages.
-func (d *Dialect) completeRound(ctx context.Context, tx Conn, outs []hookd.Outcome, now time.Time) error {
-	// 1. The messages.
+// completeRound applies outcomes of distinct messages: it loads what the
+// rules read, applies hookd.ApplyOutcome to each outcome in order, and
+// writes the transitions.
+func completeRound(ctx context.Context, tx Conn, d *Dialect, outs []hookd.Outcome, now time.Time) ([]hookd.Transition, error) {
+	cs, err := loadRound(ctx, tx, outs)
+	if err != nil || len(cs) == 0 {
+		return nil, err
+	}
+	// In outcome order, as if applied one by one: each transition changes
+	// its webhook (streak, suspension) before the next outcome sees it.
+	ts := make([]hookd.Transition, len(cs))
+	for i := range cs {
+		c := &cs[i]
+		ts[i] = hookd.ApplyOutcome(*c.m, c.w, c.o, now)
+		if c.w != nil {
+			ts[i].ApplyTo(c.w)
+		}
+	}
+	if err := writeRound(ctx, tx, d, cs, ts, now); err != nil {
+		return nil, err
+	}
+	return ts, nil
+}
+
+// loadRound reads what the rules need of the outcomes' messages and
+// webhooks, and leaves out the outcomes not to apply: those of a message
+// deleted meanwhile, and those whose attempt id is already stored (an
+// earlier call whose answer was lost applied them). It gives an attempt
+// without an id one, and keeps its start to the millisecond, as stored.
+func loadRound(ctx context.Context, tx Conn, outs []hookd.Outcome) ([]completing, error) {
 	ids := make([]any, len(outs))
 	for i := range outs {
 		ids[i] = outs[i].MessageID
 	}
-	type msgRow struct {
-		seq                        int64
-		tenantID, webhookID, group string
-		count                      int
-		lease                      int64
-		test                       bool
+	type loaded struct {
+		seq int64
+		m   hookd.MessageStatus
 	}
-	msgs := make(map[string]*msgRow, len(outs))
-	err := queryIn(ctx, tx, `SELECT id, seq, tenant_id, webhook_id, group_key, attempt_count, lease, test
+	msgs := make(map[string]*loaded, len(outs))
+	err := queryIn(ctx, tx, `SELECT seq, id, tenant_id, webhook_id, group_key, state, attempt_count, lease, test
 		FROM messages WHERE id IN (IN)`, nil, ids, func(rows *sql.Rows) error {
-		var id string
-		var r msgRow
-		if err := rows.Scan(&id, &r.seq, &r.tenantID, &r.webhookID, &r.group, &r.count, &r.lease, &r.test); err != nil {
-			return err
-		}
-		msgs[id] = &r
-		return nil
+		r := &loaded{}
+		err := rows.Scan(&r.seq, &r.m.ID, &r.m.TenantID, &r.m.WebhookID, &r.m.GroupKey, &r.m.State,
+			&r.m.AttemptCount, &r.m.Lease, &r.m.Test)
+		msgs[r.m.ID] = r
+		return err
 	})
 	if err != nil {
-		return fmt.Errorf("load messages: %w", err)
+		return nil, fmt.Errorf("load messages: %w", err)
 	}
 
-	// 2. Attempts already recorded by an earlier call whose answer was lost.
 	var given []any
 	for i := range outs {
 		if id := outs[i].Attempt.ID; id != "" {
@@ -521,15 +412,14 @@ func (d *Dialect) completeRound(ctx context.Context, tx Conn, outs []hookd.Outco
 			return err
 		})
 		if err != nil {
-			return fmt.Errorf("look up attempts: %w", err)
+			return nil, fmt.Errorf("look up attempts: %w", err)
 		}
 	}
 
-	// 3. The outcomes to apply, with their webhooks.
 	cs := make([]completing, 0, len(outs))
 	var hookIDs []string
 	for i := range outs {
-		o := &outs[i]
+		o := outs[i]
 		r, ok := msgs[o.MessageID]
 		if !ok {
 			continue // deleted with its tenant meanwhile: nothing to record it on
@@ -538,97 +428,71 @@ func (d *Dialect) completeRound(ctx context.Context, tx Conn, outs []hookd.Outco
 			continue // recorded, and applied, by an earlier Complete
 		}
 		stored[o.Attempt.ID] = o.Attempt.ID != "" // the same attempt twice in one call counts once
-		c := completing{o: o, a: o.Attempt, seq: r.seq, tenantID: r.tenantID, webhookID: r.webhookID,
-			group: r.group, count: r.count, lease: r.lease, test: r.test}
-		if c.a.StartedAt.IsZero() {
-			c.a.StartedAt = now
+		if o.Attempt.ID == "" {
+			o.Attempt.ID = hookd.NewID(hookd.PrefixAttempt)
 		}
-		if c.a.Trigger == "" {
-			c.a.Trigger = hookd.TriggerScheduled
-			if c.test {
-				c.a.Trigger = hookd.TriggerTest
-			}
+		if !o.Attempt.StartedAt.IsZero() {
+			o.Attempt.StartedAt = FromMS(MS(o.Attempt.StartedAt))
 		}
-		if c.a.ID == "" {
-			c.a.ID = hookd.NewID(hookd.PrefixAttempt)
-		}
-		c.current = c.lease != 0 && c.lease == o.Lease
-		cs = append(cs, c)
-		hookIDs = append(hookIDs, c.webhookID)
+		cs = append(cs, completing{seq: r.seq, m: &r.m, o: o})
+		hookIDs = append(hookIDs, r.m.WebhookID)
 	}
 	if len(cs) == 0 {
-		return nil
+		return nil, nil
 	}
 	// Only the webhooks' state is needed: their secrets stay sealed.
 	hooks, err := webhooksByID(ctx, tx, hookIDs, nil)
 	if err != nil {
-		return err
+		return nil, err
 	}
-
-	// 4. In outcome order, as if applied one by one: each message's new
-	// state (a retry of a webhook that is not active is held), and the
-	// webhooks' failure streaks, which may suspend them. The webhook rows
-	// are only written at the end, suspension last, which holds the
-	// waiting messages exactly as an earlier suspension would have.
-	streakDirty := map[string]*hookd.Webhook{}
-	var suspend []*hookd.Webhook
 	for i := range cs {
 		c := &cs[i]
-		if w := hooks[c.webhookID]; w != nil && w.TenantID == c.tenantID {
-			c.w = w
-		}
-		if c.current {
-			c.state = c.o.State
-			if c.state == hookd.StateRetrying {
-				at := c.o.NextAttemptAt
-				if at.IsZero() {
-					at = now
-				}
-				c.next = MS(at)
-				if c.w != nil && c.w.Active() {
-					c.due = MS(at)
-				} else {
-					c.state = hookd.StatePending
-				}
-			}
-			c.ends = c.group != "" && (c.state == hookd.StateSuccessful ||
-				(c.state == hookd.StateFailed && c.w != nil && c.w.ContinueOnFailure))
-		}
-		if c.w != nil && c.a.Trigger != hookd.TriggerTest {
-			changed, suspends := streak(c.w, c.a, now)
-			if changed {
-				streakDirty[c.w.ID] = c.w
-			}
-			if suspends {
-				suspend = append(suspend, c.w)
-			}
+		if w := hooks[c.m.WebhookID]; w != nil && w.TenantID == c.m.TenantID {
+			c.w = w // one value per webhook: the outcomes of a round share it
 		}
 	}
+	return cs, nil
+}
 
-	// 5. The writes.
-	if err := insertAttempts(ctx, tx, cs); err != nil {
+// writeRound writes the round's transitions ts: the attempts, the delivery
+// statistics and the messages' moves, then the group releases, the
+// webhooks' failure streaks as the round left them, and last the
+// suspensions, which hold the waiting messages exactly as an earlier
+// suspension would have.
+func writeRound(ctx context.Context, tx Conn, d *Dialect, cs []completing, ts []hookd.Transition, now time.Time) error {
+	if err := insertAttempts(ctx, tx, ts); err != nil {
 		return err
 	}
-	if err := addStats(ctx, tx, cs); err != nil {
+	if err := addStats(ctx, tx, ts); err != nil {
 		return err
 	}
-	if err := d.moveMessages(ctx, tx, cs, now); err != nil {
+	if err := moveMessages(ctx, tx, d, cs, ts, now); err != nil {
 		return err
 	}
 	released := map[[2]string]bool{}
-	for i := range cs {
-		c := &cs[i]
-		// A webhook suspended by this round keeps its groups held; its
+	streak := map[string]*hookd.Webhook{}
+	var suspend []*hookd.Webhook
+	for i := range ts {
+		c, t := &cs[i], &ts[i]
+		if t.StreakStarted || t.StreakEnded {
+			streak[c.w.ID] = c.w
+		}
+		if t.Suspended {
+			suspend = append(suspend, c.w)
+		}
+		// releaseGroup sees the webhook as the round left it: one
+		// suspended by this round keeps its groups held, and its
 		// unsuspension releases their heads.
-		if !c.ends || !c.w.Active() || released[[2]string{c.webhookID, c.group}] {
+		k := [2]string{t.WebhookID, t.GroupKey}
+		if !t.GroupReleased || released[k] {
 			continue
 		}
-		released[[2]string{c.webhookID, c.group}] = true
-		if err := releaseGroup(ctx, tx, c.w, c.group, now); err != nil {
+		released[k] = true
+		if err := releaseGroup(ctx, tx, c.w, t.GroupKey, now); err != nil {
 			return err
 		}
 	}
-	for _, w := range streakDirty {
+	for _, w := range streak {
 		if _, err := tx.ExecContext(ctx, "UPDATE webhooks SET failing_since = ? WHERE id = ?",
 			msPtr(w.FailingSince), w.ID); err != nil {
 			return fmt.Errorf("keep failure streak: %w", err)
@@ -642,41 +506,16 @@ func (d *Dialect) completeRound(ctx context.Context, tx Conn, outs []hookd.Outco
 	return nil
 }
 
-// streak follows w's failure streak after attempt a, in memory: it reports
-// whether failing_since changed, and whether the streak has now lasted
-// failure_handling.suspend_after, in which case w is marked suspended.
-func streak(w *hookd.Webhook, a hookd.Attempt, now time.Time) (changed, suspends bool) {
-	if a.Success {
-		if w.FailingSince == nil {
-			return false, false
-		}
-		w.FailingSince = nil
-		return true, false
-	}
-	if w.FailingSince == nil {
-		t := FromMS(MS(a.StartedAt))
-		w.FailingSince = &t
-		changed = true
-	}
-	limit := time.Duration(w.FailureHandling.SuspendAfter)
-	if limit > 0 && !w.Suspended && now.Sub(*w.FailingSince) >= limit {
-		w.Suspended = true
-		return changed, true
-	}
-	return changed, false
-}
-
 // attemptCols are the columns insertAttempts writes, in order.
 var attemptCols = []string{"id", "tenant_id", "message_id", "webhook_id", "number", "trigger", "started_at",
 	"duration_ms", "status_code", "error", "response_body", "success"}
 
-// insertAttempts records the attempts of cs with multi-row INSERTs.
-func insertAttempts(ctx context.Context, tx Conn, cs []completing) error {
-	args := make([]any, 0, len(cs)*len(attemptCols))
-	for i := range cs {
-		c := &cs[i]
-		a := &c.a
-		args = append(args, a.ID, c.tenantID, c.o.MessageID, c.webhookID, c.count+1, string(a.Trigger),
+// insertAttempts records the attempts of ts with multi-row INSERTs.
+func insertAttempts(ctx context.Context, tx Conn, ts []hookd.Transition) error {
+	args := make([]any, 0, len(ts)*len(attemptCols))
+	for i := range ts {
+		a := ts[i].Attempt
+		args = append(args, a.ID, a.TenantID, a.MessageID, a.WebhookID, a.Number, string(a.Trigger),
 			MS(a.StartedAt), a.DurationMS, a.StatusCode, a.Error, a.ResponseBody, a.Success)
 	}
 	if err := insertRows(ctx, tx, "attempts", attemptCols, " ON CONFLICT (id) DO NOTHING", args); err != nil {
@@ -685,18 +524,21 @@ func insertAttempts(ctx context.Context, tx Conn, cs []completing) error {
 	return nil
 }
 
-// moveMessages counts the attempts of cs on their messages and moves the
-// messages of current leases to their new state: one UPDATE per chunk,
-// its values joined by seq.
-func (d *Dialect) moveMessages(ctx context.Context, tx Conn, cs []completing, now time.Time) error {
+// moveMessages counts the attempts of cs on their messages and writes the
+// moves of their transitions ts (those of current leases): one UPDATE per
+// chunk, its values joined by seq. An outcome's move also ends the manual
+// mark and spends a try of the budget.
+func moveMessages(ctx context.Context, tx Conn, d *Dialect, cs []completing, ts []hookd.Transition, now time.Time) error {
 	var stale, moved []any
 	for i := range cs {
-		c := &cs[i]
-		if !c.current {
-			stale = append(stale, c.seq)
+		t := &ts[i]
+		if !t.Moved {
+			stale = append(stale, cs[i].seq)
 			continue
 		}
-		moved = append(moved, c.seq, string(c.state), c.next, c.due, MS(c.a.StartedAt), c.a.StatusCode, c.a.Error)
+		a := t.Attempt
+		moved = append(moved, cs[i].seq, string(t.To), msOrNull(t.NextAttemptAt), msOrNull(t.DueAt),
+			MS(a.StartedAt), a.StatusCode, a.Error)
 	}
 	if len(stale) > 0 {
 		err := InChunks(stale, func(list string, chunk []any) error {

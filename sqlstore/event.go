@@ -164,12 +164,12 @@ func PublishTx(ctx context.Context, tx Conn, hc *HookCache, rows *PendingRows, p
 			if w.Grouped {
 				group = in.Group
 			}
-			state := hookd.StateCreated
-			if w.Suspended {
-				state = hookd.StatePending
-			} else if group != "" {
-				k := [2]string{w.ID, group}
-				isBlocked := busy[k]
+			// Whether an earlier message blocks the group is asked only
+			// when it matters: the webhook is active (hooks holds only
+			// enabled webhooks).
+			isBlocked := false
+			if w.Active() && group != "" {
+				isBlocked = busy[[2]string{w.ID, group}]
 				if !isBlocked {
 					if err := rows.flush(ctx, tx); err != nil {
 						return nil, err
@@ -178,10 +178,8 @@ func PublishTx(ctx context.Context, tx Conn, hc *HookCache, rows *PendingRows, p
 						return nil, err
 					}
 				}
-				if isBlocked {
-					state = hookd.StatePending
-				}
 			}
+			state := hookd.PublishedState(w, isBlocked)
 			if group != "" {
 				busy[[2]string{w.ID, group}] = true
 			}

@@ -58,7 +58,7 @@ func ListMessagesQuery(tenantID string, f hookd.MessageFilter) (string, []any) {
 	failedOnly := !slices.ContainsFunc(f.States, func(s hookd.MessageState) bool { return s != hookd.StateFailed })
 	switch {
 	case len(f.States) > 0 && failedOnly:
-		where = append(where, "state = 'failed'")
+		where = append(where, "state = "+Lit(hookd.StateFailed))
 	case len(f.States) > 0:
 		where = append(where, "state IN ("+Placeholders(len(f.States))+")")
 		for _, s := range f.States {
@@ -109,67 +109,62 @@ const ListAttemptsQuery = `SELECT id, tenant_id, message_id, webhook_id, number,
 	duration_ms, status_code, error, response_body, success FROM attempts
 	WHERE message_id = ? AND tenant_id = ? AND id > ? ORDER BY id LIMIT ?`
 
-// msgRow is what the manual operations need of a message.
-type msgRow struct {
-	seq          int64
-	webhookID    string
-	group        string
-	state        hookd.MessageState
-	attemptCount int
-}
-
-func lockMessage(ctx context.Context, tx Conn, tenantID, id string) (msgRow, error) {
-	var r msgRow
-	err := tx.QueryRowContext(ctx, "SELECT seq, webhook_id, group_key, state, attempt_count FROM messages WHERE id = ? AND tenant_id = ?",
-		id, tenantID).Scan(&r.seq, &r.webhookID, &r.group, &r.state, &r.attemptCount)
+// lockMessage reads the tenant's message for a manual action, in the
+// action's write transaction; ENOTFOUND.
+func lockMessage(ctx context.Context, tx Conn, tenantID, id string) (int64, hookd.MessageStatus, error) {
+	seq, m, err := scanStatus(tx.QueryRowContext(ctx, "SELECT "+statusColumns+" FROM messages WHERE id = ? AND tenant_id = ?",
+		id, tenantID))
 	if errors.Is(err, sql.ErrNoRows) {
-		return r, hookd.Errorf(hookd.ENOTFOUND, "message not found")
+		return 0, m, hookd.Errorf(hookd.ENOTFOUND, "message not found")
 	}
-	return r, err
+	return seq, m, err
 }
 
-// requeue starts a new attempt cycle for the message: a fresh retry budget,
-// the next attempt manual and due at now, unless its webhook is inactive or
-// an earlier message of its group blocks it (then it is pending).
-func requeue(ctx context.Context, tx Conn, w *hookd.Webhook, r msgRow, now time.Time) error {
-	state := hookd.StateCreated
-	if r.attemptCount > 0 {
-		state = hookd.StateRetrying
+// webhookOrNil reads the tenant's webhook in tx; nil when it was deleted.
+func (s *Store) webhookOrNil(ctx context.Context, tx Conn, tenantID, id string) (*hookd.Webhook, error) {
+	w, err := s.getWebhook(ctx, tx, tenantID, id)
+	if hookd.ErrorCode(err) == hookd.ENOTFOUND {
+		return nil, nil
 	}
-	due := any(MS(now))
-	isBlocked, err := blocked(ctx, tx, w, r.group, r.seq)
+	return w, err
+}
+
+// requeue retries the message at seq by hand (hookd.Retry) and writes the
+// transition. Whether an earlier message blocks its group is asked only
+// when it matters: the webhook is active.
+func requeue(ctx context.Context, tx Conn, w *hookd.Webhook, seq int64, m hookd.MessageStatus, now time.Time) (hookd.Transition, error) {
+	isBlocked := false
+	if w != nil && w.Active() {
+		var err error
+		if isBlocked, err = blocked(ctx, tx, w, m.GroupKey, seq); err != nil {
+			return hookd.Transition{}, err
+		}
+	}
+	t, err := hookd.Retry(m, w, isBlocked, now)
 	if err != nil {
-		return err
+		return t, err
 	}
-	if !w.Active() || isBlocked {
-		state, due = hookd.StatePending, nil
-	}
-	_, err = tx.ExecContext(ctx, `UPDATE messages SET state = ?, tries = 0, manual = 1, due_at = ?, next_attempt_at = ?,
-		lease = 0, updated_at = ? WHERE seq = ?`, string(state), due, MS(now), MS(now), r.seq)
-	return err
+	return t, writeMove(ctx, tx, seq, 0, &t)
 }
 
 // RetryMessage schedules a manual attempt at now with a fresh retry budget
 // (pending instead while its webhook is inactive or its group is blocked
-// by an earlier message). ENOTFOUND; ECONFLICT for a successful message or
-// one whose webhook was deleted.
+// by an earlier message), see hookd.Retry. ENOTFOUND; ECONFLICT for a
+// successful message or one whose webhook was deleted.
 func (s *Store) RetryMessage(ctx context.Context, tenantID, id string, now time.Time) (*hookd.Message, error) {
 	var out *hookd.Message
+	var t hookd.Transition
+	now = FromMS(MS(now))
 	err := s.Tx(ctx, func(tx Conn) error {
-		r, err := lockMessage(ctx, tx, tenantID, id)
+		seq, m, err := lockMessage(ctx, tx, tenantID, id)
 		if err != nil {
 			return err
 		}
-		if r.state == hookd.StateSuccessful {
-			return hookd.Errorf(hookd.ECONFLICT, "message was delivered successfully")
-		}
-		w, err := s.getWebhook(ctx, tx, tenantID, r.webhookID)
-		if hookd.ErrorCode(err) == hookd.ENOTFOUND {
-			return hookd.Errorf(hookd.ECONFLICT, "the message's webhook was deleted")
-		} else if err != nil {
+		w, err := s.webhookOrNil(ctx, tx, tenantID, m.WebhookID)
+		if err != nil {
 			return err
 		}
-		if err := requeue(ctx, tx, w, r, now); err != nil {
+		if t, err = requeue(ctx, tx, w, seq, m, now); err != nil {
 			return err
 		}
 		out, err = getMessage(ctx, tx, tenantID, id)
@@ -178,36 +173,35 @@ func (s *Store) RetryMessage(ctx context.Context, tenantID, id string, now time.
 	if err != nil {
 		return nil, Internal("retry message", err)
 	}
+	s.Notify([]hookd.Transition{t})
 	return out, nil
 }
 
-// endMessage moves a created, pending, retrying or failed message to state
-// (aborted or resolved) and releases its group; ECONFLICT from any other
-// state.
-func (s *Store) endMessage(ctx context.Context, tenantID, id string, state hookd.MessageState, now time.Time) (*hookd.Message, error) {
+// endMessage ends a message by hand with rule (hookd.Abort or
+// hookd.Resolve), writes the transition and releases the message's group
+// when it held it back.
+func (s *Store) endMessage(ctx context.Context, tenantID, id, what string, now time.Time,
+	rule func(hookd.MessageStatus, *hookd.Webhook, time.Time) (hookd.Transition, error)) (*hookd.Message, error) {
 	var out *hookd.Message
+	var t hookd.Transition
+	now = FromMS(MS(now))
 	err := s.Tx(ctx, func(tx Conn) error {
-		r, err := lockMessage(ctx, tx, tenantID, id)
+		seq, m, err := lockMessage(ctx, tx, tenantID, id)
 		if err != nil {
 			return err
 		}
-		switch r.state {
-		case hookd.StateCreated, hookd.StatePending, hookd.StateRetrying, hookd.StateFailed:
-		default:
-			return hookd.Errorf(hookd.ECONFLICT, "message is %s", r.state)
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE messages SET state = ?, due_at = NULL, lease = 0, next_attempt_at = NULL,
-			updated_at = ? WHERE seq = ?`, string(state), MS(now), r.seq); err != nil {
+		w, err := s.webhookOrNil(ctx, tx, tenantID, m.WebhookID)
+		if err != nil {
 			return err
 		}
-		if r.group != "" {
-			w, err := s.getWebhook(ctx, tx, tenantID, r.webhookID)
-			if err == nil {
-				err = releaseGroup(ctx, tx, w, r.group, now)
-			} else if hookd.ErrorCode(err) == hookd.ENOTFOUND {
-				err = nil
-			}
-			if err != nil {
+		if t, err = rule(m, w, now); err != nil {
+			return err
+		}
+		if err := writeMove(ctx, tx, seq, 0, &t); err != nil {
+			return err
+		}
+		if t.GroupReleased {
+			if err := releaseGroup(ctx, tx, w, m.GroupKey, now); err != nil {
 				return err
 			}
 		}
@@ -215,36 +209,41 @@ func (s *Store) endMessage(ctx context.Context, tenantID, id string, state hookd
 		return err
 	})
 	if err != nil {
-		return nil, Internal(string(state)+" message", err)
+		return nil, Internal(what+" message", err)
 	}
+	s.Notify([]hookd.Transition{t})
 	return out, nil
 }
 
 // AbortMessage ends a created, pending, retrying or failed message as
-// aborted and releases its group. ENOTFOUND; ECONFLICT otherwise.
+// aborted and releases its group (hookd.Abort). ENOTFOUND; ECONFLICT
+// otherwise.
 func (s *Store) AbortMessage(ctx context.Context, tenantID, id string, now time.Time) (*hookd.Message, error) {
-	return s.endMessage(ctx, tenantID, id, hookd.StateAborted, now)
+	return s.endMessage(ctx, tenantID, id, "abort", now, hookd.Abort)
 }
 
 // ResolveMessage marks a created, pending, retrying or failed message
-// resolved and releases its group. ENOTFOUND; ECONFLICT otherwise.
+// resolved and releases its group (hookd.Resolve). ENOTFOUND; ECONFLICT
+// otherwise.
 func (s *Store) ResolveMessage(ctx context.Context, tenantID, id string, now time.Time) (*hookd.Message, error) {
-	return s.endMessage(ctx, tenantID, id, hookd.StateResolved, now)
+	return s.endMessage(ctx, tenantID, id, "resolve", now, hookd.Resolve)
 }
 
 // RecoverQuery selects the failed messages of a webhook created in a time
 // range, in publish order, but not its test messages: a test call is made
-// once and never retried. Its term state = 'failed' must stay a literal:
-// only then may the planner use the partial index messages_failed_webhook
-// (sqlite's TestQueryPlans checks it does). Arguments: webhook id, since, until.
-const RecoverQuery = `SELECT seq, webhook_id, group_key, state, attempt_count FROM messages
-	WHERE webhook_id = ? AND state = 'failed' AND test = 0 AND created_at >= ? AND created_at < ? ORDER BY seq`
+// once and never retried. Its term on state must stay a literal: only
+// then may the planner use the partial index messages_failed_webhook
+// (sqlite's TestQueryPlans checks it does). Arguments: webhook id, since,
+// until.
+var RecoverQuery = `SELECT ` + statusColumns + ` FROM messages
+	WHERE webhook_id = ? AND state = ` + Lit(hookd.StateFailed) + ` AND test = 0 AND created_at >= ? AND created_at < ? ORDER BY seq`
 
 // RecoverMessages requeues, like RetryMessage and in publish order, every
 // failed message of the webhook created in [since, until) (a zero until:
 // no upper bound) but its test messages, and returns how many. ENOTFOUND.
 func (s *Store) RecoverMessages(ctx context.Context, tenantID, webhookID string, since, until time.Time, now time.Time) (int, error) {
-	n := 0
+	var ts []hookd.Transition
+	now = FromMS(MS(now))
 	err := s.Tx(ctx, func(tx Conn) error {
 		w, err := s.getWebhook(ctx, tx, tenantID, webhookID)
 		if err != nil {
@@ -254,35 +253,33 @@ func (s *Store) RecoverMessages(ctx context.Context, tenantID, webhookID string,
 		if !until.IsZero() {
 			upper = MS(until)
 		}
-		rows, err := tx.QueryContext(ctx, RecoverQuery, webhookID, MS(since), upper)
+		type row struct {
+			seq int64
+			m   hookd.MessageStatus
+		}
+		var batch []row
+		err = QueryRows(ctx, tx, RecoverQuery, []any{webhookID, MS(since), upper}, func(rows *sql.Rows) error {
+			seq, m, err := scanStatus(rows)
+			batch = append(batch, row{seq, m})
+			return err
+		})
 		if err != nil {
 			return err
 		}
-		var batch []msgRow
-		for rows.Next() {
-			var r msgRow
-			if err := rows.Scan(&r.seq, &r.webhookID, &r.group, &r.state, &r.attemptCount); err != nil {
-				rows.Close()
-				return err
-			}
-			batch = append(batch, r)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
 		for _, r := range batch {
-			if err := requeue(ctx, tx, w, r, now); err != nil {
+			t, err := requeue(ctx, tx, w, r.seq, r.m, now)
+			if err != nil {
 				return err
 			}
+			ts = append(ts, t)
 		}
-		n = len(batch)
 		return nil
 	})
 	if err != nil {
 		return 0, Internal("recover messages", err)
 	}
-	return n, nil
+	s.Notify(ts)
+	return len(ts), nil
 }
 
 // CreateTestMessage stores ev and a message for the webhook, already leased
@@ -307,8 +304,8 @@ func (s *Store) CreateTestMessage(ctx context.Context, tenantID, webhookID strin
 		// PostgreSQL BIGINT column has no default.
 		if _, err := tx.ExecContext(ctx, `INSERT INTO messages (seq, id, tenant_id, webhook_id, event_id, event_type,
 			event_group, group_key, state, lease, test, created_at, updated_at)
-			VALUES ((SELECT coalesce(max(seq), 0) + 1 FROM messages), ?, ?, ?, ?, ?, ?, '', 'created', ?, 1, ?, ?)`,
-			id, tenantID, webhookID, ev.ID, ev.Type, ev.Group, lease, MS(now), MS(now)); err != nil {
+			VALUES ((SELECT coalesce(max(seq), 0) + 1 FROM messages), ?, ?, ?, ?, ?, ?, '', ?, ?, 1, ?, ?)`,
+			id, tenantID, webhookID, ev.ID, ev.Type, ev.Group, string(hookd.StateCreated), lease, MS(now), MS(now)); err != nil {
 			return fmt.Errorf("insert message: %w", err)
 		}
 		m, err := getMessage(ctx, tx, tenantID, id)

@@ -12,9 +12,9 @@ import (
 // partial index, aborted and resolved on messages_ended, the open states on
 // messages_open (each repeating its index's WHERE); successful is what
 // remains. One statement, so one snapshot: the parts add up.
-const CountMessagesByStateQuery = `SELECT 'total', count(*) FROM messages
-	UNION ALL SELECT 'failed', count(*) FROM messages WHERE state = 'failed'
-	UNION ALL SELECT state, count(*) FROM messages WHERE state IN ('aborted', 'resolved') GROUP BY state
+var CountMessagesByStateQuery = `SELECT 'total', count(*) FROM messages
+	UNION ALL SELECT ` + Lit(hookd.StateFailed) + `, count(*) FROM messages WHERE state = ` + Lit(hookd.StateFailed) + `
+	UNION ALL SELECT state, count(*) FROM messages WHERE state IN (` + Lit(hookd.StateAborted, hookd.StateResolved) + `) GROUP BY state
 	UNION ALL SELECT state, count(*) FROM messages WHERE ` + openIndexTerms + ` GROUP BY state`
 
 // CountMessagesByState returns how many messages are in each state (see

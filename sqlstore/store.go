@@ -1,11 +1,13 @@
 // Package sqlstore is the part of hookd's SQL stores (sqlite, postgres)
 // that is the same in both: their statements, written once in SQL both
 // dialects run (with '?' placeholders, which the postgres store rebinds to
-// $N), and the rules around them (group order, suspension, idempotency,
-// retention). A store gives it a Store with its ways to read and to write
-// (a transaction is the store's own: SQLite's single writer connection,
-// PostgreSQL's advisory lock) and a Dialect for the few fragments that
-// differ, and keeps what only it does: opening and migrating its
+// $N). The rules of a message's life (group order, holds, suspension,
+// manual actions) are the domain's (hookd's transition.go): this package
+// loads the rows a rule reads, calls it, and writes the Transition it
+// returns (see move.go). A store gives it a Store with its ways to read
+// and to write (a transaction is the store's own: SQLite's single writer
+// connection, PostgreSQL's advisory lock) and a Dialect for the few
+// fragments that differ, and keeps what only it does: opening and migrating its
 // database, its group commit, and Claim, NextDue, ReleaseLeases,
 // DeferMessage and Complete, whose transactions differ (the SQLite store
 // parks and hands off fresh messages).
@@ -15,6 +17,7 @@ import (
 	"context"
 	"database/sql"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/hookd/hookd"
@@ -62,9 +65,31 @@ type Store struct {
 
 	keys   keyCache    // FindAPIKey's answers, see tenant.go
 	health writeHealth // whether writes fail for want of the database, see unavailable.go
+
+	observer atomic.Pointer[func([]hookd.Transition)] // see SetObserver
 }
 
-// Dialect holds the few SQL fragments that differ between the stores.
+// SetObserver sets the function told of committed transitions (nil: none);
+// see hookd.ObservableStore.
+func (s *Store) SetObserver(fn func([]hookd.Transition)) {
+	if fn == nil {
+		s.observer.Store(nil)
+		return
+	}
+	s.observer.Store(&fn)
+}
+
+// Notify tells the observer of transitions just committed; a store calls
+// it after the commit of a call whose transitions it applied itself
+// (Complete).
+func (s *Store) Notify(ts []hookd.Transition) {
+	if fn := s.observer.Load(); fn != nil && len(ts) > 0 {
+		(*fn)(ts)
+	}
+}
+
+// Dialect holds the few SQL fragments that differ between the stores, and
+// nothing else: the statements that use them take it as an argument.
 type Dialect struct {
 	// Contains is the function that finds a string in another, position
 	// from 1 or 0 for none: "instr" (SQLite) or "strpos" (PostgreSQL).

@@ -24,8 +24,10 @@ func (s *Store) Sweep(ctx context.Context, cutoff time.Time, limit int, now time
 	var deleted int
 	err := s.Tx(ctx, func(tx Conn) error {
 		deleted = 0
+		// The state list repeats messages_sweep's WHERE clause, so that
+		// the planner reads that index.
 		rows, err := tx.QueryContext(ctx, `SELECT seq, id, tenant_id, webhook_id, group_key, state FROM messages
-			WHERE state IN ('successful', 'failed', 'aborted', 'resolved') AND updated_at < ? LIMIT ?`, MS(cutoff), limit)
+			WHERE state IN (`+Lit(terminalStates...)+`) AND updated_at < ? LIMIT ?`, MS(cutoff), limit)
 		if err != nil {
 			return err
 		}
@@ -34,13 +36,17 @@ func (s *Store) Sweep(ctx context.Context, cutoff time.Time, limit int, now time
 		groups := map[group]bool{}
 		for rows.Next() {
 			var seq int64
-			var id, tenant, webhook, key, state string
+			var id, tenant, webhook, key string
+			var state hookd.MessageState
 			if err := rows.Scan(&seq, &id, &tenant, &webhook, &key, &state); err != nil {
 				rows.Close()
 				return err
 			}
 			seqs, ids = append(seqs, seq), append(ids, id)
-			if key != "" && state == string(hookd.StateFailed) {
+			// An ended message that may have held back its group (a
+			// failure, unless its webhook continues on failure, which
+			// releaseGroup sees) no longer does once deleted.
+			if key != "" && state.Blocks(false) {
 				groups[group{tenant, webhook, key}] = true
 			}
 		}

@@ -356,14 +356,7 @@ func (s *Store) UpdateWebhook(ctx context.Context, w *hookd.Webhook) error {
 		if stored, err = s.getWebhook(ctx, tx, w.TenantID, w.ID); err != nil {
 			return err
 		}
-		switch {
-		case old.Active() && !stored.Active():
-			return holdWebhook(ctx, tx, stored.ID, now)
-		case stored.Active() && (!old.Active() || (!old.ContinueOnFailure && stored.ContinueOnFailure)):
-			// Enabled again, or failed messages stopped blocking their groups.
-			return releaseWebhook(ctx, tx, stored, now)
-		}
-		return nil
+		return holdOrRelease(ctx, tx, old, stored, now)
 	})
 	if err != nil {
 		return Internal("update webhook", err)
@@ -393,32 +386,24 @@ func (s *Store) DeleteWebhook(ctx context.Context, tenantID, id string) error {
 
 // SetSuspended suspends (holding the webhook's waiting messages) or
 // unsuspends (clearing the failure streak and releasing held messages in
-// group order) and returns the webhook. Suspending a suspended webhook keeps
-// its SuspendedAt. ENOTFOUND.
+// group order) and returns the webhook, as hookd.SetSuspended and
+// hookd.WebhookChange say. ENOTFOUND.
 func (s *Store) SetSuspended(ctx context.Context, tenantID, id string, suspended bool, now time.Time) (*hookd.Webhook, error) {
 	var out *hookd.Webhook
+	now = FromMS(MS(now))
 	err := s.Tx(ctx, func(tx Conn) error {
-		w, err := s.getWebhook(ctx, tx, tenantID, id)
+		old, err := s.getWebhook(ctx, tx, tenantID, id)
 		if err != nil {
 			return err
 		}
-		if suspended {
-			if !w.Suspended {
-				if err := suspendWebhook(ctx, tx, w, now); err != nil {
-					return err
-				}
-			}
-		} else {
-			if _, err := tx.ExecContext(ctx, `UPDATE webhooks SET suspended = 0, suspended_at = NULL,
-				failing_since = NULL, updated_at = ? WHERE id = ?`, MS(now), id); err != nil {
+		w, changed := hookd.SetSuspended(*old, suspended, now)
+		if changed {
+			if _, err := tx.ExecContext(ctx, `UPDATE webhooks SET suspended = ?, suspended_at = ?, failing_since = ?,
+				updated_at = ? WHERE id = ?`, w.Suspended, msPtr(w.SuspendedAt), msPtr(w.FailingSince), MS(now), id); err != nil {
 				return err
 			}
-			wasActive := w.Active()
-			w.Suspended, w.SuspendedAt, w.FailingSince = false, nil, nil
-			if !wasActive && w.Active() {
-				if err := releaseWebhook(ctx, tx, w, now); err != nil {
-					return err
-				}
+			if err := holdOrRelease(ctx, tx, old, &w, now); err != nil {
+				return err
 			}
 		}
 		out, err = s.getWebhook(ctx, tx, tenantID, id)
@@ -430,7 +415,10 @@ func (s *Store) SetSuspended(ctx context.Context, tenantID, id string, suspended
 	return out, nil
 }
 
-// suspendWebhook marks w suspended at now and holds its waiting messages.
+// suspendWebhook writes w suspended at now and holds its waiting messages
+// (see hookd.WebhookChange). w is as it is after the suspension; whether
+// it was active before does not matter: an inactive webhook has no waiting
+// message to hold.
 func suspendWebhook(ctx context.Context, tx Conn, w *hookd.Webhook, now time.Time) error {
 	if _, err := tx.ExecContext(ctx, "UPDATE webhooks SET suspended = 1, suspended_at = ?, updated_at = ? WHERE id = ?",
 		MS(now), MS(now), w.ID); err != nil {
@@ -439,6 +427,18 @@ func suspendWebhook(ctx context.Context, tx Conn, w *hookd.Webhook, now time.Tim
 	t := FromMS(MS(now))
 	w.Suspended, w.SuspendedAt = true, &t
 	return holdWebhook(ctx, tx, w.ID, now)
+}
+
+// holdOrRelease holds or releases the messages of a webhook changed from
+// old to updated, as hookd.WebhookChange says.
+func holdOrRelease(ctx context.Context, tx Conn, old, updated *hookd.Webhook, now time.Time) error {
+	switch hold, release := hookd.WebhookChange(old, updated); {
+	case hold:
+		return holdWebhook(ctx, tx, updated.ID, now)
+	case release:
+		return releaseWebhook(ctx, tx, updated, now)
+	}
+	return nil
 }
 
 // SetSecrets replaces the webhook's secrets; ENOTFOUND.
@@ -460,7 +460,7 @@ func (s *Store) SetSecrets(ctx context.Context, tenantID, id string, secrets []h
 	return nil
 }
 
-// AbortWebhookQuery aborts a deleted webhook's unfinished messages, found
-// through messages_open.
-const AbortWebhookQuery = `UPDATE messages SET state = 'aborted', due_at = NULL, lease = 0,
+// AbortWebhookQuery aborts a deleted webhook's open messages, found
+// through messages_open. Arguments: updated_at, webhook id.
+var AbortWebhookQuery = `UPDATE messages SET state = ` + Lit(hookd.StateAborted) + `, due_at = NULL, lease = 0,
 	next_attempt_at = NULL, updated_at = ? WHERE webhook_id = ? AND ` + openIndexTerms

@@ -81,6 +81,7 @@ func Exercise(t *testing.T, open func(t *testing.T) hookd.Store) {
 		{"EventTypes", testEventTypes},
 		{"EventTypeLimit", testEventTypeLimit},
 		{"CountMessagesByState", testCountMessagesByState},
+		{"Observer", testObserver},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
