@@ -39,6 +39,7 @@ const (
 	MaxRetryDelay        = 24 * time.Hour
 	MaxSuspendAfter      = 365 * 24 * time.Hour
 	MaxRateLimit         = 1_000_000
+	MaxMaxInFlight       = 1000
 	MinPlainSecretLen    = 16
 	MaxPlainSecretLen    = 128
 	MinSecretKeyBytes    = 16
@@ -218,6 +219,9 @@ func (w *Webhook) validate(ctx context.Context, targets TargetChecker, f *Fields
 	}
 	if w.RateLimit < 0 || w.RateLimit > MaxRateLimit {
 		f.Add("rate_limit", "must be between 0 (unlimited) and %d", MaxRateLimit)
+	}
+	if w.MaxInFlight < 0 || w.MaxInFlight > MaxMaxInFlight {
+		f.Add("max_in_flight", "must be between 1 and %d, or null for the server's default", MaxMaxInFlight)
 	}
 }
 

@@ -163,6 +163,10 @@ func TestWebhookValidate(t *testing.T) {
 		}, []string{"failure_handling.suspend_after"}},
 		{"rate limit 0", func(w *hookd.Webhook) { w.RateLimit = 0 }, nil},
 		{"rate limit negative", func(w *hookd.Webhook) { w.RateLimit = -1 }, []string{"rate_limit"}},
+		{"max in flight default", func(w *hookd.Webhook) { w.MaxInFlight = 0 }, nil},
+		{"max in flight 1000", func(w *hookd.Webhook) { w.MaxInFlight = 1000 }, nil},
+		{"max in flight 1001", func(w *hookd.Webhook) { w.MaxInFlight = 1001 }, []string{"max_in_flight"}},
+		{"max in flight negative", func(w *hookd.Webhook) { w.MaxInFlight = -1 }, []string{"max_in_flight"}},
 		{"many at once", func(w *hookd.Webhook) {
 			w.Name, w.URL, w.TimeoutMS, w.MaxRetries, w.EventTypes = "", "x", 1, 99, nil
 		}, []string{"name", "url", "event_types", "timeout_ms", "max_retries"}},

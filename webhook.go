@@ -34,7 +34,8 @@ type Webhook struct {
 	Grouped           bool                `json:"grouped"`
 	ContinueOnFailure bool                `json:"continue_on_failure"`
 	FailureHandling   FailureHandling     `json:"failure_handling"`
-	RateLimit         int                 `json:"rate_limit,omitempty"` // deliveries per second, 0: unlimited
+	RateLimit         int                 `json:"rate_limit,omitempty"`    // deliveries per second, 0: unlimited
+	MaxInFlight       int                 `json:"max_in_flight,omitempty"` // attempts at once (1..MaxMaxInFlight), 0: the server's default
 	Suspended         bool                `json:"suspended"`
 	SuspendedAt       *time.Time          `json:"suspended_at"`
 	// FailingSince is when the current streak of failed attempts began;

@@ -34,6 +34,7 @@ type webhookView struct {
 	ContinueOnFailure bool                `json:"continue_on_failure"`
 	FailureHandling   failureView         `json:"failure_handling"`
 	RateLimit         *int                `json:"rate_limit"`
+	MaxInFlight       *int                `json:"max_in_flight"`
 	Suspended         bool                `json:"suspended"`
 	SuspendedAt       *time.Time          `json:"suspended_at"`
 	CreatedAt         time.Time           `json:"created_at"`
@@ -104,6 +105,9 @@ func viewWebhook(w *hookd.Webhook, withSecrets bool, now time.Time) webhookView 
 	if w.RateLimit > 0 {
 		v.RateLimit = &w.RateLimit
 	}
+	if w.MaxInFlight > 0 {
+		v.MaxInFlight = &w.MaxInFlight
+	}
 	if withSecrets {
 		v.Secrets = secretValues(w.Secrets, now)
 	}
@@ -156,6 +160,7 @@ func applyWebhook(o *obj, w *hookd.Webhook, mode bodyMode, now time.Time) (secre
 	member(o, "continue_on_failure", into(o.boolean)).apply(&w.ContinueOnFailure, false)
 	member(o, "failure_handling", o.failureHandling).apply(&w.FailureHandling, def.FailureHandling)
 	member(o, "rate_limit", into(o.integer)).apply(&w.RateLimit, 0)
+	member(o, "max_in_flight", o.maxInFlight).apply(&w.MaxInFlight, 0) // 0: the server's default
 
 	if mode == modePatch {
 		if v, ok := o.strList("remove_event_types"); ok {
@@ -556,4 +561,18 @@ func (s *Server) recoverWebhook(w http.ResponseWriter, r *http.Request, c *call)
 	}
 	writeJSON(w, http.StatusAccepted, map[string]int{"count": n})
 	return nil
+}
+
+// maxInFlight decodes max_in_flight: an integer, but not 0, which is the
+// domain's "the server's default", spelt null in the API.
+func (o *obj) maxInFlight(name string) (int, bool) {
+	var v int
+	if !o.integer(name, &v) {
+		return 0, false
+	}
+	if v == 0 {
+		o.add(o.path(name), "must be between 1 and %d, or null for the server's default", hookd.MaxMaxInFlight)
+		return 0, false
+	}
+	return v, true
 }

@@ -69,15 +69,18 @@ func TestCreateWebhookValidation(t *testing.T) {
 			[]string{"retry_schedule[0]", "retry_schedule[1]", "retry_schedule[2]"}},
 		{"suspend after negative", merge(base, "failure_handling", map[string]any{"suspend_after": "-1h"}), 400, []string{"failure_handling.suspend_after"}},
 		{"rate limit negative", merge(base, "rate_limit", -1), 400, []string{"rate_limit"}},
+		{"max in flight 0", merge(base, "max_in_flight", 0), 400, []string{"max_in_flight"}},
+		{"max in flight too high", merge(base, "max_in_flight", 1001), 400, []string{"max_in_flight"}},
+		{"max in flight not an integer", merge(base, "max_in_flight", 1.5), 400, []string{"max_in_flight"}},
 		{"filter empty value", merge(base, "filter", map[string]string{"party_id": ""}), 400, []string{"filter.party_id"}},
 		{"everything valid", merge(base, "url", "https://example.com/full", "description", "d", "enabled", false,
 			"event_types", []string{"*", "all", "Unit.*", "log.door_was_opened"}, "filter", map[string]string{"party_id": "42"},
 			"headers", map[string][]string{"X-Tenant": {"acme"}}, "auth", map[string]string{"type": "basic", "username": "u", "password": "p"},
 			"secrets", []string{"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "plain-secret-0123456789"}, "timeout_ms", 1000, "max_retries", 0,
 			"retry_schedule", []string{"1s", "24h"}, "grouped", true, "continue_on_failure", true,
-			"failure_handling", map[string]string{"suspend_after": "0s"}, "rate_limit", 5), 201, nil},
+			"failure_handling", map[string]string{"suspend_after": "0s"}, "rate_limit", 5, "max_in_flight", 1000), 201, nil},
 		{"nulls are defaults", merge(base, "url", "https://example.com/nulls", "description", nil, "auth", nil, "filter", nil,
-			"headers", nil, "timeout_ms", nil, "retry_schedule", nil, "secrets", nil, "failure_handling", nil, "rate_limit", nil), 201, nil},
+			"headers", nil, "timeout_ms", nil, "retry_schedule", nil, "secrets", nil, "failure_handling", nil, "rate_limit", nil, "max_in_flight", nil), 201, nil},
 		{"continue on failure without grouped", merge(base, "url", "https://example.com/cof", "continue_on_failure", true), 201, nil},
 	}
 	for _, tt := range tests {
@@ -127,7 +130,7 @@ func TestWebhookLifecycle(t *testing.T) {
 	}
 	for field, want := range map[string]any{"enabled": true, "timeout_ms": 10000.0, "max_retries": 6.0, "grouped": false,
 		"continue_on_failure": false, "suspended": false, "suspended_at": nil, "failure_handling.suspend_after": "120h",
-		"retry_schedule": nil, "rate_limit": nil, "auth.type": "basic", "auth.username": "erp", "auth.password": nil, "description": ""} {
+		"retry_schedule": nil, "rate_limit": nil, "max_in_flight": nil, "auth.type": "basic", "auth.username": "erp", "auth.password": nil, "description": ""} {
 		if got := r.field(field); fmt.Sprint(got) != fmt.Sprint(want) {
 			t.Errorf("%s = %v, want %v", field, got, want)
 		}

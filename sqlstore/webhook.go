@@ -14,7 +14,7 @@ import (
 
 const webhookColumns = `id, tenant_id, number, name, description, url, enabled, event_types, filter, headers,
 	auth, secrets, timeout_ms, max_retries, retry_schedule, grouped, continue_on_failure,
-	suspend_after_ns, rate_limit, suspended, suspended_at, failing_since, created_at, updated_at`
+	suspend_after_ns, rate_limit, max_in_flight, suspended, suspended_at, failing_since, created_at, updated_at`
 
 // scanWebhook scans webhookColumns, opening the sealed columns.
 func (s *Store) scanWebhook(sc interface{ Scan(...any) error }) (*hookd.Webhook, error) {
@@ -32,7 +32,7 @@ func scanWebhookRow(sc interface{ Scan(...any) error }, open func(id, column, st
 	var suspendedAt, failingSince sql.NullInt64
 	err := sc.Scan(&w.ID, &w.TenantID, &w.Number, &w.Name, &w.Description, &w.URL, &w.Enabled, &eventTypes, &filter,
 		&headers, &auth, &secrets, &w.TimeoutMS, &w.MaxRetries, &schedule, &w.Grouped, &w.ContinueOnFailure,
-		&suspendAfter, &w.RateLimit, &w.Suspended, &suspendedAt, &failingSince, &created, &updated)
+		&suspendAfter, &w.RateLimit, &w.MaxInFlight, &w.Suspended, &suspendedAt, &failingSince, &created, &updated)
 	if err != nil {
 		return nil, err
 	}
@@ -179,11 +179,11 @@ func (s *Store) CreateWebhook(ctx context.Context, w *hookd.Webhook) error {
 		sealed := s.sealWebhook(id, enc) // bound to the id, known only now
 		_, err = tx.ExecContext(ctx, `INSERT INTO webhooks (id, tenant_id, number, name, description, url, url_norm, dup_key,
 			enabled, event_types, filter, headers, auth, secrets, timeout_ms, max_retries, retry_schedule, grouped,
-			continue_on_failure, suspend_after_ns, rate_limit, suspended, suspended_at, failing_since, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, NULL, NULL, ?, ?)`,
+			continue_on_failure, suspend_after_ns, rate_limit, max_in_flight, suspended, suspended_at, failing_since, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, NULL, NULL, ?, ?)`,
 			id, w.TenantID, number, w.Name, w.Description, w.URL, norm, w.DuplicateKey(), w.Enabled, enc.eventTypes, enc.filter, enc.headers,
 			sealed.auth, sealed.secrets, w.TimeoutMS, w.MaxRetries, enc.schedule, w.Grouped, w.ContinueOnFailure,
-			int64(w.FailureHandling.SuspendAfter), w.RateLimit, MS(now), MS(now))
+			int64(w.FailureHandling.SuspendAfter), w.RateLimit, w.MaxInFlight, MS(now), MS(now))
 		if err != nil {
 			return err
 		}
@@ -345,11 +345,11 @@ func (s *Store) UpdateWebhook(ctx context.Context, w *hookd.Webhook) error {
 		}
 		_, err = tx.ExecContext(ctx, `UPDATE webhooks SET name = ?, description = ?, url = ?, url_norm = ?, dup_key = ?, enabled = ?,
 			event_types = ?, filter = ?, headers = ?, auth = ?, secrets = coalesce(?, secrets), timeout_ms = ?, max_retries = ?,
-			retry_schedule = ?, grouped = ?, continue_on_failure = ?, suspend_after_ns = ?, rate_limit = ?, updated_at = ?
+			retry_schedule = ?, grouped = ?, continue_on_failure = ?, suspend_after_ns = ?, rate_limit = ?, max_in_flight = ?, updated_at = ?
 			WHERE id = ?`,
 			w.Name, w.Description, w.URL, norm, w.DuplicateKey(), w.Enabled, enc.eventTypes, enc.filter, enc.headers, enc.auth, secrets,
 			w.TimeoutMS, w.MaxRetries, enc.schedule, w.Grouped, w.ContinueOnFailure,
-			int64(w.FailureHandling.SuspendAfter), w.RateLimit, MS(now), w.ID)
+			int64(w.FailureHandling.SuspendAfter), w.RateLimit, w.MaxInFlight, MS(now), w.ID)
 		if err != nil {
 			return err
 		}

@@ -25,6 +25,7 @@ func testWebhookCRUD(t *testing.T, s hookd.Store) {
 		w.Grouped, w.ContinueOnFailure = true, true
 		w.FailureHandling.SuspendAfter = hookd.Duration(48 * time.Hour)
 		w.RateLimit = 7
+		w.MaxInFlight = 3
 	})
 	if w.CreatedAt.IsZero() || w.UpdatedAt.IsZero() || !strings.HasPrefix(w.ID, hookd.PrefixWebhook+"_") {
 		t.Fatalf("CreateWebhook left id %q, created %v, updated %v", w.ID, w.CreatedAt, w.UpdatedAt)
@@ -43,7 +44,7 @@ func testWebhookCRUD(t *testing.T, s hookd.Store) {
 			got.TimeoutMS != want.TimeoutMS || got.MaxRetries != want.MaxRetries ||
 			!slices.Equal(got.RetrySchedule, want.RetrySchedule) || got.Grouped != want.Grouped ||
 			got.ContinueOnFailure != want.ContinueOnFailure || got.FailureHandling != want.FailureHandling ||
-			got.RateLimit != want.RateLimit || got.Suspended || got.SuspendedAt != nil || got.FailingSince != nil ||
+			got.RateLimit != want.RateLimit || got.MaxInFlight != want.MaxInFlight || got.Suspended || got.SuspendedAt != nil || got.FailingSince != nil ||
 			!got.CreatedAt.Equal(want.CreatedAt) {
 			t.Fatalf("webhook = %+v\nwant %+v", got, want)
 		}
@@ -55,7 +56,7 @@ func testWebhookCRUD(t *testing.T, s hookd.Store) {
 	upd.Name, upd.Description, upd.URL = "renamed", "", url(2)
 	upd.EventTypes = []string{"*"}
 	upd.Filter, upd.Headers, upd.Auth, upd.RetrySchedule = nil, nil, nil, nil
-	upd.Grouped, upd.ContinueOnFailure, upd.RateLimit = false, false, 0
+	upd.Grouped, upd.ContinueOnFailure, upd.RateLimit, upd.MaxInFlight = false, false, 0, 0
 	upd.Secrets = nil
 	must(t, s.UpdateWebhook(ctx, &upd))
 	got, err = s.GetWebhook(ctx, "a", w.ID)
