@@ -50,6 +50,10 @@ type Config struct {
 	Policy *netguard.Policy
 	// Workers is how many attempts run at once (default DefaultWorkers).
 	Workers int
+	// MaxInFlight is the bound on one webhook's attempts at once for a
+	// webhook whose max_in_flight is null (default DefaultMaxInFlight).
+	// See fair.go for how workers are shared.
+	MaxInFlight int
 	// RetrySchedule is the server's default retry schedule
 	// (--retry-schedule; nil: hookd.DefaultRetrySchedule).
 	RetrySchedule []time.Duration
@@ -90,11 +94,11 @@ type Dispatcher struct {
 	log          *slog.Logger
 	m            *engineMetrics
 
-	ho       handoff       // messages leased to the dispatcher at publish, see handoff.go
-	starts   starts        // when rate-limited webhooks' last attempts started, see pacer.go
-	wake     chan struct{} // a Wake happened (capacity 1)
-	freed    chan struct{} // a delivery left the window (capacity 1)
-	inflight atomic.Int64  // dispatched and not yet attempted to the end
+	ho     handoff       // messages leased to the dispatcher at publish, see handoff.go
+	starts starts        // when rate-limited webhooks' last attempts started, see pacer.go
+	sched  sched         // deliveries waiting for a worker and attempts running, see fair.go
+	wake   chan struct{} // a Wake happened (capacity 1)
+	freed  chan struct{} // a delivery left the window (capacity 1)
 
 	started  atomic.Bool
 	stop     chan struct{} // closed by Drain: stop claiming
@@ -139,7 +143,9 @@ func New(cfg Config) *Dispatcher {
 	}
 	d.sender = NewSender(cfg.Policy, d.workers, d.now)
 	d.attemptCtx, d.abort = context.WithCancel(context.Background())
-	d.m = newEngineMetrics(cfg.Metrics, func() float64 { return float64(d.inflight.Load()) })
+	d.sched.q = newFairQueue(d.workers, cfg.MaxInFlight)
+	d.sched.cond = sync.NewCond(&d.sched.mu)
+	d.m = newEngineMetrics(cfg.Metrics, d.sched.gauges)
 	d.m.countPerTenant(cfg.Metrics, cfg.MetricsPerTenant)
 	return d
 }
@@ -174,20 +180,17 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	defer close(d.done)
 	defer d.abort()
 
-	// Up to a window of three times the workers' deliveries is claimed
-	// and not yet attempted to the end: the workers' and a queue twice as
-	// long, so that a worker finds its next delivery waiting while the
-	// next claim runs (a Claim waits for the writer and took 6–10 ms
-	// under load, while 64 workers finished 50–80 attempts).
-	window := 3 * d.workers
-	jobs := make(chan job, window)
-	results := make(chan *hookd.Outcome, window)
+	results := make(chan *hookd.Outcome, 3*d.workers)
 	var wg sync.WaitGroup
 	for range d.workers {
 		wg.Go(func() {
-			for j := range jobs {
-				o := d.work(j)
-				d.inflight.Add(-1)
+			for {
+				j, ok := d.sched.take()
+				if !ok {
+					return
+				}
+				o, res := d.work(j)
+				d.finish(j, res)
 				select {
 				case d.freed <- struct{}{}:
 				default:
@@ -205,12 +208,21 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	}()
 
 	closeHandoff := d.openHandoff()
-	d.loop(ctx, jobs, window)
+	d.loop(ctx)
 	closeHandoff()
-	d.stopOnce.Do(func() { close(d.stop) }) // the workers give back what is queued
+	d.stopOnce.Do(func() { close(d.stop) })
+	d.sched.close() // the workers take nothing more
 
-	close(jobs)
 	wg.Wait()
+	// Give back what waited for a worker, due now.
+	d.sched.mu.Lock()
+	left := d.sched.q.drain(time.Now())
+	held := d.sched.q.takeGiveBacks()
+	d.sched.mu.Unlock()
+	for _, j := range left {
+		d.giveBack(j, d.now())
+	}
+	d.giveBackHeld(held)
 	close(results)
 	<-completed
 	d.sender.CloseIdleConnections()
@@ -241,13 +253,22 @@ func (d *Dispatcher) Drain(ctx context.Context) error {
 // as soon as half the workers' worth of the window is free, as much as
 // fills the window, so the queue in front of the workers never runs dry
 // while a Claim waits for the writer; claims come at once when idle.
-func (d *Dispatcher) loop(ctx context.Context, jobs chan<- job, window int) {
+//
+// The window (see sched.room) is three times the workers' deliveries
+// claimed and not yet attempted to the end: the workers' and a queue
+// twice as long, so that a worker finds its next delivery waiting while
+// the next claim runs (a Claim waits for the writer and took 6–10 ms
+// under load, while 64 workers finished 50–80 attempts). A webhook counts
+// in it only up to its bound (fair.go), so that a slow webhook's backlog
+// does not stop the claims that find the others' messages.
+func (d *Dispatcher) loop(ctx context.Context) {
 	p := &pacer{queues: map[string]*paceQueue{}}
 	defer p.giveBackAll(d)
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	var idle, errDelay time.Duration
 	claimAt := max(d.workers/2, 1)
+	forgetAt := time.Now().Add(time.Minute)
 	for {
 		select {
 		case <-ctx.Done():
@@ -256,17 +277,25 @@ func (d *Dispatcher) loop(ctx context.Context, jobs chan<- job, window int) {
 			return
 		default:
 		}
+		d.sched.mu.Lock()
+		held := d.sched.q.takeGiveBacks()
+		if now := time.Now(); now.After(forgetAt) {
+			d.sched.q.forget(now.Add(-10 * time.Minute))
+			forgetAt = now.Add(time.Minute)
+		}
+		d.sched.mu.Unlock()
+		d.giveBackHeld(held)
 		handed, reserved := d.takeHanded()
 		if len(handed) > 0 {
 			d.m.handed(len(handed))
 			leasedAt := time.Now()
 			for _, dl := range handed {
-				p.admit(d, jobs, job{d: dl, deadline: d.holdDeadline(dl, leasedAt)})
+				p.admit(d, job{d: dl, deadline: d.holdDeadline(dl, leasedAt)})
 			}
 		}
-		free := window - int(d.inflight.Load()) - reserved
+		free := d.sched.room(3*d.workers) - reserved
 		if free > 0 {
-			free -= p.dispatchReady(d, jobs, free)
+			free -= p.dispatchReady(d, free)
 		}
 		wait := d.pollInterval
 		claim := free >= claimAt
@@ -300,7 +329,7 @@ func (d *Dispatcher) loop(ctx context.Context, jobs chan<- job, window int) {
 				claimedAt := time.Now()
 				for _, dl := range ds {
 					j := job{d: dl, deadline: d.holdDeadline(dl, claimedAt)}
-					if p.admit(d, jobs, j) {
+					if p.admit(d, j) {
 						free--
 					}
 				}
@@ -359,11 +388,37 @@ func (d *Dispatcher) holdDeadline(dl *hookd.Delivery, claimedAt time.Time) time.
 	return claimedAt.Add(d.lease - timeout - d.margin/2)
 }
 
-// dispatch queues j for a worker. The caller has counted room in the
-// window, and the queue holds a whole window, so the send never waits.
-func (d *Dispatcher) dispatch(jobs chan<- job, j job) {
-	d.inflight.Add(1)
-	jobs <- j
+// dispatch queues j for a worker (fair.go).
+func (d *Dispatcher) dispatch(j job) { d.sched.push(j) }
+
+// giveBackHeld gives back the deliveries the fair queue could not start
+// within their leases, each due when its turn is expected.
+func (d *Dispatcher) giveBackHeld(held []heldBack) {
+	if len(held) == 0 {
+		return
+	}
+	now, clock := time.Now(), d.now()
+	for _, h := range held {
+		d.giveBack(h.j, clock.Add(h.due.Sub(now)))
+	}
+}
+
+// finish records the end of j's attempt (or of its turn, when it was not
+// attempted) with the fair queue, and logs a change of the webhook's
+// circuit.
+func (d *Dispatcher) finish(j job, res *Result) {
+	kind, took := kindNone, time.Duration(0)
+	if res != nil {
+		kind, took = kindOf(&res.Attempt), res.Duration
+	}
+	switch d.sched.done(j.d.Webhook.ID, kind, took) {
+	case circuitOpened:
+		d.log.Warn("delivery: webhook does not answer; one attempt at a time until one succeeds",
+			"webhook_id", j.d.Webhook.ID, "tenant_id", j.d.Webhook.TenantID,
+			"after", fmt.Sprintf("%d timeouts or connection failures in a row", openAfter))
+	case circuitClosed:
+		d.log.Info("delivery: webhook answers again", "webhook_id", j.d.Webhook.ID, "tenant_id", j.d.Webhook.TenantID)
+	}
 }
 
 // giveBack returns a claimed delivery unattempted, due at due. If the store
@@ -377,39 +432,54 @@ func (d *Dispatcher) giveBackCtx(ctx context.Context, j job, due time.Time) {
 	}
 }
 
-// work runs one claimed delivery and returns its outcome, nil when it was
-// not attempted: Drain was called while it waited in the queue, or it
-// waited past its deadline (it is given back, due now), or the attempt
-// was cut short by an aborted drain.
-func (d *Dispatcher) work(j job) *hookd.Outcome {
+// work runs one claimed delivery and returns its outcome and the
+// attempt's result, nil and nil when it was not attempted: Drain was
+// called while it waited in the queue, or it waited past its deadline (it
+// is given back, due now); the outcome alone is nil when the attempt was
+// cut short by an aborted drain.
+func (d *Dispatcher) work(j job) (*hookd.Outcome, *Result) {
 	select {
 	case <-d.stop:
 		d.giveBack(j, d.now())
-		return nil
+		return nil, nil
 	default:
 	}
 	if time.Now().After(j.deadline) {
 		d.giveBack(j, d.now())
-		return nil
+		return nil, nil
 	}
+	var started time.Time // when the attempt starts, for a rate-limited webhook
 	if rate := j.d.Webhook.RateLimit; rate > 0 {
-		if wait := d.starts.reserve(j.d.Webhook.ID, paceInterval(rate), time.Now()); wait > 0 {
-			t := time.NewTimer(wait)
-			select {
-			case <-d.stop:
-				t.Stop()
-				d.giveBack(j, d.now())
-				return nil
-			case <-t.C:
+		interval := paceInterval(rate)
+		wait := d.starts.reserve(j.d.Webhook.ID, interval, time.Now())
+		for {
+			if wait > 0 {
+				t := time.NewTimer(wait)
+				select {
+				case <-d.stop:
+					t.Stop()
+					d.giveBack(j, d.now())
+					return nil, nil
+				case <-t.C:
+				}
+			}
+			if wait, started = d.starts.begin(j.d.Webhook.ID, interval, time.Now(), d.now); wait == 0 {
+				break
 			}
 		}
 	}
-	res := d.sender.Send(d.attemptCtx, j.d)
+	res := d.sender.send(d.attemptCtx, j.d, started)
 	if d.attemptCtx.Err() != nil && errors.Is(res.Err, context.Canceled) {
-		return nil
+		return nil, nil
 	}
 	d.m.attempt(res)
-	return d.outcome(j.d, res)
+	if d.log.Enabled(d.attemptCtx, slog.LevelDebug) {
+		a := &res.Attempt
+		d.log.Debug("delivery: attempt", "webhook_id", j.d.Webhook.ID, "message_id", j.d.Message.ID,
+			"tenant_id", j.d.Message.TenantID, "trigger", string(a.Trigger), "success", a.Success,
+			"status", a.StatusCode, "duration_ms", a.DurationMS, "error", a.Error, "err", res.Err)
+	}
+	return d.outcome(j.d, res), &res
 }
 
 // outcome decides the message's next state after an attempt.

@@ -19,9 +19,9 @@ import (
 //   - the dispatcher takes them only while it is caught up: its last Claim
 //     found fewer due messages than it asked for, so nothing older waits;
 //   - reservations, deliveries queued for workers and attempts running
-//     together stay within the number of workers, a third of the claim
-//     window, so the loop can always still claim (retries, released
-//     messages).
+//     (as they count against the claim window, see fair.go) together
+//     stay within the number of workers, a third of the claim window, so
+//     the loop can always still claim (retries, released messages).
 
 // handoff is the state shared by the store's publisher and the loop.
 type handoff struct {
@@ -44,7 +44,7 @@ func (d *Dispatcher) Reserve(n int) (int, time.Duration) {
 	if !h.open || !h.caughtUp {
 		return 0, 0
 	}
-	room := d.workers - int(d.inflight.Load()) - h.reserved
+	room := d.workers - d.sched.counted() - h.reserved
 	n = max(min(n, room), 0)
 	h.reserved += n
 	return n, d.lease

@@ -27,7 +27,7 @@ var attemptResults = []string{"success", hookd.AttemptErrTimeout, hookd.AttemptE
 	hookd.AttemptErrReset, hookd.AttemptErrTLS, hookd.AttemptErrDNS, hookd.AttemptErrBlockedTarget,
 	hookd.AttemptErrRedirect, hookd.AttemptErrStatus, hookd.AttemptErrNetwork}
 
-func newEngineMetrics(r *metrics.Registry, inflight func() float64) *engineMetrics {
+func newEngineMetrics(r *metrics.Registry, gauges func() (waiting, running, open int)) *engineMetrics {
 	if r == nil {
 		return nil
 	}
@@ -39,13 +39,21 @@ func newEngineMetrics(r *metrics.Registry, inflight func() float64) *engineMetri
 	m.duration = r.Histogram("hookd_delivery_attempt_duration_seconds",
 		"Duration of delivery attempts, from the first byte sent to the last read.",
 		[]float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30})
-	r.Gauge("hookd_delivery_in_flight", "Claimed messages waiting for a worker or being attempted.", inflight)
+	r.Gauge("hookd_delivery_in_flight", "Claimed messages waiting for a worker or being attempted.", func() float64 {
+		waiting, running, _ := gauges()
+		return float64(waiting + running)
+	})
+	r.Gauge("hookd_delivery_waiting", "Claimed messages waiting for a worker, their webhook's turn or its bound of attempts in flight.",
+		func() float64 { waiting, _, _ := gauges(); return float64(waiting) })
+	r.Gauge("hookd_delivery_circuits_open",
+		"Webhooks whose attempts timed out or failed to connect several times in a row: one attempt at a time until one succeeds.",
+		func() float64 { _, _, open := gauges(); return float64(open) })
 	m.claimedN = r.Counter("hookd_delivery_claimed_total", "Messages claimed for delivery.")
 	m.handedN = r.Counter("hookd_delivery_handed_total",
 		"Messages leased to the engine as they were published, attempted without a claim.")
 	m.completedN = r.Counter("hookd_delivery_completed_total", "Attempt outcomes recorded in the store.")
 	m.deferredN = r.Counter("hookd_delivery_deferred_total",
-		"Claimed messages given back unattempted because a rate limit would keep them past their lease.")
+		"Claimed messages given back unattempted: a rate limit or the webhook's pace would keep them past their lease, or the engine stopped.")
 	return m
 }
 

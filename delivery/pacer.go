@@ -35,10 +35,10 @@ func paceInterval(rate int) time.Duration {
 // admit dispatches j at once when its webhook has no rate limit or is free
 // to send now, and reports whether it did; otherwise it queues j, or gives
 // it back when its turn would come after j.deadline.
-func (p *pacer) admit(d *Dispatcher, jobs chan<- job, j job) bool {
+func (p *pacer) admit(d *Dispatcher, j job) bool {
 	rate := j.d.Webhook.RateLimit
 	if rate <= 0 {
-		d.dispatch(jobs, j)
+		d.dispatch(j)
 		return true
 	}
 	q := p.queues[j.d.Webhook.ID]
@@ -50,7 +50,7 @@ func (p *pacer) admit(d *Dispatcher, jobs chan<- job, j job) bool {
 	now := time.Now()
 	if len(q.items) == 0 && !now.Before(q.next) {
 		q.next = now.Add(q.interval)
-		d.dispatch(jobs, j)
+		d.dispatch(j)
 		return true
 	}
 	turn := q.next
@@ -72,7 +72,7 @@ func (p *pacer) admit(d *Dispatcher, jobs chan<- job, j job) bool {
 
 // dispatchReady dispatches up to free queued deliveries whose turn has
 // come and returns how many it dispatched.
-func (p *pacer) dispatchReady(d *Dispatcher, jobs chan<- job, free int) int {
+func (p *pacer) dispatchReady(d *Dispatcher, free int) int {
 	n := 0
 	for id, q := range p.queues {
 		for n < free && len(q.items) > 0 {
@@ -88,7 +88,7 @@ func (p *pacer) dispatchReady(d *Dispatcher, jobs chan<- job, free int) int {
 				continue
 			}
 			q.next = now.Add(q.interval)
-			d.dispatch(jobs, j)
+			d.dispatch(j)
 			n++
 		}
 		if now := time.Now(); len(q.items) == 0 && !now.Before(q.next) && !now.Before(q.deferred) {
@@ -120,36 +120,61 @@ func (p *pacer) giveBackAll(d *Dispatcher) {
 	}
 }
 
-// starts keeps when each rate-limited webhook's last attempt started. The
-// pacer spaces dispatches, but a dispatched delivery may wait for a free
-// worker and then start less than an interval before the next one (seen:
-// 6 arrivals in 983 ms at 5/s with every worker busy); reserve, called by
-// the worker right before it sends, closes that gap.
+// starts keeps when each rate-limited webhook's attempts start. The pacer
+// spaces dispatches, but a dispatched delivery may wait for a free worker
+// and then start less than an interval before the next one (seen: 6
+// arrivals in 983 ms at 5/s with every worker busy); reserve, called by
+// the worker right before it sends, closes that gap. A worker may also
+// wake up late from waiting for its reserved turn on a loaded machine
+// while the next one wakes on time (seen: 6 attempts within 963 ms at
+// 5/s): begin, called as the attempt starts, spaces the actual starts.
 type starts struct {
-	mu   sync.Mutex
-	last map[string]time.Time
+	mu    sync.Mutex
+	last  map[string]time.Time // the latest turn reserved
+	began map[string]time.Time // the latest attempt begun
 }
 
-// reserve books the next start of webhook id, at least interval after the
+// forgetIdle drops from m, when it grew large, the webhooks idle for a
+// second: their next start is free.
+func forgetIdle(m map[string]time.Time, now time.Time) map[string]time.Time {
+	if m != nil && len(m) <= 4096 {
+		return m
+	}
+	out := make(map[string]time.Time, len(m))
+	for k, t := range m {
+		if now.Sub(t) < time.Second {
+			out[k] = t
+		}
+	}
+	return out
+}
+
+// reserve books the next turn of webhook id, at least interval after the
 // last one, and returns how long the caller must wait for it (0: start
 // now).
 func (s *starts) reserve(id string, interval time.Duration, now time.Time) time.Duration {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.last == nil || len(s.last) > 4096 {
-		// Forget webhooks idle for a second: their next start is free.
-		old := s.last
-		s.last = make(map[string]time.Time, len(old))
-		for k, t := range old {
-			if now.Sub(t) < time.Second {
-				s.last[k] = t
-			}
-		}
-	}
+	s.last = forgetIdle(s.last, now)
 	at := now
 	if last, ok := s.last[id]; ok && last.Add(interval).After(at) {
 		at = last.Add(interval)
 	}
 	s.last[id] = at
 	return at.Sub(now)
+}
+
+// begin starts an attempt of webhook id at now if the last one began at
+// least interval before, and returns 0 and the attempt's start time on
+// clock, read under the same lock so that the recorded starts are spaced
+// as the real ones; otherwise it returns how much longer to wait.
+func (s *starts) begin(id string, interval time.Duration, now time.Time, clock func() time.Time) (time.Duration, time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.began = forgetIdle(s.began, now)
+	if last, ok := s.began[id]; ok && last.Add(interval).After(now) {
+		return last.Add(interval).Sub(now), time.Time{}
+	}
+	s.began[id] = now
+	return 0, clock()
 }

@@ -104,8 +104,15 @@ func (s *Sender) CloseIdleConnections() { s.client.closeIdle() }
 // a 2xx; a 3xx is the error redirect, any other status http_status; network
 // failures are timeout, connection_refused, connection_reset, tls, dns,
 // blocked_target or network. When ctx itself ends, Err wraps ctx.Err().
-func (s *Sender) Send(ctx context.Context, d *hookd.Delivery) (r Result) {
-	started := s.now()
+func (s *Sender) Send(ctx context.Context, d *hookd.Delivery) Result {
+	return s.send(ctx, d, time.Time{})
+}
+
+// send is Send with the attempt's start time given (zero: now).
+func (s *Sender) send(ctx context.Context, d *hookd.Delivery, started time.Time) (r Result) {
+	if started.IsZero() {
+		started = s.now()
+	}
 	mono := time.Now()
 	r = Result{Attempt: hookd.Attempt{
 		ID:        hookd.NewID(hookd.PrefixAttempt),

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hookd/hookd"
+	"github.com/hookd/hookd/delivery"
 )
 
 // serveConfig is everything `hookd serve` is told by flags and environment.
@@ -29,6 +30,7 @@ type serveConfig struct {
 	MaxPayloadBytes     int
 	Retention           time.Duration
 	Workers             int
+	MaxInFlight         int
 	RateLimit           float64
 	RateBurst           int
 	ShutdownTimeout     time.Duration
@@ -143,6 +145,8 @@ func parseServeConfig(args []string, getenv func(string) string, help io.Writer)
 	fs.IntVar(&c.MaxPayloadBytes, "max-payload-bytes", 256<<10, "largest event payload accepted, in bytes")
 	fs.DurationVar(&c.Retention, "retention", 720*time.Hour, "terminal messages, their attempts and events older than this are deleted")
 	fs.IntVar(&c.Workers, "workers", 64, "concurrent delivery attempts")
+	fs.IntVar(&c.MaxInFlight, "max-in-flight", delivery.DefaultMaxInFlight,
+		"concurrent attempts to one webhook whose max_in_flight is null (1..1000)")
 	fs.Float64Var(&c.RateLimit, "rate-limit", 0, "API requests a second each tenant's keys may make together, on average; beyond it 429 with Retry-After (0: no limit; the root token is never limited)")
 	fs.IntVar(&c.RateBurst, "rate-burst", 0, "API requests a tenant may make at once under --rate-limit (0: the limit rounded up)")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "how long SIGTERM waits for in-flight requests and attempts")
@@ -177,6 +181,9 @@ func parseServeConfig(args []string, getenv func(string) string, help io.Writer)
 	}
 	if c.Workers < 1 {
 		return nil, errors.New("--workers must be positive")
+	}
+	if c.MaxInFlight < 1 || c.MaxInFlight > hookd.MaxMaxInFlight {
+		return nil, fmt.Errorf("--max-in-flight must be between 1 and %d", hookd.MaxMaxInFlight)
 	}
 	if c.RateLimit < 0 || math.IsNaN(c.RateLimit) || math.IsInf(c.RateLimit, 0) {
 		return nil, errors.New("--rate-limit must be a number of requests a second, 0 for none")

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hookd/hookd/delivery"
 )
 
 func TestParseServeConfig(t *testing.T) {
@@ -62,6 +64,19 @@ func TestParseServeConfig(t *testing.T) {
 		{name: "negative rate limit", args: []string{"--rate-limit", "-1"}, err: "rate-limit"},
 		{name: "infinite rate limit", args: []string{"--rate-limit", "+Inf"}, err: "rate-limit"},
 		{name: "negative burst", args: []string{"--rate-burst", "-3"}, err: "rate-burst"},
+		{name: "max in flight default", check: func(t *testing.T, c *serveConfig) {
+			if c.MaxInFlight != delivery.DefaultMaxInFlight {
+				t.Errorf("max in flight %d, want %d", c.MaxInFlight, delivery.DefaultMaxInFlight)
+			}
+		}},
+		{name: "max in flight from env", env: map[string]string{"HOOKD_MAX_IN_FLIGHT": "5"},
+			check: func(t *testing.T, c *serveConfig) {
+				if c.MaxInFlight != 5 {
+					t.Errorf("max in flight %d, want 5", c.MaxInFlight)
+				}
+			}},
+		{name: "max in flight 0", args: []string{"--max-in-flight", "0"}, err: "max-in-flight"},
+		{name: "max in flight too high", args: []string{"--max-in-flight", "1001"}, err: "max-in-flight"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
@@ -89,7 +104,8 @@ func TestServeHelpNamesEveryEnvVariable(t *testing.T) {
 	}
 	for _, want := range []string{"--addr", "HOOKD_ADDR", "--db", "HOOKD_DB", "--data-dir", "HOOKD_DATA_DIR",
 		"--root-token", "HOOKD_ROOT_TOKEN", "--allow-http", "--allow-private-targets", "HOOKD_ALLOW_PRIVATE_TARGETS",
-		"--dev", "--retry-schedule", "--max-payload-bytes", "--retention", "HOOKD_RETENTION"} {
+		"--dev", "--retry-schedule", "--max-payload-bytes", "--retention", "HOOKD_RETENTION",
+		"--max-in-flight", "HOOKD_MAX_IN_FLIGHT"} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("help lacks %s:\n%s", want, b.String())
 		}

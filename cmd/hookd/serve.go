@@ -153,6 +153,7 @@ func runServer(ctx context.Context, cfg *serveConfig, logger *slog.Logger, stdou
 		Store:         store,
 		Policy:        policy,
 		Workers:       cfg.Workers,
+		MaxInFlight:   cfg.MaxInFlight,
 		RetrySchedule: cfg.RetrySchedule,
 		Logger:        logger,
 		Metrics:       reg,
@@ -226,7 +227,7 @@ func runServer(ctx context.Context, cfg *serveConfig, logger *slog.Logger, stdou
 
 	logger.Info("hookd started", "version", hookd.Version, "addr", ln.Addr().String(), "db", redactDB(cfg.DB),
 		"allow_http", cfg.AllowHTTP, "allow_private_targets", cfg.AllowPrivateTargets, "workers", cfg.Workers,
-		"encryption_key", keys.Current().ID())
+		"max_in_flight", cfg.MaxInFlight, "encryption_key", keys.Current().ID())
 	if generated {
 		fmt.Fprintf(stdout, "hookd: generated a root token; it is shown only this once and kept in %s (mode 0600):\n%s\n",
 			filepath.Join(cfg.DataDir, "root-token"), token)
