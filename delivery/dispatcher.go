@@ -5,7 +5,9 @@
 // old data (Sweeper). Every rule of ordering, holding and suspension is
 // hookd's state machine (hookd.ApplyOutcome and friends), which the store
 // applies to the rows it holds in Claim and Complete; the engine only
-// decides outcomes and keeps time.
+// decides outcomes, keeps time, and shares its workers fairly among
+// tenants and webhooks, bounding each webhook's attempts in flight
+// (fair.go).
 package delivery
 
 import (

@@ -69,6 +69,9 @@ type config struct {
 	hookdArgs       []string
 	cpuProfile      string
 	profileSeconds  int
+	fRate           int
+	fDur            time.Duration
+	fBacklog        int
 
 	// derived sizes
 	aEvents, singleEvents, bEvents, cEvents, dEvents, eLive int
@@ -98,7 +101,7 @@ func parseConfig(args []string, stderr io.Writer) (*config, error) {
 	c := &config{}
 	fs := flag.NewFlagSet("hookd-bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	scen := fs.String("scenario", "all", "scenarios to run: all, or a comma-separated subset of a,b,c,d,e,u")
+	scen := fs.String("scenario", "all", "scenarios to run: all, or a comma-separated subset of a,b,c,d,e,f,u")
 	fs.Float64Var(&c.scale, "scale", 1, "multiply every event count by this factor")
 	fs.BoolVar(&c.quick, "quick", false, "small versions of everything (scale 0.05, short phases, --backlog 20000): a smoke test of about a minute")
 	fs.IntVar(&c.backlog, "backlog", 0, "scheduled retries to build up in scenario e, messages in the store of scenario u (default 1,000,000; 20,000 with --quick)")
@@ -124,6 +127,9 @@ func parseConfig(args []string, stderr io.Writer) (*config, error) {
 	fs.Var((*stringList)(&c.hookdArgs), "hookd-arg", "extra argument for hookd serve (repeatable)")
 	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile of hookd during scenario a's backlog to this file (runs hookd with --debug-addr)")
 	fs.IntVar(&c.profileSeconds, "profile-seconds", 15, "length of the CPU profile")
+	fs.IntVar(&c.fRate, "f-rate", 50, "scenario f: the healthy webhook's events a second")
+	fs.DurationVar(&c.fDur, "f-duration", 20*time.Second, "scenario f: how long the healthy webhook is published to, alone and beside the hostile backlog (5s with --quick)")
+	fs.IntVar(&c.fBacklog, "f-backlog", 500, "scenario f: the backlog of each of the 10 hostile webhooks (50 with --quick)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -150,6 +156,12 @@ func parseConfig(args []string, stderr io.Writer) (*config, error) {
 		if !set["profile-seconds"] {
 			c.profileSeconds = 3
 		}
+		if !set["f-duration"] {
+			c.fDur = 5 * time.Second
+		}
+		if !set["f-backlog"] {
+			c.fBacklog = 50
+		}
 	}
 	if c.backlog == 0 {
 		c.backlog = 1_000_000
@@ -165,7 +177,7 @@ func parseConfig(args []string, stderr io.Writer) (*config, error) {
 		for _, s := range strings.Split(*scen, ",") {
 			s = strings.TrimSpace(s)
 			if !slices.ContainsFunc(scenarios, func(x scenario) bool { return x.name == s }) {
-				return nil, fmt.Errorf("--scenario: unknown scenario %q (want a, b, c, d, e or u)", s)
+				return nil, fmt.Errorf("--scenario: unknown scenario %q (want a, b, c, d, e, f or u)", s)
 			}
 			c.scenarios = append(c.scenarios, s)
 		}
@@ -181,6 +193,8 @@ func parseConfig(args []string, stderr io.Writer) (*config, error) {
 		return nil, errors.New("--latency-rate must be positive and --latency-duration at least 1s")
 	case c.backlog < 1:
 		return nil, errors.New("--backlog must be positive")
+	case c.fRate < 1 || c.fDur < time.Second || c.fBacklog < 1:
+		return nil, errors.New("--f-rate and --f-backlog must be positive and --f-duration at least 1s")
 	case c.db != "" && !strings.HasPrefix(c.db, "postgres://") && !strings.HasPrefix(c.db, "postgresql://") && !strings.HasPrefix(c.db, "sqlite://"):
 		return nil, fmt.Errorf("--db %q: want a postgres:// or sqlite:// URL", c.db)
 	}

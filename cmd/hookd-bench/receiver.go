@@ -38,7 +38,14 @@ const (
 	sinkOK    sinkMode = iota // 204 to everything
 	sinkFlaky                 // 500 to failPct % of requests at random, else 204
 	sinkDead                  // 500 to everything; only counts
+	sinkHang                  // never answers: holds the request until the client gives up
+	sinkTrickle               // answers a byte a second: "HTTP/1.1 200 OK…", never done in time
+	sinkReset                 // resets the connection (RST) after reading the request
 )
+
+// hostile reports whether a sink of mode m never delivers: it only counts
+// attempts and the messages they were for.
+func (m sinkMode) hostile() bool { return m == sinkHang || m == sinkTrickle || m == sinkReset }
 
 // sink is one receiving endpoint (one webhook URL). It accepts a message the
 // first time a webhook-id is answered with 2xx and records the arrival time,
@@ -47,11 +54,14 @@ const (
 type sink struct {
 	name    string
 	url     string
+	done    <-chan struct{} // the receiver closes
 	mode    sinkMode
 	failPct int
 	ordered bool
 
 	attempts atomic.Int64 // requests received
+	open     atomic.Int64 // requests being held (hostile sinks)
+	most     atomic.Int64 // the most held at once (hostile sinks)
 	rejected atomic.Int64 // answered 500 on purpose
 	bytes    atomic.Int64 // body bytes received
 	bad      atomic.Int64 // bodies that were not a benchmark delivery
@@ -66,6 +76,9 @@ type sink struct {
 	firstAt   int64
 	lastAt    int64
 	order     groupOrder
+	// tried is, for hostile sinks, the first attempt's time of each
+	// webhook-id.
+	tried map[string]int64
 }
 
 // sinkStats is a consistent snapshot of a sink.
@@ -158,6 +171,10 @@ func (s *sink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusBadRequest)
 		return
 	}
+	if s.mode.hostile() {
+		s.hostile(w, r, now)
+		return
+	}
 	switch s.mode {
 	case sinkDead:
 		s.rejected.Add(1)
@@ -208,6 +225,66 @@ func (s *sink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
+// hostile serves a request of a hostile sink: it records the attempt, then
+// holds it, trickles or resets, until the client gives up or the receiver
+// closes.
+func (s *sink) hostile(w http.ResponseWriter, r *http.Request, now int64) {
+	id := r.Header.Get("webhook-id")
+	s.mu.Lock()
+	if _, ok := s.tried[id]; !ok {
+		s.tried[id] = now
+	}
+	s.mu.Unlock()
+	n := s.open.Add(1)
+	defer s.open.Add(-1)
+	for m := s.most.Load(); n > m && !s.most.CompareAndSwap(m, n); m = s.most.Load() {
+	}
+	switch s.mode {
+	case sinkHang:
+		select {
+		case <-r.Context().Done(): // the body was read: the server watches the connection
+		case <-s.done:
+		}
+	case sinkTrickle, sinkReset:
+		conn, _, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		if s.mode == sinkReset {
+			if tc, ok := conn.(*net.TCPConn); ok {
+				_ = tc.SetLinger(0) // Close sends RST
+			}
+			return
+		}
+		status := []byte("HTTP/1.1 200 OK\r\n")
+		tick := time.NewTicker(time.Second)
+		defer tick.Stop()
+		for i := 0; ; i = (i + 1) % len(status) {
+			if _, err := conn.Write(status[i : i+1]); err != nil {
+				return
+			}
+			select {
+			case <-tick.C:
+			case <-s.done:
+				return
+			}
+		}
+	}
+}
+
+// triedTimes returns the first attempt's time of each message of a
+// hostile sink.
+func (s *sink) triedTimes() []int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]int64, 0, len(s.tried))
+	for _, t := range s.tried {
+		out = append(out, t)
+	}
+	return out
+}
+
 // readAll appends everything from r to buf.
 func readAll(buf []byte, r io.Reader) ([]byte, error) {
 	for {
@@ -230,6 +307,7 @@ func readAll(buf []byte, r io.Reader) ([]byte, error) {
 type receiver struct {
 	srv  *http.Server
 	base string
+	done chan struct{} // closed by close: hostile sinks let go
 
 	mu    sync.RWMutex
 	sinks map[string]*sink
@@ -240,13 +318,14 @@ func startReceiver() (*receiver, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &receiver{base: "http://" + ln.Addr().String(), sinks: map[string]*sink{}}
+	r := &receiver{base: "http://" + ln.Addr().String(), sinks: map[string]*sink{}, done: make(chan struct{})}
 	r.srv = &http.Server{Handler: r, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 5 * time.Minute}
 	go r.srv.Serve(ln) //nolint:errcheck // ends with Close
 	return r, nil
 }
 
 func (rc *receiver) close() {
+	close(rc.done)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	_ = rc.srv.Shutdown(ctx)
@@ -255,8 +334,8 @@ func (rc *receiver) close() {
 
 // addSink creates the sink at /r/<name>.
 func (rc *receiver) addSink(name string, mode sinkMode) *sink {
-	s := &sink{name: name, url: rc.base + "/r/" + name, mode: mode,
-		ids: map[string]struct{}{}, seqs: map[int64]struct{}{}}
+	s := &sink{name: name, url: rc.base + "/r/" + name, mode: mode, done: rc.done,
+		ids: map[string]struct{}{}, seqs: map[int64]struct{}{}, tried: map[string]int64{}}
 	rc.mu.Lock()
 	rc.sinks[name] = s
 	rc.mu.Unlock()

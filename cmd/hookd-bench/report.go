@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"math"
 	"os"
 	"runtime"
 	"slices"
@@ -79,6 +80,7 @@ func newResults(cfg *config, args []string) *results {
 			"steady_duration": cfg.steadyDur.String(), "limit_duration": cfg.limitDur.String(),
 			"retry_schedule": cfg.retrySchedule, "pad_bytes": cfg.padBytes,
 			"events": map[string]int{"a": cfg.aEvents, "a_single": cfg.singleEvents, "b": cfg.bEvents, "c": cfg.cEvents, "d": cfg.dEvents, "e_live": cfg.eLive},
+			"f_rate": cfg.fRate, "f_duration": cfg.fDur.String(), "f_backlog": cfg.fBacklog,
 		},
 	}
 }
@@ -173,6 +175,28 @@ func (r *results) evaluate() {
 		} else {
 			t.Got += " (backlog incomplete)"
 		}
+	}
+	r.Targets = append(r.Targets, t)
+
+	alone, beside := r.phase("f healthy alone"), r.phase("f healthy beside hostile")
+	t = targetResult{Name: "healthy p99 beside a hostile backlog (f)", Want: "≤ 2 × alone + 100 ms", Got: "not measured"}
+	if f := r.scenario("f"); f != nil {
+		t.Got = "incomplete scenario"
+		if complete(alone) && complete(beside) && alone.Latency != nil && beside.Latency != nil {
+			want := 2*alone.Latency.P99MS + 100
+			t.Got = fmt.Sprintf("p99 %.1f ms (p50 %.1f) vs alone %.1f ms (p50 %.1f): limit %.1f ms",
+				beside.Latency.P99MS, beside.Latency.P50MS, alone.Latency.P99MS, alone.Latency.P50MS, want)
+			t.Met = met(beside.Latency.P99MS <= want)
+		}
+	}
+	r.Targets = append(r.Targets, t)
+	t = targetResult{Name: "hostile messages attempted on schedule (f)", Want: "≥ 0.8 × bound; resets: all", Got: "not measured"}
+	if f := r.scenario("f"); f != nil && f.Extra["hostile_seconds"] > 0 {
+		x := f.Extra
+		t.Got = fmt.Sprintf("hang/trickle ≥ %.0f each (bound %.1f: one at a time); reset ≥ %.0f of %.0f each",
+			x["hostile_slow_attempted_min"], x["hostile_slow_bound"], x["hostile_reset_attempted_min"], x["hostile_backlog_each"])
+		t.Met = met(x["hostile_slow_attempted_min"] >= 0.8*math.Floor(x["hostile_slow_bound"]) &&
+			x["hostile_reset_attempted_min"] >= x["hostile_backlog_each"])
 	}
 	r.Targets = append(r.Targets, t)
 

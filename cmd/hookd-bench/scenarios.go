@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"sync/atomic"
 	"time"
@@ -88,6 +89,7 @@ var scenarios = []scenario{
 	{"c", "grouped delivery: 1000 groups, order checked", (*bench).scenarioC},
 	{"d", "receiver fails 20% of requests; ms retry schedule", (*bench).scenarioD},
 	{"e", "backlog of scheduled retries vs. new-event delivery", (*bench).scenarioE},
+	{"f", "a healthy webhook beside 10 hostile ones with a backlog", (*bench).scenarioF},
 	{"u", "the dashboard's pages on a store of --backlog messages", (*bench).scenarioU},
 }
 
@@ -559,5 +561,120 @@ func (b *bench) scenarioE(ctx context.Context, e *env, r *scenarioResult) error 
 		r.extra("backlog_early_attempts", float64(extra))
 	}
 	r.Phases = append(r.Phases, p1)
+	return ctx.Err()
+}
+
+// hostileTimeout is the timeout_ms of scenario f's hostile webhooks.
+const hostileTimeout = 3 * time.Second
+
+// pacedPhase publishes n single events of typ at perSecond a second from 4
+// clients to the webhook of sink s and waits until they are delivered.
+func (b *bench) pacedPhase(ctx context.Context, e *env, name, typ string, s *sink, perSecond, n int) phaseResult {
+	const clients = 4
+	next := func() (evt, bool) { return evt{Type: typ, Seq: b.seq.Add(1)}, true }
+	pub := publishSingles(ctx, e, b.pad, clients, next, pace(ctx, perSecond, n))
+	t := []target{{s, pub.Seqs}}
+	p := b.finish(ctx, e, name, fmt.Sprintf("single at %d/s, %d clients", perSecond, clients), pub, 1, t, b.await(ctx, e, name, t), true)
+	p.OfferedRate = rate(pub.Accepted, pub.duration())
+	if len(pub.Lag) > 0 {
+		slices.Sort(pub.Lag)
+		p.PublishLagP99MS = float64(percentile(pub.Lag, 99)) / float64(time.Millisecond)
+	}
+	return p
+}
+
+// scenarioF measures head-of-line blocking: a healthy webhook's latency
+// at a fixed rate, alone and then beside 10 hostile webhooks (4 never
+// answer, 3 answer a byte a second, 3 reset the connection; timeout_ms
+// 3000, max_retries 0) that each have a backlog published just before.
+// The hostile webhooks' attempts are counted against what their bound
+// allows: with the circuit open one at a time, so one per 3 s for those
+// that hang or trickle, and all of them soon for those that reset.
+func (b *bench) scenarioF(ctx context.Context, e *env, r *scenarioResult) error {
+	cfg := b.cfg
+	n := cfg.fRate * int(cfg.fDur/time.Second)
+	healthy := b.rcv.addSink("f-healthy", sinkOK)
+	if _, err := e.createWebhook(ctx, webhook("f-healthy", healthy.url, "f.healthy")); err != nil {
+		return err
+	}
+	b.logf("  f: healthy webhook alone, %d events/s for %s", cfg.fRate, cfg.fDur)
+	p0 := b.pacedPhase(ctx, e, "f healthy alone", "f.healthy", healthy, cfg.fRate, n)
+	r.Phases = append(r.Phases, p0)
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	healthy.resetPhase()
+
+	type hostileHook struct {
+		kind string
+		s    *sink
+	}
+	var hostile []hostileHook
+	for i, k := range []struct {
+		kind string
+		mode sinkMode
+	}{{"hang", sinkHang}, {"hang", sinkHang}, {"hang", sinkHang}, {"hang", sinkHang},
+		{"trickle", sinkTrickle}, {"trickle", sinkTrickle}, {"trickle", sinkTrickle},
+		{"reset", sinkReset}, {"reset", sinkReset}, {"reset", sinkReset}} {
+		name := fmt.Sprintf("f-%s-%d", k.kind, i)
+		s := b.rcv.addSink(name, k.mode)
+		spec := webhook(name, s.url, fmt.Sprintf("f.hostile.%d", i))
+		spec["timeout_ms"] = hostileTimeout.Milliseconds()
+		spec["max_retries"] = 0
+		if _, err := e.createWebhook(ctx, spec); err != nil {
+			return err
+		}
+		hostile = append(hostile, hostileHook{k.kind, s})
+	}
+	total := cfg.fBacklog * len(hostile)
+	b.logf("  f: %d hostile webhooks, backlog %d each; then the healthy webhook again", len(hostile), cfg.fBacklog)
+	var made atomic.Int64
+	pub := publishBatches(ctx, e, b.pad, false, cfg.batchClients, func(int) []evt {
+		lo := int(made.Add(int64(cfg.batchSize))) - cfg.batchSize
+		if lo >= total {
+			return nil
+		}
+		out := make([]evt, min(lo+cfg.batchSize, total)-lo)
+		for i := range out {
+			out[i] = evt{Type: fmt.Sprintf("f.hostile.%d", (lo+i)%len(hostile)), Seq: b.seq.Add(1)}
+		}
+		return out
+	})
+	r.extra("hostile_backlog_publish_seconds", pub.duration().Seconds())
+	if pub.Errors > 0 {
+		return fmt.Errorf("hostile backlog: %d publish requests failed, first: %s", pub.Errors, pub.FirstErr)
+	}
+	p1 := b.pacedPhase(ctx, e, "f healthy beside hostile", "f.healthy", healthy, cfg.fRate, n)
+	end := time.Now()
+	if p0.Latency != nil && p1.Latency != nil {
+		p1.Notes = append(p1.Notes, fmt.Sprintf("p99 %.1f ms beside the hostile backlog vs %.1f ms alone (target ≤ %.1f ms)",
+			p1.Latency.P99MS, p0.Latency.P99MS, 2*p0.Latency.P99MS+100))
+	}
+	r.Phases = append(r.Phases, p1)
+
+	// What the hostile webhooks got, from the backlog's publish to the
+	// end of the healthy phase.
+	el := end.Sub(pub.Start)
+	slowBound := el.Seconds() / hostileTimeout.Seconds() // one at a time, each a timeout long
+	var slowMin, resetMin, most float64 = math.Inf(1), math.Inf(1), 0
+	for _, h := range hostile {
+		tried := float64(len(h.s.triedTimes()))
+		most = max(most, float64(h.s.most.Load()))
+		switch h.kind {
+		case "reset":
+			resetMin = min(resetMin, tried)
+		default:
+			slowMin = min(slowMin, tried)
+		}
+		r.extra("hostile_"+h.s.name+"_attempted", tried)
+	}
+	r.extra("hostile_seconds", el.Seconds())
+	r.extra("hostile_slow_attempted_min", slowMin)
+	r.extra("hostile_slow_bound", slowBound)
+	r.extra("hostile_reset_attempted_min", resetMin)
+	r.extra("hostile_backlog_each", float64(cfg.fBacklog))
+	r.extra("hostile_most_at_once", most)
+	r.note("hostile webhooks in %.1f s: each hanging or trickling one got ≥ %.0f attempts (one at a time each %s: %.1f), each resetting one ≥ %.0f of %d; at most %.0f requests at once to one",
+		el.Seconds(), slowMin, hostileTimeout, slowBound, resetMin, cfg.fBacklog, most)
 	return ctx.Err()
 }
