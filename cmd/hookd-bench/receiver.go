@@ -35,12 +35,12 @@ type envelope struct {
 type sinkMode int
 
 const (
-	sinkOK    sinkMode = iota // 204 to everything
-	sinkFlaky                 // 500 to failPct % of requests at random, else 204
-	sinkDead                  // 500 to everything; only counts
-	sinkHang                  // never answers: holds the request until the client gives up
-	sinkTrickle               // answers a byte a second: "HTTP/1.1 200 OK…", never done in time
-	sinkReset                 // resets the connection (RST) after reading the request
+	sinkOK      sinkMode = iota // 204 to everything
+	sinkFlaky                   // 500 to failPct % of requests at random, else 204
+	sinkDead                    // 500 to everything; only counts
+	sinkHang                    // never answers: holds the request until the client gives up
+	sinkTrickle                 // answers a byte a second: "HTTP/1.1 200 OK…", never done in time
+	sinkReset                   // resets the connection (RST) after reading the request
 )
 
 // hostile reports whether a sink of mode m never delivers: it only counts
