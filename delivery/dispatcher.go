@@ -99,6 +99,7 @@ type Dispatcher struct {
 	ho     handoff       // messages leased to the dispatcher at publish, see handoff.go
 	starts starts        // when rate-limited webhooks' last attempts started, see pacer.go
 	sched  sched         // deliveries waiting for a worker and attempts running, see fair.go
+	backs  backs         // deliveries the fair queue hands back, see giveBackHeld
 	wake   chan struct{} // a Wake happened (capacity 1)
 	freed  chan struct{} // a delivery left the window (capacity 1)
 
@@ -208,6 +209,12 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 		defer close(completed)
 		d.completeLoop(results)
 	}()
+	d.backs.wake = make(chan struct{}, 1)
+	handedBack := make(chan struct{})
+	go func() {
+		defer close(handedBack)
+		d.handBackLoop()
+	}()
 
 	closeHandoff := d.openHandoff()
 	d.loop(ctx)
@@ -225,6 +232,8 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 		d.giveBack(j, d.now())
 	}
 	d.giveBackHeld(held)
+	d.backs.close()
+	<-handedBack
 	close(results)
 	<-completed
 	d.sender.CloseIdleConnections()
@@ -393,15 +402,62 @@ func (d *Dispatcher) holdDeadline(dl *hookd.Delivery, claimedAt time.Time) time.
 // dispatch queues j for a worker (fair.go).
 func (d *Dispatcher) dispatch(j job) { d.sched.push(j) }
 
-// giveBackHeld gives back the deliveries the fair queue could not start
-// within their leases, each due when its turn is expected.
+// backs is the queue of deliveries to hand back that giveBackHeld fills
+// and handBackLoop empties: handing back a slow webhook's backlog takes a
+// store write each, thousands when a circuit opens, which must not hold
+// up the loop (and the fresh messages it takes from the handoff).
+type backs struct {
+	mu     sync.Mutex
+	items  []heldBack
+	closed bool
+	wake   chan struct{} // capacity 1
+}
+
+func (b *backs) close() {
+	b.mu.Lock()
+	b.closed = true
+	b.mu.Unlock()
+	select {
+	case b.wake <- struct{}{}:
+	default:
+	}
+}
+
+// giveBackHeld queues for handing back the deliveries the fair queue
+// could not start within their leases, each due when its turn is
+// expected.
 func (d *Dispatcher) giveBackHeld(held []heldBack) {
 	if len(held) == 0 {
 		return
 	}
-	now, clock := time.Now(), d.now()
-	for _, h := range held {
-		d.giveBack(h.j, clock.Add(h.due.Sub(now)))
+	d.backs.mu.Lock()
+	d.backs.items = append(d.backs.items, held...)
+	d.backs.mu.Unlock()
+	select {
+	case d.backs.wake <- struct{}{}:
+	default:
+	}
+}
+
+// handBackLoop hands back what giveBackHeld queued until backs is closed
+// and empty.
+func (d *Dispatcher) handBackLoop() {
+	for {
+		d.backs.mu.Lock()
+		items, closed := d.backs.items, d.backs.closed
+		d.backs.items = nil
+		d.backs.mu.Unlock()
+		if len(items) == 0 {
+			if closed {
+				return
+			}
+			<-d.backs.wake
+			continue
+		}
+		now, clock := time.Now(), d.now()
+		for _, h := range items {
+			d.giveBack(h.j, clock.Add(h.due.Sub(now)))
+		}
 	}
 }
 
