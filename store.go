@@ -234,6 +234,14 @@ type MessageCounter interface {
 	CountMessagesByState(ctx context.Context) (map[MessageState]int64, error)
 }
 
+// Deferral is one claimed message to hand back without an attempt, due
+// again at Due (see Store.DeferMessage).
+type Deferral struct {
+	MessageID string
+	Lease     int64
+	Due       time.Time
+}
+
 // Handoff takes messages leased to it as they are published, so that a
 // fresh message is attempted without a Claim: one write less per message
 // and no wait for the engine's next claim. A store that supports it (see

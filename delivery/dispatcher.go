@@ -455,10 +455,36 @@ func (d *Dispatcher) handBackLoop() {
 			continue
 		}
 		now, clock := time.Now(), d.now()
-		for _, h := range items {
-			d.giveBack(h.j, clock.Add(h.due.Sub(now)))
+		bd, ok := d.store.(batchDeferrer)
+		if !ok {
+			for _, h := range items {
+				d.giveBack(h.j, clock.Add(h.due.Sub(now)))
+			}
+			continue
+		}
+		// In transactions of deferChunk: short enough not to hold up the
+		// store's other writers for long.
+		const deferChunk = 256
+		for len(items) > 0 {
+			n := min(len(items), deferChunk)
+			ds := make([]hookd.Deferral, n)
+			for i, h := range items[:n] {
+				ds[i] = hookd.Deferral{MessageID: h.j.d.Message.ID, Lease: h.j.d.Lease, Due: clock.Add(h.due.Sub(now))}
+			}
+			items = items[n:]
+			d.m.deferredMany(n)
+			if err := bd.DeferMessages(d.attemptCtx, ds); err != nil {
+				// They become due again when their leases end.
+				d.log.Warn("delivery: defer messages", "messages", n, "err", err)
+			}
 		}
 	}
+}
+
+// batchDeferrer is a store that hands many claimed messages back in one
+// transaction (both SQL stores).
+type batchDeferrer interface {
+	DeferMessages(ctx context.Context, ds []hookd.Deferral) error
 }
 
 // finish records the end of j's attempt (or of its turn, when it was not

@@ -101,3 +101,9 @@ func (m *engineMetrics) deferred() {
 		m.deferredN.Inc()
 	}
 }
+
+func (m *engineMetrics) deferredMany(n int) {
+	if m != nil && n > 0 {
+		m.deferredN.Add(uint64(n))
+	}
+}

@@ -109,9 +109,20 @@ func (db *DB) ReleaseLeases(ctx context.Context, now time.Time) error {
 // an attempt (see sqlstore.Store.DeferMessage), committed with
 // synchronous=NORMAL.
 func (db *DB) DeferMessage(ctx context.Context, messageID string, lease int64, due time.Time) error {
-	err := db.shared.DeferMessage(ctx, messageID, lease, due)
-	if err == nil && lease != 0 && lease == db.parkToken {
-		db.fresh.done(messageID)
+	return db.DeferMessages(ctx, []hookd.Deferral{{MessageID: messageID, Lease: lease, Due: due}})
+}
+
+// DeferMessages is DeferMessage for each of ds, in one transaction.
+func (db *DB) DeferMessages(ctx context.Context, ds []hookd.Deferral) error {
+	err := db.shared.DeferMessages(ctx, ds)
+	if err == nil {
+		var parked []string
+		for _, d := range ds {
+			if d.Lease != 0 && d.Lease == db.parkToken {
+				parked = append(parked, d.MessageID)
+			}
+		}
+		db.fresh.done(parked...)
 	}
 	return err
 }

@@ -257,23 +257,31 @@ func (s *Store) ReleaseLeases(ctx context.Context, now time.Time) error {
 // due again at due, as hookd.Defer says. A stale lease, a missing message
 // and a test message are ignored.
 func (s *Store) DeferMessage(ctx context.Context, messageID string, lease int64, due time.Time) error {
-	if lease == 0 {
-		return nil
-	}
+	return s.DeferMessages(ctx, []hookd.Deferral{{MessageID: messageID, Lease: lease, Due: due}})
+}
+
+// DeferMessages is DeferMessage for each of ds, in one transaction.
+func (s *Store) DeferMessages(ctx context.Context, ds []hookd.Deferral) error {
 	err := s.Lazy(ctx, func(tx Conn) error {
-		seq, m, err := scanStatus(tx.QueryRowContext(ctx, "SELECT "+statusColumns+" FROM messages WHERE id = ?", messageID))
-		if errors.Is(err, sql.ErrNoRows) {
-			return nil
-		} else if err != nil {
-			return err
+		now := FromMS(MS(s.now()))
+		for _, d := range ds {
+			seq, m, err := scanStatus(tx.QueryRowContext(ctx, "SELECT "+statusColumns+" FROM messages WHERE id = ?", d.MessageID))
+			if errors.Is(err, sql.ErrNoRows) {
+				continue
+			} else if err != nil {
+				return err
+			}
+			t, ok := hookd.Defer(m, d.Lease, d.Due, now)
+			if !ok {
+				continue
+			}
+			if err := writeMove(ctx, tx, seq, 0, &t); err != nil {
+				return err
+			}
 		}
-		t, ok := hookd.Defer(m, lease, due, FromMS(MS(s.now())))
-		if !ok {
-			return nil
-		}
-		return writeMove(ctx, tx, seq, 0, &t)
+		return nil
 	})
-	return Internal("defer message", err)
+	return Internal("defer messages", err)
 }
 
 // CompleteTx applies Complete's outcomes in tx, in the store's dialect d,

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -209,4 +210,37 @@ func testReleaseLeasesEndsTestMessages(t *testing.T, s hookd.Store) {
 		t.Fatalf("retry of the ended test message = %+v, %v", m, err)
 	}
 	wantClaim(t, s, at(time.Hour), open.Message.ID)
+}
+
+// testDeferMessages: a store that hands back many messages at once does
+// for each what DeferMessage does, stale leases ignored.
+func testDeferMessages(t *testing.T, s hookd.Store) {
+	bd, ok := s.(interface {
+		DeferMessages(ctx context.Context, ds []hookd.Deferral) error
+	})
+	if !ok {
+		t.Skip("the store has no DeferMessages")
+	}
+	mustTenant(t, s, "a")
+	w := mustWebhook(t, s, "a", url(1))
+	m := publishIDs(t, s, w, T0, "", "", "")
+	ds := wantClaim(t, s, T0, m...)
+	must(t, bd.DeferMessages(ctx, []hookd.Deferral{
+		{MessageID: m[0], Lease: ds[m[0]].Lease, Due: at(10 * time.Second)},
+		{MessageID: m[1], Lease: ds[m[1]].Lease + 1, Due: at(time.Second)}, // stale: ignored
+		{MessageID: m[2], Lease: ds[m[2]].Lease, Due: at(20 * time.Second)},
+		{MessageID: "msg_missing", Lease: 1, Due: at(time.Second)},
+	}))
+	must(t, bd.DeferMessages(ctx, nil))
+	for id, due := range map[string]time.Time{m[0]: at(10 * time.Second), m[2]: at(20 * time.Second)} {
+		got := wantState(t, s, "a", id, created)
+		if got.AttemptCount != 0 || got.NextAttemptAt == nil || !got.NextAttemptAt.Equal(due) {
+			t.Fatalf("deferred message = %+v, want due %v with no attempt", got, due)
+		}
+	}
+	// m[1] stays leased (until T0+Lease); m[0] is due first, then m[2].
+	wantClaim(t, s, at(10*time.Second), m[0])
+	wantClaim(t, s, at(20*time.Second), m[2])
+	complete(t, s, T0, success(ds[m[1]], T0))
+	wantState(t, s, "a", m[1], successful)
 }

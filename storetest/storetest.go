@@ -54,6 +54,7 @@ func Exercise(t *testing.T, open func(t *testing.T) hookd.Store) {
 		{"ReleaseLeases", testReleaseLeases},
 		{"ReleaseLeasesEndsTestMessages", testReleaseLeasesEndsTestMessages},
 		{"DeferMessage", testDeferMessage},
+		{"DeferMessages", testDeferMessages},
 		{"AttemptID", testAttemptID},
 		{"CompleteBatch", testCompleteBatch},
 		{"ConcurrentClaims", testConcurrentClaims},
