@@ -270,7 +270,7 @@ func (d *Dispatcher) Drain(ctx context.Context) error {
 // twice as long, so that a worker finds its next delivery waiting while
 // the next claim runs (a Claim waits for the writer and took 6–10 ms
 // under load, while 64 workers finished 50–80 attempts). A webhook counts
-// in it only up to its bound (fair.go), so that a slow webhook's backlog
+// in it only up to its bound while it is slow (fair.go), so that its backlog
 // does not stop the claims that find the others' messages.
 func (d *Dispatcher) loop(ctx context.Context) {
 	p := &pacer{queues: map[string]*paceQueue{}}

@@ -334,3 +334,35 @@ func TestHangingWebhookDoesNotHoldUpOthers(t *testing.T) {
 		t.Errorf("metrics do not show the open circuit:\n%s", out.String())
 	}
 }
+
+// A fast webhook counts its whole queue against the claim window, so the
+// claims do not run ahead of it; one not known yet, or slow, only up to
+// its bound.
+func TestFairQueueCounted(t *testing.T) {
+	t.Parallel()
+	now := time.Now()
+	far := now.Add(time.Hour)
+	for _, tc := range []struct {
+		name string
+		took time.Duration // of the one attempt that ended; 0: none ended
+		want int
+	}{
+		{"unknown", 0, 4 + 4},                   // 4 running, 4 of 16 queued (its window)
+		{"fast", 50 * time.Millisecond, 3 + 16}, // 3 running, all 16 queued
+		{"slow", 2 * time.Second, 3 + 4},
+	} {
+		q := delivery.NewFairQueue(64, 32)
+		for k := range 20 {
+			q.Push("t", "a", fmt.Sprint("a", k), 0, far, now)
+		}
+		for range 4 {
+			q.Pop()
+		}
+		if tc.took > 0 {
+			q.Done("a", hookd.AttemptErrStatus, tc.took, now)
+		}
+		if got := q.Counted(); got != tc.want {
+			t.Errorf("%s: counted %d, want %d", tc.name, got, tc.want)
+		}
+	}
+}
