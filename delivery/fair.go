@@ -146,9 +146,9 @@ func newFairQueue(workers, defLimit int) *fairQueue {
 	}
 	q := &fairQueue{workers: workers, defLimit: defLimit, openCap: max(workers/2, 1),
 		byID: map[string]*tenantQueue{}, hooks: map[string]*hookQueue{}}
-	if workers >= 2 {
-		q.reserve = max(workers/16, 1)
-	}
+	// 1 in 16: a small pool (tests, a tiny install) keeps none, as one
+	// kept worker there would be a large share of it.
+	q.reserve = workers / 16
 	return q
 }
 

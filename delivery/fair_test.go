@@ -141,15 +141,15 @@ func runFairOps(t *testing.T, workers int, ops []op) {
 // goes to another webhook first, yet one alone may use every worker.
 func TestFairQueueShares(t *testing.T) {
 	t.Parallel()
-	q := delivery.NewFairQueue(8, 100)
+	q := delivery.NewFairQueue(16, 100)
 	now := time.Now()
 	far := now.Add(time.Hour)
 	// A webhook alone grows past its share up to every worker but the
-	// reserve (1 of 8): its window starts at 4 and grows with successes.
-	for k := range 20 {
+	// reserve (1 of 16): its window starts at 4 and grows with successes.
+	for k := range 40 {
 		q.Push("t", "a", fmt.Sprint("a", k), 0, far, now)
 	}
-	for range 4 {
+	for range 12 {
 		q.Pop()
 		q.Done("a", "", time.Millisecond, now)
 	}
@@ -157,12 +157,12 @@ func TestFairQueueShares(t *testing.T) {
 	for q.Pop() != "" {
 		n++
 	}
-	if n != 7 {
-		t.Fatalf("webhook alone runs %d of 8 workers, want 7 (1 kept for webhooks with nothing running)", n)
+	if n != 15 {
+		t.Fatalf("webhook alone runs %d of 16 workers, want 15 (1 kept for webhooks with nothing running)", n)
 	}
 	// b arrives: it starts at once on the reserve. Then, as a's attempts
 	// end, the free workers go to b while a holds more than its share
-	// (8 / 2 = 4), keeping the reserve: the first is kept, since b now
+	// (16 / 2 = 8), keeping the reserve: the first is kept, since b now
 	// runs one.
 	for k := range 10 {
 		q.Push("t", "b", fmt.Sprint("b", k), 0, far, now)
