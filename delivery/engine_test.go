@@ -314,7 +314,9 @@ func TestGroupContinueOnFailure(t *testing.T) {
 
 func TestSuspendAndResume(t *testing.T) {
 	t.Parallel()
-	const suspendAfter = 300 * time.Millisecond
+	// Long enough for a few 20 ms retries even on a loaded machine, where
+	// one retry took over 300 ms (1 run in 10 under load failed so).
+	const suspendAfter = time.Second
 	db := MustOpenDB(t)
 	var healthy atomic.Bool
 	rc := newReceiver(t, func(r *received, w http.ResponseWriter) int {

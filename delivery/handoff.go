@@ -44,7 +44,7 @@ func (d *Dispatcher) Reserve(n int) (int, time.Duration) {
 	if !h.open || !h.caughtUp {
 		return 0, 0
 	}
-	room := d.workers - d.sched.counted() - h.reserved
+	room := d.workers - int(d.sched.counted.Load()) - h.reserved
 	n = max(min(n, room), 0)
 	h.reserved += n
 	return n, d.lease
