@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -363,6 +364,52 @@ func TestFairQueueCounted(t *testing.T) {
 		}
 		if got := q.Counted(); got != tc.want {
 			t.Errorf("%s: counted %d, want %d", tc.name, got, tc.want)
+		}
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for a logger and a test at once.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// At debug level each attempt's outcome is logged: webhook, message,
+// status, duration and error.
+func TestDebugLogsAttempts(t *testing.T) {
+	t.Parallel()
+	db := MustOpenDB(t)
+	rc := newReceiver(t, func(*received, http.ResponseWriter) int { return http.StatusTeapot })
+	w := MustWebhook(t, db, rc.URL, func(w *hookd.Webhook) { w.MaxRetries = 0 })
+	var logs syncBuffer
+	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	d := StartDispatcher(t, delivery.Config{Store: db, Logger: log})
+	MustPublish(t, db, "", 1)
+	d.Wake()
+	ms := waitStates(t, db, w.ID, 1, hookd.StateFailed, 10*time.Second)
+	waitFor(t, 5*time.Second, "the attempt's log line", func() bool { return strings.Contains(logs.String(), "delivery: attempt") })
+	var line string
+	for _, l := range strings.Split(logs.String(), "\n") {
+		if strings.Contains(l, "delivery: attempt") {
+			line = l
+		}
+	}
+	for _, want := range []string{"webhook_id=" + w.ID, "message_id=" + ms[0].ID, "status=418", "duration_ms=",
+		"error=" + hookd.AttemptErrStatus, "success=false"} {
+		if !strings.Contains(line, want) {
+			t.Errorf("attempt log %q lacks %q", line, want)
 		}
 	}
 }
