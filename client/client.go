@@ -121,7 +121,6 @@ type request struct {
 	path   []string // path segments after the base, each escaped
 	query  url.Values
 	body   any // JSON-encoded when not nil
-	header http.Header
 	// idempotent: repeating the call cannot do more than doing it once, so
 	// it may be retried after an answer was lost.
 	idempotent bool
@@ -167,9 +166,6 @@ func (c *Client) call(ctx context.Context, req request, out any) error {
 		hr, err := http.NewRequestWithContext(ctx, req.method, target, rd)
 		if err != nil {
 			return fmt.Errorf("hookd client: %s %s: %w", req.method, target, err)
-		}
-		for k, v := range req.header {
-			hr.Header[k] = v
 		}
 		hr.Header.Set("Accept", "application/json")
 		hr.Header.Set("User-Agent", c.userAgent)

@@ -1,12 +1,14 @@
 package client_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"net"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"regexp"
 	"sync"
 	"testing"
 	"time"
@@ -276,18 +278,26 @@ func TestRetry(t *testing.T) {
 }
 
 // TestRetryRateLimited: hookd's own rate limit answers 429 with
-// Retry-After, and the client waits and gets through.
+// Retry-After; a client without retries gets the 429, the default client
+// waits and gets through.
 func TestRetryRateLimited(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, hookdtest.Options{RateLimit: 1, RateBurst: 1})
-	for i := range 3 {
-		if _, err := e.admin.Webhooks.List(ctx(t), tenant, nil); err != nil {
-			t.Fatalf("call %d: %v", i, err)
-		}
+	e := newEnv(t, hookdtest.Options{RateLimit: 0.5, RateBurst: 1})
+	if _, err := e.admin.Webhooks.List(ctx(t), tenant, nil); err != nil {
+		t.Fatal(err)
 	}
 	c := mustClient(t, e.srv.URL, e.key.Token, client.WithRetryPolicy(client.RetryPolicy{}))
 	if _, err := c.Webhooks.List(ctx(t), tenant, nil); !client.IsRateLimited(err) || client.AsError(err).RetryAfter < time.Second {
 		t.Fatalf("without retries: err = %v, want 429 with Retry-After", err)
+	}
+	if _, err := e.admin.Webhooks.List(ctx(t), tenant, nil); err != nil {
+		t.Fatalf("with retries: %v", err)
+	}
+	var buf bytes.Buffer
+	e.srv.Metrics.WriteText(&buf)
+	m := regexp.MustCompile(`hookd_http_requests_total\{method="GET",route="/v1/tenants/\{tenant\}/webhooks",code="429"\} (\d+)`).FindStringSubmatch(buf.String())
+	if m == nil || m[1] != "2" {
+		t.Fatalf("429 answers: %v, want 2 (one for each client)", m)
 	}
 }
 
