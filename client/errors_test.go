@@ -169,3 +169,23 @@ func TestErrorNotAProblem(t *testing.T) {
 		t.Fatalf("non-JSON 200: err = %v", err)
 	}
 }
+
+// TestNewerServer: fields the client does not know yet are ignored, so a
+// client keeps working against a newer server.
+func TestNewerServer(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`{"id":"wh_1","name":"n","max_in_flight":4,"portal":{"url":"x"},"retry_schedule":null,"failure_handling":{"suspend_after":"1h","notify":true}}`))
+	})}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	w, err := mustClient(t, "http://"+ln.Addr().String(), "x").Webhooks.Get(ctx(t), "acme", "wh_1")
+	if err != nil || w.ID != "wh_1" || w.Name != "n" || w.FailureHandling.SuspendAfter.String() != "1h" {
+		t.Fatalf("webhook = %+v, %v", w, err)
+	}
+}
