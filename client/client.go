@@ -1,6 +1,6 @@
 // Package client is a Go client for hookd's REST API, version 1
 // (docs/API.md): tenants, API keys, webhooks, events, messages and their
-// attempts.
+// attempts, portal links.
 //
 // Requests and answers are typed; every non-2xx answer is returned as an
 // *Error carrying the problem document (with its field errors), so that
@@ -58,6 +58,8 @@ type Client struct {
 	Events *EventsService
 	// Messages: /v1/tenants/{tenant}/messages and their attempts.
 	Messages *MessagesService
+	// PortalLinks: /v1/tenants/{tenant}/portal-links (admin scope).
+	PortalLinks *PortalLinksService
 
 	base      *url.URL
 	token     string
@@ -108,6 +110,7 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 	c.Webhooks = &WebhooksService{c}
 	c.Events = &EventsService{c}
 	c.Messages = &MessagesService{c}
+	c.PortalLinks = &PortalLinksService{c}
 	return c, nil
 }
 

@@ -78,6 +78,21 @@ func TestEveryOperation(t *testing.T) {
 		t.Fatalf("deleted key: err = %v, want 401", err)
 	}
 
+	// Portal links.
+	link, err := c.PortalLinks.Create(ctx(t), tenant, &client.PortalLinkInput{ReadOnly: true, ExpiresIn: client.Duration(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(link.URL, e.srv.URL+"/ui/portal/") || !link.ReadOnly || time.Until(link.ExpiresAt) < 59*time.Minute || time.Until(link.ExpiresAt) > time.Hour {
+		t.Fatalf("portal link = %+v", link)
+	}
+	if link, err := c.PortalLinks.Create(ctx(t), tenant, nil); err != nil || link.ReadOnly || time.Until(link.ExpiresAt) > 15*time.Minute {
+		t.Fatalf("default portal link = %+v, %v", link, err)
+	}
+	if _, err := c.PortalLinks.Create(ctx(t), tenant, &client.PortalLinkInput{ExpiresIn: client.Duration(time.Second)}); client.AsError(err).FieldMessage("expires_in") == "" {
+		t.Fatalf("a link expiring in 1s: %v, want 400 naming expires_in", err)
+	}
+
 	// Webhooks: create with every field, read, replace, patch.
 	rc := newReceiver(t)
 	in := &client.WebhookInput{

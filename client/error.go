@@ -92,16 +92,23 @@ func (e *Error) Error() string {
 
 // Code returns the problem's name: the type URI without ProblemTypeBase
 // ("validation", "not-found", …), or "" for an answer that was not a
-// hookd problem document.
+// hookd problem document, and for a nil *Error (AsError of another error).
 func (e *Error) Code() string {
+	if e == nil {
+		return ""
+	}
 	if strings.HasPrefix(e.Type, ProblemTypeBase) {
 		return e.Type[len(ProblemTypeBase):]
 	}
 	return ""
 }
 
-// FieldMessage returns the message of the field error naming field, or "".
+// FieldMessage returns the message of the field error naming field, or ""
+// (also for a nil *Error).
 func (e *Error) FieldMessage(field string) string {
+	if e == nil {
+		return ""
+	}
 	for _, f := range e.Errors {
 		if f.Field == field {
 			return f.Message
