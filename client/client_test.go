@@ -248,8 +248,8 @@ func TestEveryOperation(t *testing.T) {
 	if p, err := c.Events.List(ctx(t), tenant, &client.EventListOptions{Type: "Lease.Signed", Since: start, Until: time.Now().Add(time.Minute)}); err != nil || len(p.Data) != 1 || p.Data[0].ID != batch[0].ID {
 		t.Fatalf("List events of a type in a window = %+v, %v", p, err)
 	}
-	if p, err := c.Events.List(ctx(t), tenant, &client.EventListOptions{Until: start}); err != nil || len(p.Data) != 0 {
-		t.Fatalf("List events before the first = %+v, %v", p, err)
+	if p, err := c.Events.List(ctx(t), tenant, &client.EventListOptions{Until: start}); err != nil || len(p.Data) > 1 || len(p.Data) == 1 && p.Data[0].Type != "ping" {
+		t.Fatalf("List events before the first publish (the test call's at most) = %+v, %v", p, err)
 	}
 
 	// Messages: delivered, then failed ones resolved, aborted, retried and
