@@ -5,6 +5,8 @@
 // receiver on 127.0.0.1 gets real, signed deliveries. Everything stops when
 // the test ends, and no goroutine is left behind.
 //
+// Webhook secrets are sealed under a random master key, as in production.
+//
 // It is the one helper for tests that need a running hookd without
 // building the binary (the client's, the receiver library's, the CLI's);
 // e2e/ drives the built binary when a test needs a process to kill.
@@ -22,9 +24,11 @@ import (
 	"github.com/hookd/hookd"
 	"github.com/hookd/hookd/delivery"
 	"github.com/hookd/hookd/httpapi"
+	"github.com/hookd/hookd/internal/seal"
 	"github.com/hookd/hookd/metrics"
 	"github.com/hookd/hookd/netguard"
 	"github.com/hookd/hookd/sqlite"
+	"github.com/hookd/hookd/sqlstore"
 )
 
 // RootToken is the root token of every Server.
@@ -67,7 +71,13 @@ type Server struct {
 func Start(tb testing.TB, opts Options) *Server {
 	tb.Helper()
 	ctx := context.Background()
-	store, err := sqlite.Open(ctx, filepath.Join(tb.TempDir(), "hookd.db"))
+	// Secrets are sealed at rest under a master key, as hookd serve does.
+	key, _ := seal.NewRandomKey()
+	keys, err := seal.NewKeyring(key)
+	if err != nil {
+		tb.Fatalf("hookdtest: keyring: %v", err)
+	}
+	store, err := sqlite.Open(ctx, filepath.Join(tb.TempDir(), "hookd.db"), sqlstore.WithKeys(keys))
 	if err != nil {
 		tb.Fatalf("hookdtest: open store: %v", err)
 	}
