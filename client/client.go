@@ -65,6 +65,7 @@ type Client struct {
 	token     string
 	http      *http.Client
 	userAgent string
+	language  string
 	retry     RetryPolicy
 }
 
@@ -82,6 +83,13 @@ func WithHTTPClient(hc *http.Client) Option { return func(c *Client) { c.http = 
 
 // WithUserAgent sets the User-Agent header of every request.
 func WithUserAgent(ua string) Option { return func(c *Client) { c.userAgent = ua } }
+
+// WithAcceptLanguage asks for the problem documents' texts (Title,
+// Detail, the field errors' messages) in a language: "de" for German,
+// English otherwise; lang is an Accept-Language value ("de-DE",
+// "en-US,en;q=0.9,de;q=0.8"). Problem types, fields and ids stay as they
+// are.
+func WithAcceptLanguage(lang string) Option { return func(c *Client) { c.language = lang } }
 
 // WithRetryPolicy replaces DefaultRetryPolicy; RetryPolicy{} (MaxRetries
 // 0) turns retries off.
@@ -172,6 +180,9 @@ func (c *Client) call(ctx context.Context, req request, out any) error {
 		}
 		hr.Header.Set("Accept", "application/json")
 		hr.Header.Set("User-Agent", c.userAgent)
+		if c.language != "" {
+			hr.Header.Set("Accept-Language", c.language)
+		}
 		if body != nil {
 			hr.Header.Set("Content-Type", "application/json")
 		}

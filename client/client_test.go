@@ -109,7 +109,10 @@ func TestEveryOperation(t *testing.T) {
 	if len(wh.Secrets) != 1 || !strings.HasPrefix(wh.Secrets[0], "whsec_") {
 		t.Fatalf("created webhook's secrets = %q", wh.Secrets)
 	}
-	want := client.Webhook{ID: wh.ID, TenantID: tenant, Name: "erp", Description: "the ERP's hook", URL: rc.URL, Enabled: true,
+	if wh.Number != 1 {
+		t.Fatalf("the tenant's first webhook has number %d", wh.Number)
+	}
+	want := client.Webhook{ID: wh.ID, TenantID: tenant, Number: 1, Name: "erp", Description: "the ERP's hook", URL: rc.URL, Enabled: true,
 		EventTypes: in.EventTypes, Filter: in.Filter, Headers: in.Headers, Auth: &client.Auth{Type: "basic", Username: "u"},
 		TimeoutMS: 5000, MaxRetries: 0, RetrySchedule: in.RetrySchedule, Grouped: true, ContinueOnFailure: true,
 		RateLimit: 100, CreatedAt: wh.CreatedAt, UpdatedAt: wh.UpdatedAt}
@@ -165,7 +168,8 @@ func TestEveryOperation(t *testing.T) {
 	}
 
 	// Test call, secrets, rotation, unsuspend.
-	att, err := c.Webhooks.Test(ctx(t), tenant, wh.ID, &client.TestInput{Type: "ping", Payload: map[string]int{"x": 1}})
+	att, err := c.Webhooks.Test(ctx(t), tenant, wh.ID, &client.TestInput{Type: "ping", Payload: map[string]int{"x": 1},
+		Headers: map[string][]string{"x-b": {"for this call"}, "X-Test": {"1"}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -174,6 +178,12 @@ func TestEveryOperation(t *testing.T) {
 	}
 	if body := rc.requests()[0].Body; !bytes.Contains(body, []byte(`"type":"ping"`)) || !bytes.Contains(body, []byte(`"data":{"x":1}`)) {
 		t.Fatalf("test body = %s", body)
+	}
+	if h := rc.requests()[0].Header; h.Get("X-B") != "for this call" || h.Get("X-Test") != "1" {
+		t.Fatalf("test call's headers: X-B %q, X-Test %q", h.Get("X-B"), h.Get("X-Test"))
+	}
+	if w, err := c.Webhooks.Get(ctx(t), tenant, wh.ID); err != nil || !slices.Equal(keysOf(w.Headers), []string{"X-B"}) || w.Headers["X-B"][0] != "2" {
+		t.Fatalf("the webhook's headers after a test call with others: %+v, %v", w, err)
 	}
 	secrets, err := c.Webhooks.Secrets(ctx(t), tenant, wh.ID)
 	if err != nil {

@@ -91,6 +91,11 @@ func TestErrors(t *testing.T) {
 		if ae.FieldMessage("name") != "is required" || !strings.Contains(err.Error(), "timeout_ms: must be between") {
 			t.Fatalf("messages: %v", err)
 		}
+		// In German, with the same fields.
+		_, err = mustClient(t, e.srv.URL, e.key.Token, client.WithAcceptLanguage("de-DE")).Webhooks.Create(ctx(t), tenant, &client.WebhookInput{URL: "http://127.0.0.1:9/de", EventTypes: []string{"*"}})
+		if ae := client.AsError(err); !client.IsValidation(err) || ae.Code() != client.ProblemValidation || ae.FieldMessage("name") == "" || ae.FieldMessage("name") == "is required" {
+			t.Fatalf("German: %v", err)
+		}
 		// A query parameter is named the same way.
 		_, err = c.Messages.List(ctx(t), tenant, &client.MessageListOptions{States: []client.MessageState{"lost"}})
 		if ae := client.AsError(err); !client.IsValidation(err) || len(ae.Errors) != 1 || ae.Errors[0].Field != "state" {

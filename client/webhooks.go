@@ -10,8 +10,11 @@ import (
 // Webhook is a registration: where and how to deliver which of a tenant's
 // events. See docs/API.md for each field's rules.
 type Webhook struct {
-	ID          string `json:"id"`
-	TenantID    string `json:"tenant_id"`
+	ID       string `json:"id"`
+	TenantID string `json:"tenant_id"`
+	// Number is the webhook's number in its tenant, 1, 2, 3, … in order
+	// of creation, never reused.
+	Number      int    `json:"number"`
 	Name        string `json:"name"`
 	Description string `json:"description"`
 	URL         string `json:"url"`
@@ -159,13 +162,17 @@ func (o *WebhookListOptions) values() url.Values {
 	return q
 }
 
-// TestInput is the event a test call sends; both fields are optional
+// TestInput is the event a test call sends; every field is optional
 // (type "webhook.test", payload {}).
 type TestInput struct {
 	Type string `json:"type,omitempty"`
 	// Payload is any value encoding/json can write; a json.RawMessage is
 	// sent as it is.
 	Payload any `json:"payload,omitempty"`
+	// Headers are sent with this call only, over the webhook's own
+	// headers (a name replaces the webhook's header of that name), and
+	// never stored; the webhook's header rules apply.
+	Headers map[string][]string `json:"headers,omitempty"`
 }
 
 // RecoverInput is the window of a recover: failed messages created at or
