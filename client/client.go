@@ -1,6 +1,6 @@
 // Package client is a Go client for hookd's REST API, version 1
 // (docs/API.md): tenants, API keys, webhooks, events, messages and their
-// attempts, portal links.
+// attempts, portal links, the event type catalogue.
 //
 // Requests and answers are typed; every non-2xx answer is returned as an
 // *Error carrying the problem document (with its field errors), so that
@@ -60,6 +60,8 @@ type Client struct {
 	Messages *MessagesService
 	// PortalLinks: /v1/tenants/{tenant}/portal-links (admin scope).
 	PortalLinks *PortalLinksService
+	// EventTypes: /v1/tenants/{tenant}/event-types, the catalogue.
+	EventTypes *EventTypesService
 
 	base      *url.URL
 	token     string
@@ -119,6 +121,7 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 	c.Events = &EventsService{c}
 	c.Messages = &MessagesService{c}
 	c.PortalLinks = &PortalLinksService{c}
+	c.EventTypes = &EventTypesService{c}
 	return c, nil
 }
 
@@ -135,6 +138,9 @@ type request struct {
 	// idempotent: repeating the call cannot do more than doing it once, so
 	// it may be retried after an answer was lost.
 	idempotent bool
+	// status, when not nil, receives the status of a 2xx answer (for
+	// the calls whose answer differs only by it: PUT's 200 and 201).
+	status *int
 }
 
 // call makes req and decodes a 2xx answer's JSON into out (when out is not
@@ -216,6 +222,9 @@ func (c *Client) call(ctx context.Context, req request, out any) error {
 			return fmt.Errorf("hookd client: %s %s: read answer: %w", req.method, hr.URL.Path, rerr)
 		}
 		if res.StatusCode >= 200 && res.StatusCode < 300 {
+			if req.status != nil {
+				*req.status = res.StatusCode
+			}
 			if out == nil || len(bytes.TrimSpace(data)) == 0 {
 				return nil
 			}

@@ -356,6 +356,66 @@ func TestEveryOperation(t *testing.T) {
 		t.Fatalf("get a deleted webhook: %v, want 404", err)
 	}
 
+	// Event types, in a tenant of their own: a catalogue makes its
+	// tenant's types strict.
+	const cat = "catalog"
+	if _, err := root.Tenants.Create(ctx(t), &client.TenantInput{ID: cat}); err != nil {
+		t.Fatal(err)
+	}
+	schema := json.RawMessage(`{"type": "object", "properties": {"id": {"type": "integer"}}, "required": ["id"]}`)
+	et, err := root.EventTypes.Create(ctx(t), cat, &client.EventTypeInput{Name: "Unit.Updated", Description: "a unit changed", Schema: schema})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if et.Name != "Unit.Updated" || et.TenantID != cat || et.Description != "a unit changed" || !jsonEqual(t, et.Schema, schema) || et.Archived {
+		t.Fatalf("created event type = %+v", et)
+	}
+	if _, err := root.EventTypes.Create(ctx(t), cat, &client.EventTypeInput{Name: "Unit.Updated"}); !client.IsConflict(err) || client.AsError(err).ExistingID != "Unit.Updated" {
+		t.Fatalf("declared twice: %v, want 409 with existing_id", err)
+	}
+	if _, err := root.Events.Publish(ctx(t), cat, &client.EventInput{Type: "Unit.Updated", Payload: map[string]string{"id": "x"}}); client.AsError(err).FieldMessage("payload.id") == "" {
+		t.Fatalf("a payload against its schema: %v, want 400 naming payload.id", err)
+	}
+	if _, err := root.Events.Publish(ctx(t), cat, &client.EventInput{Type: "Unit.Deleted"}); client.AsError(err).FieldMessage("type") == "" {
+		t.Fatalf("an undeclared type: %v, want 400 naming type", err)
+	}
+	if _, err := root.Events.Publish(ctx(t), cat, &client.EventInput{Type: "Unit.Updated", Payload: map[string]int{"id": 1}}); err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []bool{true, false} {
+		et, created, err := root.EventTypes.Put(ctx(t), cat, "Unit.Deleted", &client.EventTypeInput{Description: "gone"})
+		if err != nil || created != want || et.Name != "Unit.Deleted" {
+			t.Fatalf("PUT %d: %+v, created %v, %v; want created %v", i+1, et, created, err, want)
+		}
+	}
+	if et, err := root.EventTypes.Get(ctx(t), cat, "Unit.Deleted"); err != nil || et.Description != "gone" {
+		t.Fatalf("Get event type = %+v, %v", et, err)
+	}
+	et, err = root.EventTypes.Patch(ctx(t), cat, "Unit.Updated", &client.EventTypePatch{Schema: client.Null[json.RawMessage](), Description: client.Set("changed")})
+	if err != nil || et.Description != "changed" || (len(et.Schema) != 0 && string(et.Schema) != "null") {
+		t.Fatalf("patched event type = %+v, %v", et, err)
+	}
+	if err := root.EventTypes.Delete(ctx(t), cat, "Unit.Deleted"); err != nil {
+		t.Fatal(err)
+	}
+	if et, err := root.EventTypes.Get(ctx(t), cat, "Unit.Deleted"); err != nil || !et.Archived {
+		t.Fatalf("deleted (archived) event type = %+v, %v", et, err)
+	}
+	if p, err := root.EventTypes.List(ctx(t), cat, nil); err != nil || len(p.Data) != 1 || p.Data[0].Name != "Unit.Updated" {
+		t.Fatalf("List event types without the archived = %+v, %v", p, err)
+	}
+	if ets := collect(t, root.EventTypes.All(ctx(t), cat, &client.EventTypeListOptions{IncludeArchived: true, ListOptions: client.ListOptions{Limit: 1}})); len(ets) != 2 || ets[0].Name != "Unit.Deleted" || ets[1].Name != "Unit.Updated" {
+		t.Fatalf("All event types with the archived = %+v", ets)
+	}
+	for _, name := range []string{"Unit.Deleted", "Unit.Updated"} {
+		if err := root.EventTypes.Expunge(ctx(t), cat, name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := root.Events.Publish(ctx(t), cat, &client.EventInput{Type: "Anything.Goes"}); err != nil {
+		t.Fatalf("types are free again once every declared one is expunged: %v", err)
+	}
+
 	// Every /v1 operation of the OpenAPI document was answered with a 2xx.
 	var doc struct {
 		Paths map[string]map[string]json.RawMessage `json:"paths"`
