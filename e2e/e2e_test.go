@@ -7,7 +7,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"os"
@@ -19,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hookd/hookd/client"
 	"github.com/hookd/hookd/internal/seal"
 	"github.com/hookd/hookd/postgres/pgtest"
 )
@@ -124,29 +124,16 @@ func launchHookd(t *testing.T, path, dataDir, addr string, extra ...string) *pro
 	return nil
 }
 
-// api calls hookd with the token and decodes the JSON answer into out.
-func api(t *testing.T, base, token, method, path string, body, out any) int {
+// api returns a client of the hookd at base with the token. It does not
+// retry, so that every answer counts as the server gave it: a publish that
+// fails while hookd is killed is not accepted.
+func api(t *testing.T, base, token string) *client.Client {
 	t.Helper()
-	var rd io.Reader
-	if body != nil {
-		b, _ := json.Marshal(body)
-		rd = bytes.NewReader(b)
-	}
-	req, _ := http.NewRequest(method, base+path, rd)
-	req.Header.Set("Authorization", "Bearer "+token)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
+	c, err := client.New(base, client.WithToken(token), client.WithRetryPolicy(client.RetryPolicy{}))
 	if err != nil {
-		return 0
+		t.Fatal(err)
 	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	if out != nil && resp.StatusCode < 300 {
-		if err := json.Unmarshal(b, out); err != nil {
-			t.Fatalf("%s %s: decode %q: %v", method, path, b, err)
-		}
-	}
-	return resp.StatusCode
+	return c
 }
 
 // receiver records the event ids it was sent and each webhook-id's count.
@@ -212,10 +199,10 @@ func groupedWebhook(t *testing.T, base, token string) *orderReceiver {
 	}
 	go srv.Serve(ln)
 	t.Cleanup(func() { srv.Close() })
-	grouped := map[string]any{"name": "grouped", "url": "http://" + ln.Addr().String() + "/ordered",
-		"event_types": []string{"Unit.*"}, "grouped": true}
-	if c := api(t, base, token, "POST", "/v1/tenants/acme/webhooks", grouped, nil); c != 201 {
-		t.Fatalf("create grouped webhook: %d", c)
+	grouped := &client.WebhookInput{Name: "grouped", URL: "http://" + ln.Addr().String() + "/ordered",
+		EventTypes: []string{"Unit.*"}, Grouped: true}
+	if _, err := api(t, base, token).Webhooks.Create(t.Context(), "acme", grouped); err != nil {
+		t.Fatalf("create grouped webhook: %v", err)
 	}
 	return ord
 }
@@ -250,12 +237,12 @@ func readToken(t *testing.T, dataDir string) string {
 
 func setupTenant(t *testing.T, base, token, url string) {
 	t.Helper()
-	if c := api(t, base, token, "POST", "/v1/tenants", map[string]any{"id": "acme", "name": "Acme"}, nil); c != 201 {
-		t.Fatalf("create tenant: %d", c)
+	c := api(t, base, token)
+	if _, err := c.Tenants.Create(t.Context(), &client.TenantInput{ID: "acme", Name: "Acme"}); err != nil {
+		t.Fatalf("create tenant: %v", err)
 	}
-	wh := map[string]any{"name": "all", "url": url, "event_types": []string{"*"}}
-	if c := api(t, base, token, "POST", "/v1/tenants/acme/webhooks", wh, nil); c != 201 {
-		t.Fatalf("create webhook: %d", c)
+	if _, err := c.Webhooks.Create(t.Context(), "acme", &client.WebhookInput{Name: "all", URL: url, EventTypes: []string{"*"}}); err != nil {
+		t.Fatalf("create webhook: %v", err)
 	}
 }
 
@@ -298,19 +285,16 @@ func testKill9(t *testing.T, store ...string) {
 	seq := 0 // publish order; one publisher at a time
 	publish := func(n, batch int) {
 		for sent := 0; sent < n; sent += batch {
-			events := make([]map[string]any, batch)
+			events := make([]client.EventInput, batch)
 			first := seq
 			for i := range events {
-				events[i] = map[string]any{"type": "Unit.Updated", "group": fmt.Sprintf("g%d", seq%20),
-					"payload": map[string]int{"seq": seq}}
+				events[i] = client.EventInput{Type: "Unit.Updated", Group: fmt.Sprintf("g%d", seq%20),
+					Payload: map[string]int{"seq": seq}}
 				seq++
 			}
-			var out struct {
-				Data []struct{ ID string } `json:"data"`
-			}
-			if api(t, p.base, token, "POST", "/v1/tenants/acme/events/batch", map[string]any{"events": events}, &out) == 202 {
+			if res, err := api(t, p.base, token).Events.PublishBatch(t.Context(), "acme", events); err == nil {
 				mu.Lock()
-				for i, d := range out.Data {
+				for i, d := range res {
 					accepted[d.ID] = true
 					acceptedSeq[first+i] = true
 				}
@@ -367,15 +351,14 @@ func testKill9(t *testing.T, store ...string) {
 	// And hookd knows it: no message is left waiting. Messages that were in
 	// flight at the kill are released at start-up, not after their lease.
 	for {
-		var out struct {
-			Data []struct{ ID, State string } `json:"data"`
-		}
-		api(t, p.base, token, "GET", "/v1/tenants/acme/messages?state=created&state=retrying&state=pending&limit=5", nil, &out)
-		if len(out.Data) == 0 {
+		waiting, err := api(t, p.base, token).Messages.List(t.Context(), "acme", &client.MessageListOptions{
+			States:      []client.MessageState{client.StateCreated, client.StateRetrying, client.StatePending},
+			ListOptions: client.ListOptions{Limit: 5}})
+		if err == nil && len(waiting.Data) == 0 {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("messages still waiting after restart: %+v", out.Data)
+			t.Fatalf("messages still waiting after restart: %+v, %v", waiting, err)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -400,12 +383,12 @@ func TestSIGTERMDrains(t *testing.T) {
 	p := startHookd(t, dataDir, addr, "--workers", "8")
 	token := readToken(t, dataDir)
 	setupTenant(t, p.base, token, url)
-	events := make([]map[string]any, 40)
+	events := make([]client.EventInput, 40)
 	for i := range events {
-		events[i] = map[string]any{"type": "Unit.Created", "payload": i}
+		events[i] = client.EventInput{Type: "Unit.Created", Payload: i}
 	}
-	if c := api(t, p.base, token, "POST", "/v1/tenants/acme/events/batch", map[string]any{"events": events}, nil); c != 202 {
-		t.Fatalf("publish: %d", c)
+	if _, err := api(t, p.base, token).Events.PublishBatch(t.Context(), "acme", events); err != nil {
+		t.Fatalf("publish: %v", err)
 	}
 	time.Sleep(100 * time.Millisecond) // attempts are now in flight
 	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
@@ -461,21 +444,19 @@ func TestTwoNodesShareOnePostgres(t *testing.T) {
 		wg.Go(func() {
 			// Each node gets groups of its own, published in order.
 			for sent := 0; sent < perNode; sent += batch {
-				events := make([]map[string]any, batch)
+				events := make([]client.EventInput, batch)
 				for i := range events {
 					seq := n*perNode + sent + i
-					events[i] = map[string]any{"type": "Unit.Updated", "group": fmt.Sprintf("n%d-g%d", n, seq%10),
-						"payload": map[string]int{"seq": seq}}
+					events[i] = client.EventInput{Type: "Unit.Updated", Group: fmt.Sprintf("n%d-g%d", n, seq%10),
+						Payload: map[string]int{"seq": seq}}
 				}
-				var out struct {
-					Data []struct{ ID string } `json:"data"`
-				}
-				if c := api(t, p.base, token, "POST", "/v1/tenants/acme/events/batch", map[string]any{"events": events}, &out); c != 202 {
-					t.Errorf("publish to node %d: %d", n, c)
+				res, err := api(t, p.base, token).Events.PublishBatch(t.Context(), "acme", events)
+				if err != nil {
+					t.Errorf("publish to node %d: %v", n, err)
 					return
 				}
 				mu.Lock()
-				for _, d := range out.Data {
+				for _, d := range res {
 					accepted[d.ID] = true
 				}
 				mu.Unlock()
