@@ -101,6 +101,7 @@ func TestEveryOperation(t *testing.T) {
 		Headers: map[string][]string{"X-Tenant": {"acme"}}, Auth: &client.Auth{Type: client.AuthBasic, Username: "u", Password: "p"},
 		TimeoutMS: 5000, MaxRetries: client.Ptr(0), RetrySchedule: []client.Duration{client.Duration(time.Second), client.Duration(90 * time.Second)},
 		Grouped: true, ContinueOnFailure: true, FailureHandling: &client.FailureHandling{SuspendAfter: 0}, RateLimit: 100,
+		MaxInFlight: client.Ptr(4),
 	}
 	wh, err := c.Webhooks.Create(ctx(t), tenant, in)
 	if err != nil {
@@ -115,7 +116,7 @@ func TestEveryOperation(t *testing.T) {
 	want := client.Webhook{ID: wh.ID, TenantID: tenant, Number: 1, Name: "erp", Description: "the ERP's hook", URL: rc.URL, Enabled: true,
 		EventTypes: in.EventTypes, Filter: in.Filter, Headers: in.Headers, Auth: &client.Auth{Type: "basic", Username: "u"},
 		TimeoutMS: 5000, MaxRetries: 0, RetrySchedule: in.RetrySchedule, Grouped: true, ContinueOnFailure: true,
-		RateLimit: 100, CreatedAt: wh.CreatedAt, UpdatedAt: wh.UpdatedAt}
+		RateLimit: 100, MaxInFlight: client.Ptr(4), CreatedAt: wh.CreatedAt, UpdatedAt: wh.UpdatedAt}
 	if g, _ := json.Marshal(stripSecrets(wh)); !bytes.Equal(g, mustJSON(t, want)) {
 		t.Fatalf("created webhook\n got %s\nwant %s", g, mustJSON(t, want))
 	}

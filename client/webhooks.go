@@ -38,7 +38,10 @@ type Webhook struct {
 	ContinueOnFailure bool            `json:"continue_on_failure"`
 	FailureHandling   FailureHandling `json:"failure_handling"`
 	// RateLimit is deliveries per second, 0 when unlimited.
-	RateLimit   int        `json:"rate_limit"`
+	RateLimit int `json:"rate_limit"`
+	// MaxInFlight bounds the webhook's attempts at once; nil when the
+	// server's default (--max-in-flight) applies.
+	MaxInFlight *int       `json:"max_in_flight"`
 	Suspended   bool       `json:"suspended"`
 	SuspendedAt *time.Time `json:"suspended_at"`
 	CreatedAt   time.Time  `json:"created_at"`
@@ -91,6 +94,7 @@ type WebhookInput struct {
 	ContinueOnFailure bool             `json:"continue_on_failure,omitempty"`
 	FailureHandling   *FailureHandling `json:"failure_handling,omitempty"` // default 120h
 	RateLimit         int              `json:"rate_limit,omitempty"`
+	MaxInFlight       *int             `json:"max_in_flight,omitempty"` // default: the server's
 }
 
 // WebhookPatch is the body of a PATCH: each Optional field left absent
@@ -114,6 +118,7 @@ type WebhookPatch struct {
 	ContinueOnFailure Optional[bool]                `json:"continue_on_failure,omitzero"`
 	FailureHandling   Optional[FailureHandling]     `json:"failure_handling,omitzero"`
 	RateLimit         Optional[int]                 `json:"rate_limit,omitzero"`
+	MaxInFlight       Optional[int]                 `json:"max_in_flight,omitzero"`
 
 	AddEventTypes    []string            `json:"add_event_types,omitempty"`
 	RemoveEventTypes []string            `json:"remove_event_types,omitempty"`
