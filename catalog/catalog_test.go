@@ -292,7 +292,7 @@ func TestDomainMessagesRenderInGerman(t *testing.T) {
 			w.Secrets = []hookd.Secret{{Value: "whsec_!!!"}, {Value: "whsec_" + "AAAAAAAAAAA="}, {Value: "short"}}
 		},
 		func(w *hookd.Webhook) {
-			w.TimeoutMS, w.MaxRetries, w.RateLimit = 0, -1, -1
+			w.TimeoutMS, w.MaxRetries, w.RateLimit, w.MaxInFlight = 0, -1, -1, -1
 			w.RetrySchedule = many(21, func(int) hookd.Duration { return 0 })
 			w.FailureHandling.SuspendAfter = -1
 		},
