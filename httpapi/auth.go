@@ -116,10 +116,8 @@ func (s *Server) rootTenant(h handlerFunc) http.Handler {
 }
 
 // tenant guards a tenant's routes: root, or a key of that tenant holding
-// what need asks for (access.Caller.Check: another tenant's path, or a
-// tenant that does not exist, is ENOTFOUND, checked before the scope so that
-// a key never learns whether another tenant exists). A tenant or {id} no
-// store can keep is ENOTFOUND without asking the store (see pathNotFound).
+// what need asks for (see Admit). A tenant or {id} no store can keep is
+// ENOTFOUND without asking the store (see pathNotFound).
 func (s *Server) tenant(h handlerFunc, need access.Need) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		err := func() error {
@@ -128,26 +126,8 @@ func (s *Server) tenant(h handlerFunc, need access.Need) http.Handler {
 				return err
 			}
 			c.tenant = r.PathValue("tenant")
-			if err := pathNotFound(r, "tenant"); err != nil {
-				return err // what a key of another tenant gets too
-			}
-			if c.root {
-				if _, err := s.Store.GetTenant(r.Context(), c.tenant); err != nil {
-					if hookd.ErrorCode(err) == hookd.ENOTFOUND {
-						return hookd.Errorf(hookd.ENOTFOUND, "tenant not found")
-					}
-					return err
-				}
-			} else {
-				if c.key.TenantID != c.tenant {
-					return hookd.Errorf(hookd.ENOTFOUND, "tenant not found")
-				}
-				if err := s.rateLimit(w, c.tenant); err != nil {
-					return err
-				}
-				if err := c.caller.Check(c.tenant, need); err != nil {
-					return err
-				}
+			if err := s.Admit(w, r, c.caller, c.tenant, need); err != nil {
+				return err
 			}
 			if err := pathNotFound(r, "id"); err != nil {
 				return err // where the handler's store call would answer it
@@ -158,6 +138,55 @@ func (s *Server) tenant(h handlerFunc, need access.Need) http.Handler {
 			s.writeError(w, r, err)
 		}
 	})
+}
+
+// Authenticate finds the caller of r's bearer token, the root token or an
+// API key (see access.Authenticator), and records a key's use, as every
+// route of the API does: EUNAUTHORIZED, with WWW-Authenticate set on w,
+// for a missing or unknown token. The dialects (package dialect)
+// authenticate through it.
+func (s *Server) Authenticate(w http.ResponseWriter, r *http.Request) (*access.Caller, error) {
+	c, err := s.authenticate(w, r)
+	if err != nil {
+		return nil, err
+	}
+	return c.caller, nil
+}
+
+// Admit decides whether c may do need in tenant, as every
+// /v1/tenants/{tenant} route does: root may in every tenant that exists; a
+// key only in its own, where it spends one of the tenant's requests (see
+// RateLimit: ERATELIMITED with Retry-After set on w) and must hold a scope
+// of need (EFORBIDDEN). Another tenant, or one that does not exist, is
+// ENOTFOUND, checked before the scope so that a key never learns whether
+// another tenant exists; so is a tenant id no store can keep, without
+// asking the store.
+func (s *Server) Admit(w http.ResponseWriter, r *http.Request, c *access.Caller, tenant string, need access.Need) error {
+	if !hookd.CheckText(tenant, "").IsZero() {
+		return hookd.Errorf(hookd.ENOTFOUND, "tenant not found") // what a key of another tenant gets too
+	}
+	if c.Root {
+		if _, err := s.Store.GetTenant(r.Context(), tenant); err != nil {
+			if hookd.ErrorCode(err) == hookd.ENOTFOUND {
+				return hookd.Errorf(hookd.ENOTFOUND, "tenant not found")
+			}
+			return err
+		}
+		return nil
+	}
+	if c.TenantID != tenant {
+		return hookd.Errorf(hookd.ENOTFOUND, "tenant not found")
+	}
+	if err := s.rateLimit(w, tenant); err != nil {
+		return err
+	}
+	return c.Check(tenant, need)
+}
+
+// WriteError answers err as the API's problem document (see writeError);
+// the enterprise dialect answers its errors with it.
+func (s *Server) WriteError(w http.ResponseWriter, r *http.Request, err error) {
+	s.writeError(w, r, err)
 }
 
 // rateLimit spends one of tenant's requests (see Server.RateLimit); when

@@ -34,6 +34,19 @@ type problemError struct {
 
 func (e *problemError) Error() string { return e.detail.String() }
 
+// Problem returns the answer of e (see statusProblem).
+func (e *problemError) Problem() (status int, typ, title string, detail hookd.Msg) {
+	return e.status, e.typ, e.title, e.detail
+}
+
+// statusProblem is an error that brings its own answer: its status, its
+// problem type (what follows ProblemTypeBase), title and detail (catalogue
+// keys). problemError is one, and so is a dialect's (package dialect) 415.
+type statusProblem interface {
+	error
+	Problem() (status int, typ, title string, detail hookd.Msg)
+}
+
 // codeProblems gives each code its status, type and title (a catalogue
 // key).
 var codeProblems = map[string]struct {
@@ -85,11 +98,12 @@ func (s *Server) logUnavailable(r *http.Request, err error) {
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	lang := catalog.Negotiate(r.Header.Get("Accept-Language"))
 	p := Problem{Errors: []hookd.FieldError{}}
-	var pe *problemError
+	var sp statusProblem
 	var he *hookd.Error
 	switch {
-	case errors.As(err, &pe):
-		p.Status, p.Type, p.Title, p.Detail = pe.status, ProblemTypeBase+pe.typ, pe.title, catalog.Render(lang, pe.detail)
+	case errors.As(err, &sp):
+		status, typ, title, detail := sp.Problem()
+		p.Status, p.Type, p.Title, p.Detail = status, ProblemTypeBase+typ, title, catalog.Render(lang, detail)
 	case errors.As(err, &he) && codeProblems[he.Code].status != 0 && he.Code != hookd.EINTERNAL:
 		if he.Code == hookd.EUNAVAILABLE {
 			s.logUnavailable(r, err)

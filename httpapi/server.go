@@ -104,6 +104,11 @@ type Server struct {
 	// from memory (0: DefaultCatalogTTL): how long a change made through
 	// another process on the same store takes to apply here.
 	CatalogTTL time.Duration
+	// Mounts are further APIs served beside /v1, the seeds' dialects
+	// (package dialect): ServeMux patterns and their handlers. A handler
+	// that answers in a shape of its own takes a whole subtree and
+	// answers its 404 and 405 itself.
+	Mounts map[string]http.Handler
 
 	once      sync.Once
 	mux       *http.ServeMux
@@ -239,6 +244,10 @@ func (s *Server) build() {
 	m.Handle("POST "+msg+"/{id}/retry", s.tenant(s.retryMessage, access.WriteMessages))
 	m.Handle("POST "+msg+"/{id}/abort", s.tenant(s.abortMessage, access.WriteMessages))
 	m.Handle("POST "+msg+"/{id}/resolve", s.tenant(s.resolveMessage, access.WriteMessages))
+
+	for pattern, h := range s.Mounts {
+		m.Handle(pattern, h)
+	}
 
 	if s.UI != nil {
 		m.Handle("/ui/", s.UI)

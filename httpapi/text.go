@@ -28,26 +28,9 @@ import (
 // The escape \u0000 inside an event payload is fine: the payload is kept
 // as its JSON text, which stays valid UTF-8 without a NUL byte.
 
-// textProblem says what keeps s from being stored, or is the zero Msg if
-// nothing does. what names the text in the message: "" for a value,
-// "name" or "key" for a member's or a parameter's name.
-func textProblem(s, what string) hookd.Msg {
-	switch {
-	case utf8.ValidString(s) && strings.IndexByte(s, 0) < 0:
-		return hookd.Msg{}
-	case what == "name" && !utf8.ValidString(s):
-		return hookd.NewMsg("name must be valid UTF-8")
-	case what == "name":
-		return hookd.NewMsg("name must not contain NUL (U+0000)")
-	case what == "key" && !utf8.ValidString(s):
-		return hookd.NewMsg("key must be valid UTF-8")
-	case what == "key":
-		return hookd.NewMsg("key must not contain NUL (U+0000)")
-	case !utf8.ValidString(s):
-		return hookd.NewMsg("must be valid UTF-8")
-	}
-	return hookd.NewMsg("must not contain NUL (U+0000)")
-}
+// textProblem says what keeps s from being stored (see hookd.CheckText,
+// the rule the dialects apply too), or is the zero Msg if nothing does.
+func textProblem(s, what string) hookd.Msg { return hookd.CheckText(s, what) }
 
 // maxUTF8Errors is how many strings that are not UTF-8 one body names at
 // most: the walk stops there, so a large body of them answers small.
