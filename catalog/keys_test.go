@@ -16,7 +16,8 @@ import (
 // renderedDirs are the packages (relative to this one) whose texts reach
 // clients through the catalogue. A package that renders its messages
 // through it joins the list, so that its keys are checked too.
-var renderedDirs = []string{"..", "../httpapi", "../access", "../sqlstore", "../sqlite", "../postgres", "../netguard", "../delivery", "../ui"}
+var renderedDirs = []string{"..", "../httpapi", "../access", "../sqlstore", "../sqlite", "../postgres", "../netguard", "../delivery", "../ui",
+	"../dialect", "../dialect/property"}
 
 // codeKeys is what the scan of renderedDirs found.
 type codeKeys struct {
