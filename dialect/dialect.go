@@ -131,6 +131,9 @@ func (e *Env) Wake() {
 	}
 }
 
+// ErrRootHasNoTenant is KeyTenant's answer to the root token.
+var ErrRootHasNoTenant = hookd.Errorf(hookd.EFORBIDDEN, "the root token belongs to no tenant: use an API key of the tenant")
+
 // KeyTenant authenticates r and admits its caller for need in the
 // caller's own tenant, the tenant of the dialects whose paths name none;
 // it returns that tenant. EUNAUTHORIZED, ERATELIMITED, EFORBIDDEN, and
@@ -141,7 +144,7 @@ func (e *Env) KeyTenant(w http.ResponseWriter, r *http.Request, need access.Need
 		return "", err
 	}
 	if c.Root {
-		return "", hookd.Errorf(hookd.EFORBIDDEN, "the root token belongs to no tenant: use an API key of the tenant")
+		return "", ErrRootHasNoTenant
 	}
 	if err := e.Host.Admit(w, r, c, c.TenantID, need); err != nil {
 		return "", err
