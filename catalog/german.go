@@ -191,12 +191,11 @@ var german = map[string]string{
 	// The dialects (package dialect; the property and enterprise
 	// dialects render through the catalogue, the facility and device
 	// dialects answer in their seeds' fixed English).
-	"the body must be valid UTF-8":                                      "der Body muss gültiges UTF-8 sein",
-	"the root token belongs to no tenant: use an API key of the tenant": "das Root-Token gehört zu keinem Mandanten: einen API-Schlüssel des Mandanten verwenden",
-	"is not a parameter of this list":                                   "ist kein Parameter dieser Liste",
-	"One or more validation errors occurred.":                           "Ein oder mehrere Validierungsfehler sind aufgetreten.",
-	"Unsupported API version":                                           "Nicht unterstützte API-Version",
-	"the API version %q is not supported: use 1, 1.0, 2 or 2.0, or leave api-version out for 2.0":                            "die API-Version %q wird nicht unterstützt: 1, 1.0, 2 oder 2.0 verwenden oder api-version für 2.0 weglassen",
+	"the body must be valid UTF-8":                                                                "der Body muss gültiges UTF-8 sein",
+	"the root token belongs to no tenant: use an API key of the tenant":                           "das Root-Token gehört zu keinem Mandanten: einen API-Schlüssel des Mandanten verwenden",
+	"One or more validation errors occurred.":                                                     "Ein oder mehrere Validierungsfehler sind aufgetreten.",
+	"Unsupported API version":                                                                     "Nicht unterstützte API-Version",
+	"the API version %q is not supported: use 1, 1.0, 2 or 2.0, or leave api-version out for 2.0": "die API-Version %q wird nicht unterstützt: 1, 1.0, 2 oder 2.0 verwenden oder api-version für 2.0 weglassen",
 	"must be one of 1 (Created), 2 (Updated), 3 (Deleted), 4 (ReplaceRelation), 5 (AddToRelation) or 6 (RemoveFromRelation)": "muss einer der Werte 1 (Created), 2 (Updated), 3 (Deleted), 4 (ReplaceRelation), 5 (AddToRelation) oder 6 (RemoveFromRelation) sein",
 	"must be one of 1 (Created), 2 (Retrying), 3 (Successful), 4 (Failed), 5 (Aborted), 6 (Pending) or 7 (Resolved)":         "muss einer der Werte 1 (Created), 2 (Retrying), 3 (Successful), 4 (Failed), 5 (Aborted), 6 (Pending) oder 7 (Resolved) sein",
 	"must be 1 (Basic), the only authorization type":                                                                         "muss 1 (Basic) sein, der einzige Autorisierungstyp",

@@ -76,6 +76,11 @@ type Host interface {
 	Admit(w http.ResponseWriter, r *http.Request, c *access.Caller, tenant string, need access.Need) error
 	// WriteError answers err as the native API's problem document.
 	WriteError(w http.ResponseWriter, r *http.Request, err error)
+	// ValidateWebhook checks w as the native API does before storing it:
+	// the domain's rules under the server's target policy, and the
+	// tenant's event type catalogue for w's event types but those in
+	// kept. One EINVALID error names every native field.
+	ValidateWebhook(ctx context.Context, w *hookd.Webhook, kept []string) error
 }
 
 // Deliverer is the delivery engine as the dialects see it (the
@@ -88,12 +93,17 @@ type Deliverer interface {
 	Test(ctx context.Context, w *hookd.Webhook, eventType string, payload json.RawMessage, headers map[string][]string) (*hookd.Attempt, error)
 }
 
+// Store is what the dialects need of a store (every hookd.Store has it):
+// webhooks, messages and their attempts, and the event of a message.
+type Store interface {
+	hookd.WebhookStore
+	hookd.MessageStore
+	GetEvent(ctx context.Context, tenantID, id string) (*hookd.Event, error)
+}
+
 // Env is what every dialect is built from. Store and Host are required.
 type Env struct {
-	Store hookd.Store
-	// Targets checks webhook URLs (nil accepts any absolute http(s) URL),
-	// as it does for /v1.
-	Targets hookd.TargetChecker
+	Store Store
 	// AllowHTTP says that the server accepts http:// targets
 	// (--allow-http): the facility seed words a URL that is not https by
 	// it.
@@ -341,7 +351,7 @@ func Window[T any](fetch func(after string, limit int) ([]T, error), id func(T) 
 // Webhooks returns the webhooks of f (its Page is ignored) that keep
 // accepts, from the offset-th, at most count, and their total (see
 // Window).
-func Webhooks(ctx context.Context, s hookd.Store, f hookd.WebhookFilter, keep func(*hookd.Webhook) bool,
+func Webhooks(ctx context.Context, s hookd.WebhookStore, f hookd.WebhookFilter, keep func(*hookd.Webhook) bool,
 	offset, count int, total bool) ([]*hookd.Webhook, int, error) {
 	return Window(func(after string, limit int) ([]*hookd.Webhook, error) {
 		f.Page = hookd.Page{After: after, Limit: limit}
@@ -351,7 +361,7 @@ func Webhooks(ctx context.Context, s hookd.Store, f hookd.WebhookFilter, keep fu
 
 // Messages returns the messages of f (its Page is ignored) of tenant,
 // from the offset-th, at most count, and their total (see Window).
-func Messages(ctx context.Context, s hookd.Store, tenant string, f hookd.MessageFilter,
+func Messages(ctx context.Context, s hookd.MessageStore, tenant string, f hookd.MessageFilter,
 	offset, count int, total bool) ([]*hookd.Message, int, error) {
 	return Window(func(after string, limit int) ([]*hookd.Message, error) {
 		f.Page = hookd.Page{After: after, Limit: limit}
@@ -361,7 +371,7 @@ func Messages(ctx context.Context, s hookd.Store, tenant string, f hookd.Message
 
 // SameURL returns a webhook of tenant other than except whose normalised
 // URL is rawURL's, whatever its filter, or nil.
-func SameURL(ctx context.Context, s hookd.Store, tenant, rawURL, except string) (*hookd.Webhook, error) {
+func SameURL(ctx context.Context, s hookd.WebhookStore, tenant, rawURL, except string) (*hookd.Webhook, error) {
 	n, err := hookd.NormalizeURL(rawURL)
 	if err != nil {
 		return nil, nil

@@ -264,16 +264,27 @@ func dedupe(s []string) []string {
 	return out
 }
 
-// validateWebhook applies the body to w and validates the result; one
-// EINVALID error lists every problem. When the tenant has an event type
-// catalogue, each of w's event types must be allowed by it, except those
-// in kept (the webhook's types before an update).
+// validateWebhook applies the body to w and validates the result (see
+// ValidateWebhook); one EINVALID error lists every problem.
 func (s *Server) validateWebhook(ctx context.Context, o *obj, w *hookd.Webhook, mode bodyMode, now time.Time, kept []string) (bool, error) {
 	given := applyWebhook(o, w, mode, now)
+	if err := o.mergeValidation(s.ValidateWebhook(ctx, w, kept)); err != nil {
+		return false, err
+	}
+	return given, o.err()
+}
+
+// ValidateWebhook checks w as the API does before storing it: every rule
+// of the domain (hookd.Webhook.Validate, under the server's target
+// policy) and, when w's tenant has an event type catalogue, that the
+// catalogue allows each of w's event types, except those in kept (the
+// webhook's types before an update). One EINVALID error lists every
+// field. The dialects validate their webhooks through it.
+func (s *Server) ValidateWebhook(ctx context.Context, w *hookd.Webhook, kept []string) error {
 	err := w.Validate(ctx, s.Targets)
 	tc, cerr := s.catalog(ctx, w.TenantID)
 	if cerr != nil {
-		return false, cerr
+		return cerr
 	}
 	var f hookd.Fields
 	tc.CheckSubscriptions(w.EventTypes, kept, &f)
@@ -284,10 +295,7 @@ func (s *Server) validateWebhook(ctx context.Context, o *obj, w *hookd.Webhook, 
 		}
 		err = f.Err()
 	}
-	if err := o.mergeValidation(err); err != nil {
-		return false, err
-	}
-	return given, o.err()
+	return err
 }
 
 func (s *Server) createWebhook(w http.ResponseWriter, r *http.Request, c *call) error {

@@ -270,3 +270,14 @@ func TestOpenAPI(t *testing.T) {
 	dialecttest.CheckOpenAPI(t, s.APIs[0])
 	s.Do("GET", "/openapi/device.json", "", nil).Want(t, 200)
 }
+
+// A tenant with an event type catalogue may subscribe only to declared
+// types, as in /v1.
+func TestEventTypeCatalogue(t *testing.T) {
+	t.Parallel()
+	s, key := start(t, dialecttest.Options{NoEngine: true})
+	s.Do("POST", "/v1/tenants/acme/event-types", key, map[string]any{"name": "log.door_was_opened"}).Want(t, 201)
+	wantError(t, s.Do("POST", "/webhooks", key, body("https://device.example.com/hook")), 400, "Invalid event types")
+	s.Do("POST", "/webhooks", key, with(body("https://device.example.com/hook"), "event_types", []string{"log.door_was_opened"})).
+		WantJSON(t, 200, `{"item_uid": 1}`)
+}

@@ -180,9 +180,9 @@ type problem struct {
 }
 
 // apply writes in onto wh and validates the result: the seed's rules and
-// the domain's, each problem in the seed's words; the first in the seed's
+// the native ones (Host.ValidateWebhook; kept: the types before a PUT), each problem in the seed's words; the first in the seed's
 // order of fields is returned.
-func (a *API) apply(ctx context.Context, in *input, wh *hookd.Webhook) error {
+func (a *API) apply(ctx context.Context, in *input, wh *hookd.Webhook, kept []string) error {
 	now := a.env.Time()
 	wh.URL = in.url
 	if in.present["secret"] {
@@ -223,7 +223,7 @@ func (a *API) apply(ctx context.Context, in *input, wh *hookd.Webhook) error {
 		ps = append(ps, problem{7, MsgMaxRetries})
 	}
 	var he *hookd.Error
-	if err := wh.Validate(ctx, a.env.Targets); errors.As(err, &he) {
+	if err := a.env.Host.ValidateWebhook(ctx, wh, kept); errors.As(err, &he) {
 		for _, fe := range he.Fields {
 			if p, ok := seedProblem(fe); ok {
 				ps = append(ps, p)
@@ -301,7 +301,7 @@ func (a *API) create(w http.ResponseWriter, r *http.Request) error {
 	}
 	wh := hookd.NewWebhookDefaults()
 	wh.TenantID = tenant
-	if err := a.apply(r.Context(), in, wh); err != nil {
+	if err := a.apply(r.Context(), in, wh, nil); err != nil {
 		return err
 	}
 	if len(wh.Secrets) == 0 {
@@ -393,7 +393,7 @@ func (a *API) put(w http.ResponseWriter, r *http.Request) error {
 	}
 	wh := *old
 	wh.Secrets = hookd.ActiveSecrets(old.Secrets, a.env.Time())
-	if err := a.apply(r.Context(), in, &wh); err != nil {
+	if err := a.apply(r.Context(), in, &wh, old.EventTypes); err != nil {
 		return err
 	}
 	if old.Name == dialect.Name(old.Description, old.URL, old.EventTypes) {

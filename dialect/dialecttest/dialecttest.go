@@ -58,6 +58,7 @@ type Server struct {
 	Env    dialect.Env
 	APIs   []dialect.API
 	engine *delivery.Dispatcher
+	client *http.Client
 }
 
 // Start starts a Server; it stops when the test ends, engine drained.
@@ -72,7 +73,7 @@ func Start(t testing.TB, opts Options) *Server {
 	s := &Server{t: t, Store: db}
 	s.API = &httpapi.Server{Store: db, Targets: policy, RootTokenHash: hookd.HashToken(RootToken),
 		MaxPayloadBytes: 64 << 10}
-	s.Env = dialect.Env{Store: db, Targets: policy, AllowHTTP: policy.AllowHTTP, Host: s.API}
+	s.Env = dialect.Env{Store: db, AllowHTTP: policy.AllowHTTP, Host: s.API}
 	if !opts.NoEngine {
 		sched := opts.RetrySchedule
 		if sched == nil {
@@ -106,7 +107,7 @@ func Start(t testing.TB, opts Options) *Server {
 	}
 	srv := httptest.NewServer(s.API.Handler())
 	t.Cleanup(srv.Close)
-	s.URL = srv.URL
+	s.URL, s.client = srv.URL, srv.Client()
 	return s
 }
 
@@ -163,7 +164,7 @@ func (s *Server) Do(method, path, token string, body any, headers ...string) *Re
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
 	}
-	res, err := http.DefaultClient.Do(req)
+	res, err := s.client.Do(req)
 	if err != nil {
 		s.t.Fatal(err)
 	}

@@ -131,7 +131,7 @@ func (a *API) create(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	wh, err := a.decode(r.Context(), m)
+	wh, err := a.decode(r.Context(), tenant, m)
 	if err != nil {
 		return err
 	}
@@ -157,8 +157,9 @@ func (a *API) create(w http.ResponseWriter, r *http.Request) error {
 // field's name as class-validator words them. Every message at once, by
 // field in the seed's order (url, events, secrets), members the seed does
 // not have last.
-func (a *API) decode(ctx context.Context, m map[string]json.RawMessage) (*hookd.Webhook, error) {
+func (a *API) decode(ctx context.Context, tenant string, m map[string]json.RawMessage) (*hookd.Webhook, error) {
 	wh := hookd.NewWebhookDefaults()
+	wh.TenantID = tenant
 	var urlMsgs, eventMsgs, secretMsgs, other []string
 	add := func(list *[]string, msg string) {
 		if !slices.Contains(*list, msg) {
@@ -227,10 +228,14 @@ func (a *API) decode(ctx context.Context, m map[string]json.RawMessage) (*hookd.
 
 	wh.Name = dialect.Name("", wh.URL, wh.EventTypes)
 	var he *hookd.Error
-	if err := wh.Validate(ctx, a.env.Targets); errors.As(err, &he) {
+	if err := a.env.Host.ValidateWebhook(ctx, wh, nil); errors.As(err, &he) {
 		for _, fe := range he.Fields {
 			switch f := fe.Field; {
-			case f == "name", f == "secrets", f == "event_types", strings.HasPrefix(f, "event_types["):
+			case strings.HasPrefix(f, "event_types["):
+				// Every facility event is a valid pattern: this is the
+				// tenant's event type catalogue speaking.
+				add(&eventMsgs, "each value in events "+fe.Message)
+			case f == "name", f == "secrets", f == "event_types":
 				// The dialect made the name; the seed's own messages
 				// say what is wrong with the lists.
 			case f == "url":

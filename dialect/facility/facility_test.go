@@ -179,3 +179,17 @@ func TestOpenAPI(t *testing.T) {
 	dialecttest.CheckOpenAPI(t, s.APIs[0])
 	s.Do("GET", "/openapi/facility.json", "", nil).Want(t, 200)
 }
+
+// A tenant with an event type catalogue may subscribe only to declared
+// types, as in /v1; all is always allowed.
+func TestEventTypeCatalogue(t *testing.T) {
+	t.Parallel()
+	s, key := start(t, dialecttest.Options{NoEngine: true})
+	s.Do("POST", "/v1/tenants/acme/event-types", key, map[string]any{"name": "facility.creation.accepted"}).Want(t, 201)
+	wantMessages(t, s.Do("POST", path, key, map[string]any{"url": "https://exemple.com/", "events": []string{
+		"facility.creation.accepted", "facility.creation.rejected"}}),
+		"each value in events matches no declared event type of this tenant (see /v1/tenants/{tenant}/event-types); "+
+			"archived types cannot be subscribed to")
+	s.Do("POST", path, key, map[string]any{"url": "https://exemple.com/a", "events": []string{"facility.creation.accepted"}}).Want(t, 201)
+	s.Do("POST", path, key, map[string]any{"url": "https://exemple.com/b", "events": []string{"all"}}).Want(t, 201)
+}

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -53,11 +54,10 @@ func (a *API) create(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	wh, err := a.decode(r.Context(), o)
+	wh, err := a.decode(r.Context(), tenant, o)
 	if err != nil {
 		return err
 	}
-	wh.TenantID = tenant
 	wh.Secrets = []hookd.Secret{{Value: hookd.NewSecret(), CreatedAt: a.env.Time()}}
 	if err := a.env.Store.CreateWebhook(r.Context(), wh); err != nil {
 		return a.conflict(r.Context(), tenant, err)
@@ -94,8 +94,9 @@ func (a *API) conflict(ctx context.Context, tenant string, err error) error {
 // seed's own rules here, every other one by the domain's validation,
 // whose fields are named as the seed names them. One EINVALID error lists
 // every problem.
-func (a *API) decode(ctx context.Context, o *dialect.Object) (*hookd.Webhook, error) {
+func (a *API) decode(ctx context.Context, tenant string, o *dialect.Object) (*hookd.Webhook, error) {
 	wh := hookd.NewWebhookDefaults()
+	wh.TenantID = tenant
 	party, ok := o.Int("partyId", true)
 	if ok && (party < 1 || party > math.MaxInt32) {
 		o.Add("partyId", "must be between %d and %d", 1, math.MaxInt32)
@@ -147,7 +148,7 @@ func (a *API) decode(ctx context.Context, o *dialect.Object) (*hookd.Webhook, er
 	wh.Name = dialect.Name("", wh.URL, wh.EventTypes)
 
 	var he *hookd.Error
-	if err := wh.Validate(ctx, a.env.Targets); errors.As(err, &he) {
+	if err := a.env.Host.ValidateWebhook(ctx, wh, nil); errors.As(err, &he) {
 		for _, fe := range he.Fields {
 			field, msg := seedField(fe, wh, at, len(items))
 			if field != "" && !o.Covered(field) {
@@ -183,8 +184,12 @@ func seedField(fe hookd.FieldError, wh *hookd.Webhook, at []int, items int) (str
 		if err != nil || j >= len(at) {
 			return "enabledEvents", fe.Msg()
 		}
-		field := fmt.Sprintf("enabledEvents[%d].entityName", at[j])
 		t := wh.EventTypes[j]
+		if hookd.ValidEventTypePattern(t) {
+			// Not the syntax: the tenant's event type catalogue.
+			return fmt.Sprintf("enabledEvents[%d]", at[j]), fe.Msg()
+		}
+		field := fmt.Sprintf("enabledEvents[%d].entityName", at[j])
 		if len(t) > hookd.MaxNameLen {
 			typ, _, _ := ParseEventType(t)
 			return field, hookd.NewMsg("must be at most %d characters for the type %s", hookd.MaxNameLen-1-len(TypeNames[typ]), TypeNames[typ])
@@ -425,7 +430,7 @@ func (a *API) messages(w http.ResponseWriter, r *http.Request) error {
 			continue
 		}
 		if !slices.Contains(queryParams, name) {
-			f.Add(name, "is not a parameter of this list")
+			f.Add(name, "is not a query parameter of this list, which takes %s", strings.Join(queryParams, ", "))
 			continue
 		}
 		for _, v := range vals {

@@ -399,7 +399,7 @@ func TestRound(t *testing.T) {
 	wantErrors(t, s.Do("GET", path+"?state=8&pageSize=0&offset=2", key, nil), map[string][]string{
 		"state":    {"must be one of 1 (Created), 2 (Retrying), 3 (Successful), 4 (Failed), 5 (Aborted), 6 (Pending) or 7 (Resolved)"},
 		"pageSize": {"must be between 1 and 100"},
-		"offset":   {"is not a parameter of this list"},
+		"offset":   {"is not a query parameter of this list, which takes state, pageNumber, pageSize"},
 	})
 	if n := len(rc.Requests()); n != 1 {
 		t.Fatalf("the receiver got %d requests, want 1 (other parties' and other events' are not this registration's)", n)
@@ -475,4 +475,18 @@ func TestOpenAPI(t *testing.T) {
 	if r.Str("openapi") == "" || !slices.Contains(s.APIs[0].Routes(), "POST /api/webhook-registrations") {
 		t.Fatalf("served document %s", r.Body[:100])
 	}
+}
+
+// A tenant with an event type catalogue may register only declared types,
+// as in /v1.
+func TestEventTypeCatalogue(t *testing.T) {
+	t.Parallel()
+	s, key := start(t, dialecttest.Options{NoEngine: true})
+	s.Do("POST", "/v1/tenants/acme/event-types", key, map[string]any{"name": "Unit.Updated"}).Want(t, 201)
+	wantErrors(t, s.Do("POST", reg, key, body("https://erp.example.com/hooks", 42)), map[string][]string{
+		"enabledEvents[1]": {"matches no declared event type of this tenant (see /v1/tenants/{tenant}/event-types); " +
+			"archived types cannot be subscribed to"}})
+	b := body("https://erp.example.com/hooks", 42)
+	b["enabledEvents"] = []map[string]any{{"type": 2, "entityName": "Unit"}}
+	s.Do("POST", reg, key, b).Want(t, 201)
 }
