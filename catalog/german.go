@@ -201,5 +201,7 @@ var german = map[string]string{
 	"must be 1 (Basic), the only authorization type":                                                                         "muss 1 (Basic) sein, der einzige Autorisierungstyp",
 	"must be at most %d characters for the type %s":                                                                          "darf beim Typ %[2]s höchstens %[1]d Zeichen lang sein",
 	"may contain only letters, digits and the characters _ . : -":                                                            "darf nur Buchstaben, Ziffern und die Zeichen _ . : - enthalten",
+	"must be an integer of at least 0":                                                                                       "muss eine ganze Zahl von mindestens 0 sein",
+	"diverted event not found":                                                                                               "umgeleitetes Ereignis nicht gefunden",
 	"webhook registration not found":                                                                                         "Webhook-Registrierung nicht gefunden",
 }

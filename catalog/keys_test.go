@@ -17,7 +17,7 @@ import (
 // clients through the catalogue. A package that renders its messages
 // through it joins the list, so that its keys are checked too.
 var renderedDirs = []string{"..", "../httpapi", "../access", "../sqlstore", "../sqlite", "../postgres", "../netguard", "../delivery", "../ui",
-	"../dialect", "../dialect/property"}
+	"../dialect", "../dialect/property", "../dialect/enterprise"}
 
 // codeKeys is what the scan of renderedDirs found.
 type codeKeys struct {
