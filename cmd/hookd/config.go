@@ -12,6 +12,7 @@ import (
 
 	"github.com/hookd/hookd"
 	"github.com/hookd/hookd/delivery"
+	"github.com/hookd/hookd/dialect"
 )
 
 // serveConfig is everything `hookd serve` is told by flags and environment.
@@ -41,6 +42,7 @@ type serveConfig struct {
 	UISessionTTL        time.Duration
 	PublicURL           string
 	MetricsPerTenant    bool
+	Dialects            []string // the seeds' APIs served beside /v1 (see package dialect)
 }
 
 // envName is the environment variable of a flag: --allow-http → HOOKD_ALLOW_HTTP.
@@ -157,6 +159,7 @@ func parseServeConfig(args []string, getenv func(string) string, help io.Writer)
 	fs.StringVar(&frame, "ui-frame-ancestors", "", "origins that may frame the dashboard's pages (CSP frame-ancestors), space- or comma-separated, e.g. https://app.example.com; none by default")
 	fs.DurationVar(&c.UISessionTTL, "ui-session-ttl", 8*time.Hour, "how long a dashboard sign-in or portal session lasts")
 	fs.StringVar(&c.PublicURL, "public-url", "", "the origin portal links point at, e.g. https://hooks.example.com (default: the request's)")
+	dialectList := fs.String("dialects", strings.Join(dialect.Names, ","), "the seeds' APIs served beside /v1, comma-separated ("+strings.Join(dialect.Names, ", ")+"), or none")
 	fs.BoolVar(&c.MetricsPerTenant, "metrics-per-tenant", false, "export per-tenant counters (hookd_tenant_*: published events, delivery attempts); off by default, as every tenant adds series")
 	if err := parseFlags(fs, args, getenv, "Usage: hookd serve [flags]\n\nRuns the hookd API and delivery engine."); err != nil {
 		return nil, err
@@ -170,6 +173,11 @@ func parseServeConfig(args []string, getenv func(string) string, help io.Writer)
 		}
 		c.UIFrameAncestors = append(c.UIFrameAncestors, o)
 	}
+	names, err := dialect.ParseNames(*dialectList)
+	if err != nil {
+		return nil, fmt.Errorf("--dialects: %v", err)
+	}
+	c.Dialects = names
 	if c.UISessionTTL <= 0 {
 		return nil, errors.New("--ui-session-ttl must be positive")
 	}

@@ -51,6 +51,22 @@ func TestParseServeConfig(t *testing.T) {
 				t.Errorf("dev: %+v", c)
 			}
 		}},
+		{name: "every dialect by default", check: func(t *testing.T, c *serveConfig) {
+			if !reflect.DeepEqual(c.Dialects, []string{"property", "facility", "device", "enterprise"}) {
+				t.Errorf("dialects %q", c.Dialects)
+			}
+		}},
+		{name: "dialects chosen", args: []string{"--dialects", "enterprise, property"}, check: func(t *testing.T, c *serveConfig) {
+			if !reflect.DeepEqual(c.Dialects, []string{"property", "enterprise"}) {
+				t.Errorf("dialects %q", c.Dialects)
+			}
+		}},
+		{name: "no dialect from env", env: map[string]string{"HOOKD_DIALECTS": "none"}, check: func(t *testing.T, c *serveConfig) {
+			if c.Dialects == nil || len(c.Dialects) != 0 {
+				t.Errorf("dialects %q", c.Dialects)
+			}
+		}},
+		{name: "unknown dialect", args: []string{"--dialects", "property,stripe"}, err: `--dialects: "stripe" is not a dialect`},
 		{name: "bad schedule", args: []string{"--retry-schedule", "5m,soon"}, err: "soon"},
 		{name: "bad env bool", env: map[string]string{"HOOKD_ALLOW_HTTP": "maybe"}, err: "HOOKD_ALLOW_HTTP"},
 		{name: "bad retention", args: []string{"--retention", "0s"}, err: "retention"},

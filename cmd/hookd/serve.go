@@ -18,6 +18,7 @@ import (
 
 	"github.com/hookd/hookd"
 	"github.com/hookd/hookd/delivery"
+	"github.com/hookd/hookd/dialect"
 	"github.com/hookd/hookd/httpapi"
 	"github.com/hookd/hookd/internal/seal"
 	"github.com/hookd/hookd/metrics"
@@ -175,6 +176,8 @@ func runServer(ctx context.Context, cfg *serveConfig, logger *slog.Logger, stdou
 		PortalSessionTTL: cfg.UISessionTTL,
 		MetricsPerTenant: cfg.MetricsPerTenant,
 	}
+	api.Mounts = dialectMounts(cfg.Dialects, dialect.Env{Store: store, AllowHTTP: policy.AllowHTTP, Host: api,
+		Deliverer: disp, Logger: logger})
 	if st, ok := store.(ui.Store); ok {
 		dash := &ui.Server{Store: st, Targets: policy, RootTokenHash: api.RootTokenHash, Deliverer: disp, Dev: cfg.Dev,
 			FrameAncestors: cfg.UIFrameAncestors, SessionTTL: cfg.UISessionTTL, MaxPayloadBytes: cfg.MaxPayloadBytes, Logger: logger}
@@ -227,7 +230,7 @@ func runServer(ctx context.Context, cfg *serveConfig, logger *slog.Logger, stdou
 
 	logger.Info("hookd started", "version", hookd.Version, "addr", ln.Addr().String(), "db", redactDB(cfg.DB),
 		"allow_http", cfg.AllowHTTP, "allow_private_targets", cfg.AllowPrivateTargets, "workers", cfg.Workers,
-		"max_in_flight", cfg.MaxInFlight, "encryption_key", keys.Current().ID())
+		"max_in_flight", cfg.MaxInFlight, "dialects", strings.Join(cfg.Dialects, ","), "encryption_key", keys.Current().ID())
 	if generated {
 		fmt.Fprintf(stdout, "hookd: generated a root token; it is shown only this once and kept in %s (mode 0600):\n%s\n",
 			filepath.Join(cfg.DataDir, "root-token"), token)
