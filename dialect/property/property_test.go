@@ -16,9 +16,13 @@ import (
 
 const reg = "/api/webhook-registrations"
 
+func dialects() []func(dialect.Env) dialect.API {
+	return []func(dialect.Env) dialect.API{func(e dialect.Env) dialect.API { return property.New(e) }}
+}
+
 func start(t *testing.T, opts dialecttest.Options) (*dialecttest.Server, string) {
 	t.Helper()
-	opts.Dialects = []func(dialect.Env) dialect.API{func(e dialect.Env) dialect.API { return property.New(e) }}
+	opts.Dialects = dialects()
 	s := dialecttest.Start(t, opts)
 	s.Tenant("acme")
 	return s, s.Key("acme", hookd.ScopeAdmin)
