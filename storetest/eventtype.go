@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -109,14 +111,44 @@ func testEventTypes(t *testing.T, s hookd.Store) {
 	}
 }
 
-// A tenant holds at most hookd.MaxEventTypesPerTenant types.
+// A tenant holds at most hookd.MaxEventTypesPerTenant types, also when
+// many are declared at once: of more concurrent creates than the limit
+// allows, exactly the limit's worth succeed and the rest are ECONFLICT.
+// (Concurrent, too, so that a store's group commit makes the thousand
+// writes take one fsync in many rather than one each.)
 func testEventTypeLimit(t *testing.T, s hookd.Store) {
 	mustTenant(t, s, "a")
-	for i := range hookd.MaxEventTypesPerTenant {
-		mustEventType(t, s, "a", fmt.Sprintf("t%04d", i), func(et *hookd.EventType) { et.CreatedAt = T0.Add(time.Duration(i) * time.Millisecond) })
+	const extra = 10
+	var created, refused atomic.Int64
+	var wg sync.WaitGroup
+	names := make(chan int)
+	for range 16 {
+		wg.Go(func() {
+			for i := range names {
+				err := s.CreateEventType(ctx, &hookd.EventType{TenantID: "a", Name: fmt.Sprintf("t%04d", i),
+					CreatedAt: T0.Add(time.Duration(i) * time.Millisecond)})
+				switch {
+				case err == nil:
+					created.Add(1)
+				case hookd.ErrorCode(err) == hookd.ECONFLICT:
+					refused.Add(1)
+				default:
+					t.Errorf("create t%04d: %v", i, err)
+				}
+			}
+		})
+	}
+	for i := range hookd.MaxEventTypesPerTenant + extra {
+		names <- i
+	}
+	close(names)
+	wg.Wait()
+	if created.Load() != hookd.MaxEventTypesPerTenant || refused.Load() != extra {
+		t.Fatalf("created %d, refused %d; want %d and %d", created.Load(), refused.Load(), hookd.MaxEventTypesPerTenant, extra)
 	}
 	wantCode(t, s.CreateEventType(ctx, &hookd.EventType{TenantID: "a", Name: "one.more"}), hookd.ECONFLICT)
-	must(t, s.DeleteEventType(ctx, "a", "t0000"))
+	first := eventTypeNames(t, s, "a", hookd.EventTypeFilter{Page: hookd.Page{Limit: 1}})
+	must(t, s.DeleteEventType(ctx, "a", first[0]))
 	mustEventType(t, s, "a", "one.more")
 }
 
