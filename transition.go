@@ -25,6 +25,9 @@ import "time"
 // MessageStatus is what the state machine reads of a stored message.
 type MessageStatus struct {
 	ID, TenantID, WebhookID string
+	// EventID and EventType are the message's event's: what operational
+	// events say of it (see OperationalEvents).
+	EventID, EventType string
 	// GroupKey is the group the message is ordered in: its event's group
 	// when its webhook was grouped at publish, else "".
 	GroupKey     string

@@ -115,11 +115,14 @@ func NewWebhookDefaults() *Webhook {
 }
 
 // MatchEventType reports whether pattern (an exact type, "*", "all" or a
-// prefix ending in ".*") selects eventType.
+// prefix ending in ".*") selects eventType. "*" and "all" select every
+// type but hookd's operational ones (see IsOperational), which only a
+// pattern that names them selects (`hookd.*`, an exact type): see
+// operational.go.
 func MatchEventType(pattern, eventType string) bool {
 	switch {
 	case pattern == "*" || pattern == "all":
-		return true
+		return !IsOperational(eventType)
 	case strings.HasSuffix(pattern, ".*"):
 		return strings.HasPrefix(eventType, pattern[:len(pattern)-1])
 	default:
@@ -150,8 +153,13 @@ func (w *Webhook) MatchesFilter(attrs map[string]string) bool {
 }
 
 // Matches reports whether an event of this type with these attributes is
-// delivered to the webhook (ignoring enabled/suspended).
+// delivered to the webhook (ignoring enabled/suspended). An operational
+// event about the webhook itself (its attribute
+// OperationalWebhookAttribute is the webhook's id) never is.
 func (w *Webhook) Matches(eventType string, attrs map[string]string) bool {
+	if IsOperational(eventType) && attrs[OperationalWebhookAttribute] == w.ID {
+		return false
+	}
 	return w.MatchesType(eventType) && w.MatchesFilter(attrs)
 }
 

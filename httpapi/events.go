@@ -109,6 +109,10 @@ func (s *Server) checkEvents(ctx context.Context, tenant string, o *obj, ins []h
 		ins[i].Check(prefix(i), s.maxPayload(), &f)
 	}
 	if tenant != "" {
+		// Published, not a test: hookd's operational types are its own.
+		for i := range ins {
+			hookd.CheckPublishable(ins[i].Type, prefix(i), &f)
+		}
 		var cf hookd.Fields
 		if err := s.checkCatalog(ctx, tenant, ins, prefix, &cf); err != nil {
 			return err
