@@ -125,6 +125,8 @@ type WebhookStore interface {
 	DeleteWebhook(ctx context.Context, tenantID, id string) error
 	// SetSuspended suspends or unsuspends; unsuspending clears the failure
 	// streak and releases held messages in order. Returns the webhook.
+	// A change publishes its operational event (SuspensionEvents) in the
+	// same transaction, as Complete does.
 	SetSuspended(ctx context.Context, tenantID, id string, suspended bool, now time.Time) (*Webhook, error)
 	// SetSecrets replaces the webhook's secrets.
 	SetSecrets(ctx context.Context, tenantID, id string, secrets []Secret) error
@@ -193,6 +195,13 @@ type DeliveryStore interface {
 	// test (the default trigger of a test message's attempt) leaves the
 	// streak alone: a failing test call never suspends a webhook, and a
 	// successful one does not end a streak of real deliveries.
+	//
+	// The operational events of the transitions (OperationalEvents:
+	// a streak's start and end, a suspension, a message failed for
+	// good) are published in the same transaction, each into its
+	// webhook's tenant, as Publish would publish them (matching
+	// webhooks, messages): committed with the outcomes or not at all,
+	// so that neither is ever seen without the other.
 	Complete(ctx context.Context, outcomes []Outcome, now time.Time) error
 	// DeferMessage hands a claimed message back without an attempt: when
 	// lease is the message's current lease, the lease ends and the message
@@ -269,6 +278,19 @@ type Handoff interface {
 type HandoffStore interface {
 	// SetHandoff sets the receiver of leased messages (nil: none).
 	SetHandoff(h Handoff)
+}
+
+// OperationalEventStore is a Store that reports the operational events
+// it publishes (see Complete and SetSuspended), for the log and the
+// metrics.
+type OperationalEventStore interface {
+	// SetOperationalObserver sets the function told of committed
+	// operational events, EventID set (nil: none). Like the observer of
+	// ObservableStore it is called after the commit, on the goroutine
+	// of the store call, before that call returns, and must not block
+	// for long. A crash between the commit and the call loses the
+	// report, never the event.
+	SetOperationalObserver(fn func([]OperationalEvent))
 }
 
 // ObservableStore is a Store that reports the transitions it commits:

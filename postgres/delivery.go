@@ -37,8 +37,8 @@ func (db *DB) NextDue(ctx context.Context) (time.Time, bool, error) {
 }
 
 // Complete applies the outcomes in one transaction, see
-// sqlstore.CompleteTx, and tells the observer their transitions once
-// committed. EINVALID for an outcome state other than successful,
+// sqlstore.CompleteTx, with their operational events, and tells the
+// observers their transitions and events once committed. EINVALID for an outcome state other than successful,
 // retrying or failed.
 func (db *DB) Complete(ctx context.Context, outcomes []hookd.Outcome, now time.Time) error {
 	if err := hookd.CheckOutcomes(outcomes); err != nil {
@@ -48,13 +48,15 @@ func (db *DB) Complete(ctx context.Context, outcomes []hookd.Outcome, now time.T
 		return nil
 	}
 	var ts []hookd.Transition
+	var ops []hookd.OperationalEvent
 	err := db.txLazy(ctx, func(tx *wtx) (err error) {
-		ts, err = sqlstore.CompleteTx(ctx, tx, &dialect, outcomes, now)
+		ts, ops, err = sqlstore.CompleteTx(ctx, tx, &dialect, db.NewHookCache(), &sqlstore.PendingRows{}, outcomes, now)
 		return err
 	})
 	if err != nil {
 		return sqlstore.Internal("complete attempts", err)
 	}
 	db.Notify(ts)
+	db.NotifyOperational(ops)
 	return nil
 }

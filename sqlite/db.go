@@ -67,6 +67,8 @@ type DB struct {
 var (
 	_ hookd.Store           = (*DB)(nil)
 	_ hookd.ObservableStore = (*DB)(nil) // SetObserver: the embedded sqlstore.Store's
+	// SetOperationalObserver: the embedded sqlstore.Store's
+	_ hookd.OperationalEventStore = (*DB)(nil)
 )
 
 // shared names the embedded sqlstore.Store: an unexported field, whose

@@ -128,8 +128,8 @@ func (db *DB) DeferMessages(ctx context.Context, ds []hookd.Deferral) error {
 }
 
 // Complete applies the outcomes in one transaction (group commit), see
-// sqlstore.CompleteTx, and tells the observer their transitions once
-// committed. EINVALID for an outcome state other than successful,
+// sqlstore.CompleteTx, with their operational events, and tells the
+// observers their transitions and events once committed. EINVALID for an outcome state other than successful,
 // retrying or failed.
 func (db *DB) Complete(ctx context.Context, outcomes []hookd.Outcome, now time.Time) error {
 	if err := hookd.CheckOutcomes(outcomes); err != nil {
@@ -154,6 +154,7 @@ func (db *DB) Complete(ctx context.Context, outcomes []hookd.Outcome, now time.T
 		}
 		db.fresh.done(parked...)
 		db.Notify(c.trans)
+		db.NotifyOperational(c.ops)
 	}
 	return sqlstore.Internal("complete attempts", db.Wrote(c.err))
 }

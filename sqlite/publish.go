@@ -50,9 +50,10 @@ const (
 type publishCall struct {
 	tenantID string
 	events   []hookd.EventInput
-	outs     []hookd.Outcome     // a Complete call when non-nil
-	trans    []hookd.Transition  // what a Complete call applied, once answered without an error
-	claim    *sqlstore.ClaimCall // a Claim call when non-nil
+	outs     []hookd.Outcome          // a Complete call when non-nil
+	trans    []hookd.Transition       // what a Complete call applied, once answered without an error
+	ops      []hookd.OperationalEvent // the operational events a Complete call published, likewise
+	claim    *sqlstore.ClaimCall      // a Claim call when non-nil
 	now      time.Time
 
 	sqlstore.Call // queued, taken or given up on; answered when res and err are set
@@ -287,9 +288,10 @@ var _ hookd.HandoffStore = (*DB)(nil)
 // Publish calls before it (their rows are written first: outcomes may
 // release a group's next message, a Claim may take what they wrote). A
 // savepoint confines a failed call to itself, as a failed rule confines a
-// Publish. A Complete may suspend a webhook, so the round's Publish calls
-// after it read the webhooks again. Only an error of the transaction
-// itself is returned.
+// Publish. A Complete publishes its operational events with the round's
+// rows (their messages numbered like the round's others), and may suspend
+// a webhook, so the round's Publish calls after it read the webhooks
+// again. Only an error of the transaction itself is returned.
 func otherInRound(ctx context.Context, tx *wtx, hc *sqlstore.HookCache, rows *roundRows, c *publishCall) error {
 	if err := rows.Flush(ctx, tx); err != nil {
 		return err
@@ -300,8 +302,11 @@ func otherInRound(ctx context.Context, tx *wtx, hc *sqlstore.HookCache, rows *ro
 	if c.claim != nil {
 		c.claim.Out, c.err = sqlstore.LeaseDueTx(ctx, tx, &dialect, c.claim, c.now)
 	} else {
-		c.trans, c.err = sqlstore.CompleteTx(ctx, tx, &dialect, c.outs, c.now)
+		c.trans, c.ops, c.err = sqlstore.CompleteTx(ctx, tx, &dialect, hc, &rows.PendingRows, c.outs, c.now)
 		hc.Reset()
+		if rows.Err != nil {
+			return rows.Err // a flush of the round's rows failed: the round fails
+		}
 	}
 	if c.err != nil {
 		if _, err := tx.ExecContext(ctx, "ROLLBACK TO call"); err != nil {

@@ -285,7 +285,11 @@ func (s *Store) DeferMessages(ctx context.Context, ds []hookd.Deferral) error {
 }
 
 // CompleteTx applies Complete's outcomes in tx, in the store's dialect d,
-// and returns their transitions in the order applied. Each outcome is
+// publishes the operational events of their transitions in tx
+// (hookd.OperationalEvents, see PublishOperational; hc and rows are the
+// transaction's, hc is reset: a suspension changed a webhook), and
+// returns the transitions in the order applied and the events
+// published. Each outcome is
 // decided by hookd.ApplyOutcome on the rows it reads; this function loads
 // them and writes the plan. An outcome whose attempt id is already stored
 // is skipped: it was applied by an earlier call whose answer was lost.
@@ -302,24 +306,34 @@ func (s *Store) DeferMessages(ctx context.Context, ds []hookd.Deferral) error {
 // before the next outcome, and a webhook suspended by the round is written
 // suspended after its messages moved, which holds the waiting ones exactly
 // as an earlier suspension would have.
-func CompleteTx(ctx context.Context, tx Conn, d *Dialect, outcomes []hookd.Outcome, now time.Time) ([]hookd.Transition, error) {
+func CompleteTx(ctx context.Context, tx Conn, d *Dialect, hc *HookCache, rows *PendingRows, outcomes []hookd.Outcome, now time.Time) ([]hookd.Transition, []hookd.OperationalEvent, error) {
 	now = FromMS(MS(now))
 	var out []hookd.Transition
+	var ops []hookd.OperationalEvent
 	rest := outcomes
 	for len(rest) > 0 {
 		var round []hookd.Outcome
 		round, rest = splitRound(rest)
-		ts, err := completeRound(ctx, tx, d, round, now)
+		ts, evs, err := completeRound(ctx, tx, d, round, now)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if out == nil {
 			out = ts // one round: the usual case
 		} else {
 			out = append(out, ts...)
 		}
+		ops = append(ops, evs...)
 	}
-	return out, nil
+	if len(ops) == 0 {
+		return out, nil, nil
+	}
+	hc.Reset()
+	ops, err := PublishOperational(ctx, tx, hc, rows, ops, now)
+	if err != nil {
+		return nil, nil, err
+	}
+	return out, ops, nil
 }
 
 // splitRound returns the outcomes whose message has no earlier outcome in
@@ -356,26 +370,30 @@ type completing struct {
 
 // completeRound applies outcomes of distinct messages: it loads what the
 // rules read, applies hookd.ApplyOutcome to each outcome in order, and
-// writes the transitions.
-func completeRound(ctx context.Context, tx Conn, d *Dialect, outs []hookd.Outcome, now time.Time) ([]hookd.Transition, error) {
+// writes the transitions. It returns them and the operational events they
+// cause, to publish.
+func completeRound(ctx context.Context, tx Conn, d *Dialect, outs []hookd.Outcome, now time.Time) ([]hookd.Transition, []hookd.OperationalEvent, error) {
 	cs, err := loadRound(ctx, tx, outs)
 	if err != nil || len(cs) == 0 {
-		return nil, err
+		return nil, nil, err
 	}
 	// In outcome order, as if applied one by one: each transition changes
-	// its webhook (streak, suspension) before the next outcome sees it.
+	// its webhook (streak, suspension) before the next outcome sees it,
+	// and its events see the webhook as the outcome found it.
 	ts := make([]hookd.Transition, len(cs))
+	var evs []hookd.OperationalEvent
 	for i := range cs {
 		c := &cs[i]
 		ts[i] = hookd.ApplyOutcome(*c.m, c.w, c.o, now)
+		evs = append(evs, hookd.OperationalEvents(c.m, c.w, &ts[i])...)
 		if c.w != nil {
 			ts[i].ApplyTo(c.w)
 		}
 	}
 	if err := writeRound(ctx, tx, d, cs, ts, now); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return ts, nil
+	return ts, evs, nil
 }
 
 // loadRound reads what the rules need of the outcomes' messages and
@@ -393,11 +411,11 @@ func loadRound(ctx context.Context, tx Conn, outs []hookd.Outcome) ([]completing
 		m   hookd.MessageStatus
 	}
 	msgs := make(map[string]*loaded, len(outs))
-	err := queryIn(ctx, tx, `SELECT seq, id, tenant_id, webhook_id, group_key, state, attempt_count, lease, test
-		FROM messages WHERE id IN (IN)`, nil, ids, func(rows *sql.Rows) error {
+	err := queryIn(ctx, tx, `SELECT seq, id, tenant_id, webhook_id, event_id, event_type, group_key, state, attempt_count,
+		lease, test FROM messages WHERE id IN (IN)`, nil, ids, func(rows *sql.Rows) error {
 		r := &loaded{}
-		err := rows.Scan(&r.seq, &r.m.ID, &r.m.TenantID, &r.m.WebhookID, &r.m.GroupKey, &r.m.State,
-			&r.m.AttemptCount, &r.m.Lease, &r.m.Test)
+		err := rows.Scan(&r.seq, &r.m.ID, &r.m.TenantID, &r.m.WebhookID, &r.m.EventID, &r.m.EventType, &r.m.GroupKey,
+			&r.m.State, &r.m.AttemptCount, &r.m.Lease, &r.m.Test)
 		msgs[r.m.ID] = r
 		return err
 	})

@@ -25,15 +25,16 @@ import (
 //   - A pending message has no due_at (see hookd's transition.go).
 
 // statusColumns are the columns scanStatus reads, in order.
-const statusColumns = `seq, id, tenant_id, webhook_id, group_key, state, attempt_count, lease, test, next_attempt_at, created_at`
+const statusColumns = `seq, id, tenant_id, webhook_id, event_id, event_type, group_key, state, attempt_count, lease, test,
+	next_attempt_at, created_at`
 
 // scanStatus scans statusColumns into the message's seq and status.
 func scanStatus(sc interface{ Scan(...any) error }) (int64, hookd.MessageStatus, error) {
 	var m hookd.MessageStatus
 	var seq, created int64
 	var next sql.NullInt64
-	err := sc.Scan(&seq, &m.ID, &m.TenantID, &m.WebhookID, &m.GroupKey, &m.State, &m.AttemptCount, &m.Lease,
-		&m.Test, &next, &created)
+	err := sc.Scan(&seq, &m.ID, &m.TenantID, &m.WebhookID, &m.EventID, &m.EventType, &m.GroupKey, &m.State,
+		&m.AttemptCount, &m.Lease, &m.Test, &next, &created)
 	m.NextAttemptAt = fromNullMS(next)
 	m.CreatedAt = FromMS(created)
 	return seq, m, err

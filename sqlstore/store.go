@@ -66,7 +66,8 @@ type Store struct {
 	keys   keyCache    // FindAPIKey's answers, see tenant.go
 	health writeHealth // whether writes fail for want of the database, see unavailable.go
 
-	observer atomic.Pointer[func([]hookd.Transition)] // see SetObserver
+	observer    atomic.Pointer[func([]hookd.Transition)] // see SetObserver
+	opsObserver operationalObserver                      // see SetOperationalObserver
 }
 
 // SetObserver sets the function told of committed transitions (nil: none);

@@ -387,9 +387,11 @@ func (s *Store) DeleteWebhook(ctx context.Context, tenantID, id string) error {
 // SetSuspended suspends (holding the webhook's waiting messages) or
 // unsuspends (clearing the failure streak and releasing held messages in
 // group order) and returns the webhook, as hookd.SetSuspended and
-// hookd.WebhookChange say. ENOTFOUND.
+// hookd.WebhookChange say, and publishes the change's operational event
+// (hookd.SuspensionEvents) in the same transaction. ENOTFOUND.
 func (s *Store) SetSuspended(ctx context.Context, tenantID, id string, suspended bool, now time.Time) (*hookd.Webhook, error) {
 	var out *hookd.Webhook
+	var ops []hookd.OperationalEvent
 	now = FromMS(MS(now))
 	err := s.Tx(ctx, func(tx Conn) error {
 		old, err := s.getWebhook(ctx, tx, tenantID, id)
@@ -405,6 +407,12 @@ func (s *Store) SetSuspended(ctx context.Context, tenantID, id string, suspended
 			if err := holdOrRelease(ctx, tx, old, &w, now); err != nil {
 				return err
 			}
+			// Published after the change: the webhook reads as changed
+			// (it never receives its own events anyway).
+			ops, err = PublishOperational(ctx, tx, s.NewHookCache(), &PendingRows{}, hookd.SuspensionEvents(old, &w, now), now)
+			if err != nil {
+				return err
+			}
 		}
 		out, err = s.getWebhook(ctx, tx, tenantID, id)
 		return err
@@ -412,6 +420,7 @@ func (s *Store) SetSuspended(ctx context.Context, tenantID, id string, suspended
 	if err != nil {
 		return nil, Internal("set webhook suspended", err)
 	}
+	s.NotifyOperational(ops)
 	return out, nil
 }
 

@@ -83,6 +83,7 @@ func Exercise(t *testing.T, open func(t *testing.T) hookd.Store) {
 		{"EventTypeLimit", testEventTypeLimit},
 		{"CountMessagesByState", testCountMessagesByState},
 		{"Observer", testObserver},
+		{"OperationalEvents", testOperationalEvents},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
