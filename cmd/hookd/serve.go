@@ -162,6 +162,7 @@ func runServer(ctx context.Context, cfg *serveConfig, logger *slog.Logger, stdou
 		MetricsPerTenant: cfg.MetricsPerTenant,
 	})
 	delivery.RegisterQueueGauges(reg, store, 0, nil, logger)
+	delivery.ReportOperationalEvents(store, logger, reg)
 	api := &httpapi.Server{
 		Store:            store,
 		Targets:          policy,
