@@ -157,9 +157,11 @@ type OperationalAttempt struct {
 	Trigger    Trigger   `json:"trigger"`
 	StartedAt  time.Time `json:"started_at"`
 	DurationMS int64     `json:"duration_ms"`
-	StatusCode int       `json:"status_code,omitempty"`
-	Error      string    `json:"error,omitempty"`
-	Success    bool      `json:"success"`
+	// StatusCode and Error are null when there is none (no answer; a
+	// 2xx), as in an attempt's record.
+	StatusCode *int    `json:"status_code"`
+	Error      *string `json:"error"`
+	Success    bool    `json:"success"`
 }
 
 // Input returns the event to publish: the type, the payload, the
@@ -200,7 +202,7 @@ func OperationalEvents(m *MessageStatus, w *Webhook, t *Transition) []Operationa
 			Payload: OperationalPayload{Webhook: operationalWebhook(w), OccurredAt: t.At, FailingSince: since,
 				Message: &OperationalMessage{ID: m.ID, EventID: m.EventID, EventType: m.EventType, AttemptCount: a.Number},
 				LastAttempt: &OperationalAttempt{ID: a.ID, Number: a.Number, Trigger: a.Trigger, StartedAt: a.StartedAt,
-					DurationMS: a.DurationMS, StatusCode: a.StatusCode, Error: a.Error, Success: a.Success}}}
+					DurationMS: a.DurationMS, StatusCode: nonZero(a.StatusCode), Error: nonZero(a.Error), Success: a.Success}}}
 		if typ == EventWebhookSuspended {
 			e.Payload.Trigger = OperationalTriggerAutomatic
 		}
@@ -247,4 +249,13 @@ func CheckPublishable(typ, prefix string, f *Fields) {
 	if IsOperational(typ) {
 		f.Add(prefix+"type", "must not start with %q: hookd's own operational events use it", OperationalEventTypePrefix)
 	}
+}
+
+// nonZero returns a pointer to v, nil for v's zero value.
+func nonZero[T comparable](v T) *T {
+	var zero T
+	if v == zero {
+		return nil
+	}
+	return &v
 }

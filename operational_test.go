@@ -121,7 +121,7 @@ func TestOperationalPayloads(t *testing.T) {
 	}
 	wantWebhook := hookd.OperationalWebhook{ID: "wh", Number: 3, Name: "Orders", URL: "https://example.com/hook"}
 	wantAttempt := &hookd.OperationalAttempt{ID: "att", Number: 3, Trigger: hookd.TriggerScheduled, StartedAt: t0,
-		DurationMS: 120, StatusCode: 500, Error: hookd.AttemptErrStatus}
+		DurationMS: 120, StatusCode: hookd.Ptr(500), Error: hookd.Ptr(hookd.AttemptErrStatus)}
 	wantMessage := &hookd.OperationalMessage{ID: "msg", EventID: "evt", EventType: "Unit.Updated", AttemptCount: 3}
 	since := tp(at(-time.Hour))
 	want := []hookd.OperationalPayload{

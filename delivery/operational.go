@@ -68,8 +68,11 @@ func (r *OperationalReporter) Observe(evs []hookd.OperationalEvent) {
 		if e.Payload.Trigger != "" {
 			attrs = append(attrs, "trigger", e.Payload.Trigger)
 		}
-		if a := e.Payload.LastAttempt; a != nil && !a.Success {
-			attrs = append(attrs, "status_code", a.StatusCode, "error", a.Error)
+		if a := e.Payload.LastAttempt; a != nil && a.StatusCode != nil {
+			attrs = append(attrs, "status_code", *a.StatusCode)
+		}
+		if a := e.Payload.LastAttempt; a != nil && a.Error != nil {
+			attrs = append(attrs, "error", *a.Error)
 		}
 		attrs = append(attrs, "event_id", e.EventID)
 		r.log.Warn("operational event", attrs...)

@@ -166,7 +166,7 @@ func TestOperationalEvents(t *testing.T) {
 	failedMsg := rb.of(hookd.EventMessageFailed)[0]
 	if d := failedMsg.Data; d.Webhook.ID != a || d.Webhook.Name != "a" || d.Webhook.URL != ra.URL+"/a" || d.Message == nil ||
 		d.Message.EventType != "Unit.Created" || d.Message.AttemptCount != 2 || d.LastAttempt == nil ||
-		d.LastAttempt.StatusCode != 500 || d.LastAttempt.Error != hookd.AttemptErrStatus || d.FailingSince == nil ||
+		*d.LastAttempt.StatusCode != 500 || *d.LastAttempt.Error != hookd.AttemptErrStatus || d.FailingSince == nil ||
 		failedMsg.TenantID != "acme" || failedMsg.Group != a {
 		t.Fatalf("message.failed delivered as %+v", failedMsg)
 	}

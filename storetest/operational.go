@@ -152,8 +152,8 @@ func testOperationalEvents(t *testing.T, s hookd.Store) {
 	evs := log.want("a", hookd.EventWebhookFailing)
 	p := payload(t, evs[0], source)
 	if p.Message == nil || p.Message.ID != m[0] || p.Message.EventType != "x" || p.Message.EventID == "" ||
-		p.LastAttempt == nil || p.LastAttempt.ID != o.Attempt.ID || p.LastAttempt.StatusCode != 500 ||
-		p.LastAttempt.Error != hookd.AttemptErrStatus || p.LastAttempt.Number != 1 || p.LastAttempt.Success ||
+		p.LastAttempt == nil || p.LastAttempt.ID != o.Attempt.ID || *p.LastAttempt.StatusCode != 500 ||
+		*p.LastAttempt.Error != hookd.AttemptErrStatus || p.LastAttempt.Number != 1 || p.LastAttempt.Success ||
 		!p.OccurredAt.Equal(T0) || p.FailingSince == nil || !p.FailingSince.Equal(T0) || p.Trigger != "" {
 		t.Fatalf("failing payload %s", evs[0].Payload)
 	}
