@@ -38,8 +38,8 @@ func (db *DB) NextDue(ctx context.Context) (time.Time, bool, error) {
 
 // Complete applies the outcomes in one transaction, see
 // sqlstore.CompleteTx, with their operational events, and tells the
-// observers their transitions and events once committed. EINVALID for an outcome state other than successful,
-// retrying or failed.
+// observers their transitions and events once committed. EINVALID for
+// an outcome state other than successful, retrying or failed.
 func (db *DB) Complete(ctx context.Context, outcomes []hookd.Outcome, now time.Time) error {
 	if err := hookd.CheckOutcomes(outcomes); err != nil {
 		return err

@@ -218,6 +218,68 @@ func BenchmarkComplete(b *testing.B) {
 	}
 }
 
+// BenchmarkCompleteFailed measures Complete of outcomes that fail their
+// messages for good, each of which publishes hookd.message.failed in the
+// same transaction (the first also hookd.webhook.failing): with no
+// webhook taking them (subscribers=0: the event alone) and with one
+// subscribed to hookd.* (an event and a message each).
+func BenchmarkCompleteFailed(b *testing.B) {
+	const total, batch = 10_000, 25
+	for _, subs := range []int{0, 1} {
+		b.Run(fmt.Sprintf("subscribers=%d", subs), func(b *testing.B) {
+			ctx := context.Background()
+			now := time.Now()
+			evs := make([]hookd.EventInput, batch)
+			for i := range evs {
+				evs[i] = hookd.EventInput{Type: "Unit.Updated", Payload: benchPayload}
+			}
+			outs := make([]hookd.Outcome, 0, batch)
+			var spent, cpu time.Duration
+			for range b.N {
+				b.StopTimer()
+				db := openBench(b)
+				if subs > 0 {
+					w := hookd.NewWebhookDefaults()
+					w.TenantID, w.URL, w.EventTypes = "bench", "https://example.com/ops", []string{"hookd.*"}
+					if err := db.CreateWebhook(ctx, w); err != nil {
+						b.Fatal(err)
+					}
+					// Suspended, it gets its messages held: the claims
+					// below take only the tenant's.
+					if _, err := db.SetSuspended(ctx, "bench", w.ID, true, now); err != nil {
+						b.Fatal(err)
+					}
+				}
+				for range total / batch {
+					if _, err := db.Publish(ctx, "bench", evs, now); err != nil {
+						b.Fatal(err)
+					}
+					ds, err := db.Claim(ctx, now, batch, time.Minute)
+					if err != nil || len(ds) != batch {
+						b.Fatalf("claimed %d, %v", len(ds), err)
+					}
+					outs = outs[:0]
+					for _, d := range ds {
+						outs = append(outs, hookd.Outcome{MessageID: d.Message.ID, Lease: d.Lease, State: hookd.StateFailed,
+							Attempt: hookd.Attempt{StartedAt: now, StatusCode: 500, Error: hookd.AttemptErrStatus}})
+					}
+					start, cpu0 := time.Now(), processCPU()
+					if err := db.Complete(ctx, outs, now); err != nil {
+						b.Fatal(err)
+					}
+					spent += time.Since(start)
+					cpu += processCPU() - cpu0
+				}
+				if n, err := db.CountMessagesByState(ctx); err != nil || n[hookd.StateFailed] != total {
+					b.Fatalf("failed messages: %v, %v", n, err)
+				}
+			}
+			b.ReportMetric(float64(spent.Microseconds())/float64(b.N*total), "µs/outcome")
+			b.ReportMetric(float64(cpu.Microseconds())/float64(b.N*total), "cpu-µs/outcome")
+		})
+	}
+}
+
 // BenchmarkClaimParked measures Claim taking parked messages (a dispatcher
 // registered that takes none at publish): reading them and their events
 // and webhooks, with no write. Each op claims batches of 96 until 9,600

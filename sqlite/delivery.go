@@ -129,8 +129,8 @@ func (db *DB) DeferMessages(ctx context.Context, ds []hookd.Deferral) error {
 
 // Complete applies the outcomes in one transaction (group commit), see
 // sqlstore.CompleteTx, with their operational events, and tells the
-// observers their transitions and events once committed. EINVALID for an outcome state other than successful,
-// retrying or failed.
+// observers their transitions and events once committed. EINVALID for
+// an outcome state other than successful, retrying or failed.
 func (db *DB) Complete(ctx context.Context, outcomes []hookd.Outcome, now time.Time) error {
 	if err := hookd.CheckOutcomes(outcomes); err != nil {
 		return err
