@@ -252,8 +252,10 @@ func TestEveryOperation(t *testing.T) {
 		t.Fatalf("event = %+v", ev)
 	}
 	evs := collect(t, c.Events.All(ctx(t), tenant, &client.EventListOptions{ListOptions: client.ListOptions{Limit: 1}}))
-	// The test call's event comes first.
-	if len(evs) != 4 || evs[0].Type != "ping" || evs[1].ID != pub.ID || evs[3].ID != batch[1].ID {
+	// The test call's event comes first, then hookd's operational events
+	// of the suspension and unsuspension.
+	if len(evs) != 6 || evs[0].Type != "ping" || evs[1].Type != "hookd.webhook.suspended" ||
+		evs[2].Type != "hookd.webhook.unsuspended" || evs[3].ID != pub.ID || evs[5].ID != batch[1].ID {
 		t.Fatalf("All events = %+v", evs)
 	}
 	if p, err := c.Events.List(ctx(t), tenant, &client.EventListOptions{Type: "Lease.Signed", Since: start, Until: time.Now().Add(time.Minute)}); err != nil || len(p.Data) != 1 || p.Data[0].ID != batch[0].ID {
