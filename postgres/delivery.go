@@ -50,7 +50,7 @@ func (db *DB) Complete(ctx context.Context, outcomes []hookd.Outcome, now time.T
 	var ts []hookd.Transition
 	var ops []hookd.OperationalEvent
 	err := db.txLazy(ctx, func(tx *wtx) (err error) {
-		ts, ops, err = sqlstore.CompleteTx(ctx, tx, &dialect, db.NewHookCache(), &sqlstore.PendingRows{}, outcomes, now)
+		ts, ops, err = sqlstore.CompleteTx(ctx, tx, &dialect, &sqlstore.PendingRows{}, outcomes, now)
 		return err
 	})
 	if err != nil {

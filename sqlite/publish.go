@@ -302,7 +302,7 @@ func otherInRound(ctx context.Context, tx *wtx, hc *sqlstore.HookCache, rows *ro
 	if c.claim != nil {
 		c.claim.Out, c.err = sqlstore.LeaseDueTx(ctx, tx, &dialect, c.claim, c.now)
 	} else {
-		c.trans, c.ops, c.err = sqlstore.CompleteTx(ctx, tx, &dialect, hc, &rows.PendingRows, c.outs, c.now)
+		c.trans, c.ops, c.err = sqlstore.CompleteTx(ctx, tx, &dialect, &rows.PendingRows, c.outs, c.now)
 		hc.Reset()
 		if rows.Err != nil {
 			return rows.Err // a flush of the round's rows failed: the round fails

@@ -286,10 +286,9 @@ func (s *Store) DeferMessages(ctx context.Context, ds []hookd.Deferral) error {
 
 // CompleteTx applies Complete's outcomes in tx, in the store's dialect d,
 // publishes the operational events of their transitions in tx
-// (hookd.OperationalEvents, see PublishOperational; hc and rows are the
-// transaction's, hc is reset: a suspension changed a webhook), and
-// returns the transitions in the order applied and the events
-// published. Each outcome is
+// (hookd.OperationalEvents, see PublishOperational; rows are the
+// transaction's pending rows), and returns the transitions in the order
+// applied and the events published. Each outcome is
 // decided by hookd.ApplyOutcome on the rows it reads; this function loads
 // them and writes the plan. An outcome whose attempt id is already stored
 // is skipped: it was applied by an earlier call whose answer was lost.
@@ -306,7 +305,7 @@ func (s *Store) DeferMessages(ctx context.Context, ds []hookd.Deferral) error {
 // before the next outcome, and a webhook suspended by the round is written
 // suspended after its messages moved, which holds the waiting ones exactly
 // as an earlier suspension would have.
-func CompleteTx(ctx context.Context, tx Conn, d *Dialect, hc *HookCache, rows *PendingRows, outcomes []hookd.Outcome, now time.Time) ([]hookd.Transition, []hookd.OperationalEvent, error) {
+func CompleteTx(ctx context.Context, tx Conn, d *Dialect, rows *PendingRows, outcomes []hookd.Outcome, now time.Time) ([]hookd.Transition, []hookd.OperationalEvent, error) {
 	now = FromMS(MS(now))
 	var out []hookd.Transition
 	var ops []hookd.OperationalEvent
@@ -328,8 +327,9 @@ func CompleteTx(ctx context.Context, tx Conn, d *Dialect, hc *HookCache, rows *P
 	if len(ops) == 0 {
 		return out, nil, nil
 	}
-	hc.Reset()
-	ops, err := PublishOperational(ctx, tx, hc, rows, ops, now)
+	// The webhooks as the outcomes left them (suspended ones hold their
+	// messages), their secrets left sealed.
+	ops, err := PublishOperational(ctx, tx, &HookCache{}, rows, ops, now)
 	if err != nil {
 		return nil, nil, err
 	}

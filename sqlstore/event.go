@@ -236,9 +236,11 @@ type Placer interface {
 // HookCache holds what Publish reads of each tenant during one
 // transaction: whether it exists, and its enabled webhooks. Publish writes
 // neither, so the calls of one group commit share them. Store.NewHookCache
-// makes one (it opens the webhooks' secrets with the store's keys).
+// makes one (it opens the webhooks' secrets with the store's keys); the
+// zero HookCache leaves them sealed, for a PublishTx without a Placer,
+// which hands no message off and so reads no secret (operational events).
 type HookCache struct {
-	s       *Store
+	s       *Store                      // nil: the sealed columns stay unset
 	tenants map[string][]*hookd.Webhook // nil slice: tenant not found
 }
 
@@ -274,7 +276,12 @@ func (hc *HookCache) load(ctx context.Context, tx Conn, tenantID string) ([]*hoo
 	defer rows.Close()
 	hooks := []*hookd.Webhook{}
 	for rows.Next() {
-		w, err := hc.s.scanWebhook(rows)
+		var w *hookd.Webhook
+		if hc.s != nil {
+			w, err = hc.s.scanWebhook(rows)
+		} else {
+			w, err = scanWebhookRow(rows, nil)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("load webhooks: %w", err)
 		}
