@@ -674,19 +674,19 @@ func TestSleepsUntilDueOrWake(t *testing.T) {
 	if c := cs.claims.Load(); c > 2 {
 		t.Errorf("%d claims in 300 ms on an idle store", c)
 	}
-	// A wake is answered at once, although the poll interval is a minute.
+	// A wake is answered without waiting for the poll: the poll interval
+	// is a minute, so an attempt well within it was made for the wake.
+	// (No tighter bound: on a loaded machine the attempt itself may take
+	// hundreds of milliseconds, which says nothing about the engine.)
 	MustPublish(t, db, "", 1)
-	start := time.Now()
 	d.Wake()
-	waitFor(t, 2*time.Second, "first attempt", func() bool { return rc.count() == 1 })
-	if el := time.Since(start); el > 200*time.Millisecond {
-		t.Errorf("first attempt %v after the wake", el)
-	}
-	// The retry is made when it is due, without a wake.
-	waitStates(t, db, w.ID, 1, hookd.StateSuccessful, 5*time.Second)
+	waitFor(t, 20*time.Second, "first attempt after the wake", func() bool { return rc.count() == 1 })
+	// The retry is made when it is due, never before, and without a wake
+	// or a poll (a minute away).
+	waitStates(t, db, w.ID, 1, hookd.StateSuccessful, 20*time.Second)
 	reqs := rc.requests()
-	if gap := reqs[1].At.Sub(reqs[0].At); gap < 300*time.Millisecond || gap > time.Second {
-		t.Errorf("retry %v after the failure, want about 300ms", gap)
+	if gap := reqs[1].At.Sub(reqs[0].At); gap < 300*time.Millisecond {
+		t.Errorf("retry %v after the failure, before its 300ms were up", gap)
 	}
 	if c := cs.claims.Load(); c > 12 {
 		t.Errorf("%d claims for two attempts", c)
