@@ -345,8 +345,12 @@ func TestSendTLSError(t *testing.T) {
 	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused handshake is expected
 	srv.StartTLS()
 	t.Cleanup(srv.Close)
-	// The test server's certificate is not trusted by the sender.
-	r := newSender(t, loopback).Send(context.Background(), newDelivery(srv.URL))
+	// The test server's certificate is not trusted by the sender. The
+	// longest timeout: a handshake under the race detector on a loaded
+	// machine took longer than the usual 2 s, which made it a timeout.
+	d := newDelivery(srv.URL)
+	d.Webhook.TimeoutMS = hookd.MaxTimeoutMS
+	r := newSender(t, loopback).Send(context.Background(), d)
 	if r.Attempt.Success || r.Attempt.Error != hookd.AttemptErrTLS {
 		t.Fatalf("attempt %+v, err %v; want tls", r.Attempt, r.Err)
 	}
