@@ -257,3 +257,11 @@ func (c *Client) Whoami(ctx context.Context) (*Caller, error) {
 	err := c.call(ctx, request{method: "GET", path: []string{"v1", "whoami"}, idempotent: true}, &w)
 	return ret(&w, err)
 }
+
+// Ready reports whether the server is ready to serve (GET /readyz): nil,
+// or an *Error whose Detail says why not (503: the store is unreachable
+// or takes no writes). It is not retried: a caller waiting for a server
+// to start polls it.
+func (c *Client) Ready(ctx context.Context) error {
+	return c.call(ctx, request{method: "GET", path: []string{"readyz"}}, nil)
+}
