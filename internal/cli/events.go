@@ -2,7 +2,6 @@ package cli
 
 import (
 	"bytes"
-	"encoding/json"
 
 	"github.com/hookd/hookd/client"
 )
@@ -143,13 +142,4 @@ func eventsBatch(x *inv) error {
 		{"MESSAGES", func(r *client.PublishResult) string { return itoa(r.Messages) }},
 		{"DUPLICATE", func(r *client.PublishResult) string { return map[bool]string{true: "yes", false: "no"}[r.Duplicate] }},
 	}, res)
-}
-
-// compactJSON returns raw without insignificant space, for a table.
-func compactJSON(raw json.RawMessage) string {
-	var b bytes.Buffer
-	if json.Compact(&b, raw) != nil {
-		return string(raw)
-	}
-	return b.String()
 }
