@@ -154,26 +154,10 @@ func (c *Client) call(ctx context.Context, req request, out any) error {
 		}
 		body = b
 	}
-	u := *c.base
-	var p strings.Builder
-	p.WriteString(c.base.EscapedPath())
-	for _, s := range req.path {
-		// An empty id would address the collection, and a dot segment
-		// another resource once the server cleans the path.
-		if s == "" || s == "." || s == ".." {
-			return fmt.Errorf("hookd client: %s: an id may not be %q", req.method, s)
-		}
-		p.WriteByte('/')
-		p.WriteString(url.PathEscape(s))
+	target, err := c.url(req.path, req.query)
+	if err != nil {
+		return fmt.Errorf("hookd client: %s: %w", req.method, err)
 	}
-	u.RawPath = p.String()
-	if path, err := url.PathUnescape(u.RawPath); err == nil {
-		u.Path = path
-	}
-	if len(req.query) > 0 {
-		u.RawQuery = req.query.Encode()
-	}
-	target := u.String()
 
 	for attempt := 0; ; attempt++ {
 		var rd io.Reader

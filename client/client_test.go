@@ -415,8 +415,24 @@ func TestEveryOperation(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if _, err := root.Events.Publish(ctx(t), cat, &client.EventInput{Type: "Anything.Goes"}); err != nil {
+	// The event stream gets what is published once it is open.
+	st := openStream(t, root, cat, client.StreamOptions{EventTypes: []string{"Anything.*"}})
+	free, err := root.Events.Publish(ctx(t), cat, &client.EventInput{Type: "Anything.Goes"})
+	if err != nil {
 		t.Fatalf("types are free again once every declared one is expunged: %v", err)
+	}
+	if d := st.next(t); d.EventID != free.ID || d.Type != "Anything.Goes" {
+		t.Fatalf("streamed %+v, want %s", d, free.ID)
+	}
+	st.cancel()
+	// The stream's request is counted when it ends.
+	waitFor(t, "the stream's end", func() bool {
+		var buf bytes.Buffer
+		e.srv.Metrics.WriteText(&buf)
+		return strings.Contains(buf.String(), `route="/v1/tenants/{tenant}/stream",code="200"`)
+	})
+	if w, err := c.Whoami(ctx(t)); err != nil || w.Key == nil || w.Key.TenantID != tenant {
+		t.Fatalf("whoami = %+v, %v", w, err)
 	}
 
 	// Every /v1 operation of the OpenAPI document was answered with a 2xx.

@@ -38,6 +38,7 @@ func TestTypesMatchOpenAPI(t *testing.T) {
 		"Message": client.Message{}, "Attempt": client.Attempt{},
 		"PortalLinkCreate": client.PortalLinkInput{}, "PortalLink": client.PortalLink{},
 		"EventType": client.EventType{}, "EventTypeCreate": client.EventTypeInput{}, "EventTypeUpdate": client.EventTypeInput{},
+		"Envelope": client.Envelope{}, "Caller": client.Caller{},
 	}
 	// Schemas the client has no struct of its own for: enums, lists
 	// (Page[T]), and small bodies and answers written inline.

@@ -160,6 +160,7 @@ func (s *Server) publishEvent(w http.ResponseWriter, r *http.Request, c *call) e
 	}
 	s.countPublished(c.tenant, res)
 	s.wake()
+	s.streams.published(c.tenant)
 	writeJSON(w, http.StatusAccepted, res[0])
 	return nil
 }
@@ -198,6 +199,7 @@ func (s *Server) publishBatch(w http.ResponseWriter, r *http.Request, c *call) e
 	}
 	s.countPublished(c.tenant, res)
 	s.wake()
+	s.streams.published(c.tenant)
 	writeJSON(w, http.StatusAccepted, map[string]any{"data": res})
 	return nil
 }

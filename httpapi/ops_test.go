@@ -53,6 +53,8 @@ func TestOperationalEndpoints(t *testing.T) {
 		"/v1/tenants/{tenant}/events":                       {"get", "post"},
 		"/v1/tenants/{tenant}/events/batch":                 {"post"},
 		"/v1/tenants/{tenant}/events/{id}":                  {"get"},
+		"/v1/tenants/{tenant}/stream":                       {"get"},
+		"/v1/whoami":                                        {"get"},
 		"/v1/tenants/{tenant}/messages":                     {"get"},
 		"/v1/tenants/{tenant}/messages/{id}":                {"get"},
 		"/v1/tenants/{tenant}/messages/{id}/attempts":       {"get"},

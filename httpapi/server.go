@@ -125,6 +125,7 @@ type Server struct {
 	unavailableAt    atomic.Int64 // unix ns of the last 503 logged, see logUnavailable
 	unavailableQuiet atomic.Int64 // 503s not logged since
 	catalogs         catalogs
+	streams          streamHub            // the open event streams (stream.go)
 	types            hookd.EventTypeStore // where catalogues are read when Store is nil (DecodeWebhook)
 }
 
@@ -236,6 +237,8 @@ func (s *Server) build() {
 	m.Handle("POST "+ev+"/batch", s.tenant(s.publishBatch, access.PublishEvents))
 	m.Handle("GET "+ev, s.tenant(s.listEvents, access.ReadEvents))
 	m.Handle("GET "+ev+"/{id}", s.tenant(s.getEvent, access.ReadEvents))
+	m.Handle("GET "+t+"/stream", s.tenant(s.streamEvents, access.ReadEvents))
+	m.Handle("GET /v1/whoami", s.authenticated(s.whoami))
 
 	const msg = t + "/messages"
 	m.Handle("GET "+msg, s.tenant(s.listMessages, access.ReadMessages))

@@ -1,5 +1,6 @@
 // Command hookd is the webhook delivery service: `hookd serve` runs the API
-// and the delivery engine on one store.
+// and the delivery engine on one store; `hookd <noun> <verb>` and `hookd
+// listen` are its command line client (package internal/cli).
 package main
 
 import (
@@ -10,6 +11,7 @@ import (
 	"runtime/debug"
 
 	"github.com/hookd/hookd"
+	"github.com/hookd/hookd/internal/cli"
 )
 
 func main() {
@@ -59,6 +61,21 @@ Usage:
 
 Every flag of serve and rekey can also be set with an environment variable HOOKD_<NAME>
 (--allow-http: HOOKD_ALLOW_HTTP).
+
+Against a running hookd (--server or HOOKD_SERVER, --token or HOOKD_TOKEN):
+  hookd tenants <verb>        list, get, create, delete
+  hookd keys <verb>           a tenant's API keys: list, create, delete
+  hookd webhooks <verb>       list, get, create, update, patch, delete, unsuspend, test,
+                              secrets, rotate, recover
+  hookd events <verb>         list, get, publish, batch
+  hookd event-types <verb>    the catalogue: list, get, create, put, patch, delete
+  hookd messages <verb>       list, get, attempts, retry, abort, resolve
+  hookd portal-links create   a one-use link to the dashboard
+  hookd whoami                who the token is
+  hookd status [--wait 30s]   whether hookd is up and ready
+  hookd listen --forward-to http://localhost:3000/hook [--events 'Unit.*']
+                              forward a tenant's events, signed, to a local URL
+Tables for people, --json for scripts; 'hookd <noun> --help' lists the verbs.
 `
 
 // run is main without os.Exit, so tests can call it.
@@ -93,6 +110,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(stdout, usage)
 		return 0
 	default:
+		if cli.IsNoun(args[0]) {
+			return cli.Run(ctx, args, cli.Env{Stdin: os.Stdin, Stdout: stdout, Stderr: stderr, Getenv: os.Getenv})
+		}
 		fmt.Fprintf(stderr, "hookd: unknown command %q\n\n%s", args[0], usage)
 		return 2
 	}

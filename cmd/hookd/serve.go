@@ -198,6 +198,7 @@ func runServer(ctx context.Context, cfg *serveConfig, logger *slog.Logger, stdou
 
 	// Nothing can fail any more: start.
 	srv := &http.Server{Handler: api.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
+	srv.RegisterOnShutdown(api.CloseStreams) // a stream is never idle: end it, the client resumes elsewhere
 	// The engine runs on its own context: it stops claiming when the run
 	// ends, but only after the API has stopped taking new work.
 	engineCtx, stopEngine := context.WithCancel(context.WithoutCancel(ctx))

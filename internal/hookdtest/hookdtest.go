@@ -125,6 +125,7 @@ func Start(tb testing.TB, opts Options) *Server {
 		tb.Fatalf("hookdtest: listen: %v", err)
 	}
 	srv := &http.Server{Handler: s.API.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	srv.RegisterOnShutdown(s.API.CloseStreams)
 	served := make(chan struct{})
 	go func() {
 		defer close(served)
