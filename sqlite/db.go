@@ -47,8 +47,11 @@ type DB struct {
 	sync syncLevel
 
 	// The group commit of Publish, see publish.go.
-	pub     sqlstore.Queue[*publishCall]
-	handoff atomic.Pointer[handoffBox]
+	pub sqlstore.Queue[*publishCall]
+	// received counts the calls the writer took off pub's queue, so that
+	// a test can line calls up behind one it knows the writer holds.
+	received atomic.Int64
+	handoff  atomic.Pointer[handoffBox]
 
 	// Parking of claimable messages, see fresh.go. seqTop is the largest
 	// message seq Publish gave out and committed; only the writer

@@ -11,6 +11,10 @@ import (
 // tests that line calls up behind a blocked writer.
 func QueuedPublishes(db *DB) int { return len(db.pub.C) }
 
+// ReceivedCalls returns how many calls the writer has taken off its queue
+// to start a round with.
+func ReceivedCalls(db *DB) int64 { return db.received.Load() }
+
 // WriterSynchronous runs an empty write transaction at the level of
 // Publish and API writes (normal false) or of Claim and Complete (normal
 // true) and returns the PRAGMA synchronous it ran with (1 NORMAL, 2 FULL).

@@ -102,6 +102,7 @@ func (db *DB) publishLoop() {
 			if !ok {
 				return
 			}
+			db.received.Add(1)
 			r.add(c)
 		}
 		if len(r.batch) > 0 {

@@ -42,18 +42,26 @@ type publishAnswer struct {
 }
 
 // queuePublish starts a Publish and waits until it is queued as the
-// writer's want-th waiting call.
+// writer's want-th waiting call, or, with want 0, until the writer took it
+// (the writer must be free: nothing else queued).
 func queuePublish(t *testing.T, db *sqlite.DB, pctx context.Context, tenantID string, want int, evs ...hookd.EventInput) <-chan publishAnswer {
 	t.Helper()
+	before := sqlite.ReceivedCalls(db)
 	ch := make(chan publishAnswer, 1)
 	go func() {
 		res, err := db.Publish(pctx, tenantID, evs, storeT0)
 		ch <- publishAnswer{res, err}
 	}()
-	deadline := time.Now().Add(5 * time.Second)
-	for sqlite.QueuedPublishes(db) < want {
+	deadline := time.Now().Add(10 * time.Second)
+	done := func() bool {
+		if want == 0 {
+			return sqlite.ReceivedCalls(db) > before
+		}
+		return sqlite.QueuedPublishes(db) >= want
+	}
+	for !done() {
 		if time.Now().After(deadline) {
-			t.Fatalf("%d calls queued, want %d", sqlite.QueuedPublishes(db), want)
+			t.Fatalf("%d calls queued, %d taken; want %d queued", sqlite.QueuedPublishes(db), sqlite.ReceivedCalls(db)-before, want)
 		}
 		time.Sleep(time.Millisecond)
 	}
@@ -86,7 +94,6 @@ func TestPublishGroupCommit(t *testing.T) {
 	// The writer takes the first call and waits for the lock in BEGIN;
 	// the others queue up behind it and are committed together.
 	first := queuePublish(t, db, ctx, "a", 0, hookd.EventInput{Type: "x", Payload: json.RawMessage(`1`)})
-	time.Sleep(50 * time.Millisecond) // let the writer take it; the test holds either way
 	grp := hookd.EventInput{Type: "x", Payload: json.RawMessage(`2`), Group: "g"}
 	calls := []<-chan publishAnswer{
 		queuePublish(t, db, ctx, "a", 1, keyed("x", "k")),                   // 0: new key
@@ -170,7 +177,6 @@ func TestPublishCancelAndClose(t *testing.T) {
 	}
 	release := blockWriter(t, path)
 	first := queuePublish(t, db, ctx, "a", 0, keyed("x", "first"))
-	time.Sleep(50 * time.Millisecond)
 	cctx, cancel := context.WithCancel(ctx)
 	gone := queuePublish(t, db, cctx, "a", 1, keyed("x", "gone"))
 	kept := queuePublish(t, db, ctx, "a", 2, keyed("x", "kept"))

@@ -43,7 +43,6 @@ func TestCompleteSharesPublishRound(t *testing.T) {
 
 	release := blockWriter(t, path)
 	first := queuePublish(t, db, ctx, "a", 0, ev) // taken by the writer, waiting in BEGIN
-	time.Sleep(50 * time.Millisecond)
 	later := storeT0.Add(2 * time.Hour)
 	completed := make(chan error, 1)
 	go func() { completed <- db.Complete(ctx, []hookd.Outcome{fail(ds[1], later)}, later) }()
@@ -113,8 +112,15 @@ func TestRoundLevels(t *testing.T) {
 
 	release := blockWriter(t, path)
 	errs := make(chan error, 3)
+	before := sqlite.ReceivedCalls(db)
 	go func() { errs <- db.Complete(ctx, ok(ds[0]), storeT0) }()
-	time.Sleep(50 * time.Millisecond) // the writer takes it and waits in BEGIN
+	// The writer takes it and waits in BEGIN (a 50 ms sleep here failed
+	// on a loaded machine: the Publish below was queued first).
+	for deadline := time.Now().Add(10 * time.Second); sqlite.ReceivedCalls(db) == before; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the writer never took the first Complete")
+		}
+	}
 	pub := queuePublish(t, db, ctx, "a", 1, ev)
 	waitQueued := func(n int) {
 		deadline := time.Now().Add(5 * time.Second)
