@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -11,12 +12,14 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/hookd/hookd"
 	"github.com/hookd/hookd/httpapi"
+	"github.com/hookd/hookd/internal/openapitest"
 	"github.com/hookd/hookd/metrics"
 	"github.com/hookd/hookd/netguard"
 	"github.com/hookd/hookd/sqlite"
@@ -55,6 +58,26 @@ type env struct {
 	srv   *httptest.Server
 	db    *sqlite.DB // nil on another store
 	deliv *fakeDeliverer
+}
+
+// apiDoc is the API's OpenAPI document, loaded once for checking every
+// answer of every test against it (see env.do).
+var apiDoc = sync.OnceValues(func() (*openapitest.Doc, error) {
+	return openapitest.Load(httpapi.OpenAPIDocument())
+})
+
+// checkAnswer checks an answer against the OpenAPI document: a request
+// that is one of its operations must be answered with a status documented
+// for it and a body that follows its schema.
+func (e *env) checkAnswer(req *http.Request, res *http.Response, body []byte) {
+	e.t.Helper()
+	doc, err := apiDoc()
+	if err != nil {
+		e.t.Fatalf("openapi.json: %v", err)
+	}
+	if _, err := doc.Check(req, res, body); err != nil && !errors.Is(err, openapitest.ErrNoOperation) {
+		e.t.Errorf("the answer differs from openapi.json: %v", err)
+	}
 }
 
 // MustOpenDB opens a fresh SQLite store in a temporary directory.
@@ -181,6 +204,7 @@ func (e *env) do(method, path, token string, body any, headers ...string) *resp 
 	if err != nil {
 		e.t.Fatal(err)
 	}
+	e.checkAnswer(req, res, b)
 	r := &resp{Status: res.StatusCode, Header: res.Header, Body: b}
 	ct := res.Header.Get("Content-Type")
 	if strings.Contains(ct, "json") && len(b) > 0 {

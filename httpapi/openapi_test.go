@@ -3,6 +3,8 @@ package httpapi_test
 import (
 	"bytes"
 	"encoding/json"
+	"net/http"
+	"slices"
 	"testing"
 
 	"github.com/hookd/hookd/httpapi"
@@ -65,5 +67,36 @@ func TestOpenAPINoDuplicateKeys(t *testing.T) {
 	}
 	if len(stack) != 0 {
 		t.Fatal("the document did not end where it should")
+	}
+}
+
+// The OpenAPI document describes exactly the operations the server
+// routes: the list is the server's own (Server.Routes, what build
+// registers on its ServeMux), so that a route added without its path in
+// openapi.json fails here, and so does a path the server does not serve.
+// Mounts (the dialects, each with a document of its own) and the UI are
+// not the API's.
+func TestOpenAPIDescribesTheRoutes(t *testing.T) {
+	t.Parallel()
+	doc, err := apiDoc()
+	if err != nil {
+		t.Fatalf("openapi.json: %v", err)
+	}
+	api := newAPI(t, MustOpenDB(t), &fakeDeliverer{})
+	api.Mounts = map[string]http.Handler{"GET /elsewhere": http.NotFoundHandler()}
+	api.UI = http.NotFoundHandler()
+	routes := api.Routes()
+	if len(routes) < 10 {
+		t.Fatalf("Routes = %q: the server routes next to nothing", routes)
+	}
+	for _, r := range routes {
+		if !slices.Contains(doc.Operations(), r) {
+			t.Errorf("the server routes %s, which openapi.json does not describe: add it to the document", r)
+		}
+	}
+	for _, op := range doc.Operations() {
+		if !slices.Contains(routes, op) {
+			t.Errorf("openapi.json describes %s, which the server does not route: take it out of the document", op)
+		}
 	}
 }

@@ -24,8 +24,7 @@ func TestOperationalEndpoints(t *testing.T) {
 
 	o := e.do("GET", "/openapi.json", "", nil).want(t, 200)
 	var doc struct {
-		OpenAPI    string                    `json:"openapi"`
-		Paths      map[string]map[string]any `json:"paths"`
+		OpenAPI    string `json:"openapi"`
 		Components struct {
 			Schemas map[string]any `json:"schemas"`
 		} `json:"components"`
@@ -36,38 +35,7 @@ func TestOperationalEndpoints(t *testing.T) {
 	if !strings.HasPrefix(doc.OpenAPI, "3.1") {
 		t.Fatalf("openapi = %q", doc.OpenAPI)
 	}
-	for path, methods := range map[string][]string{
-		"/healthz": {"get"}, "/readyz": {"get"}, "/metrics": {"get"}, "/openapi.json": {"get"},
-		"/v1/tenants": {"get", "post"}, "/v1/tenants/{tenant}": {"get", "delete"},
-		"/v1/tenants/{tenant}/keys": {"get", "post"}, "/v1/tenants/{tenant}/keys/{id}": {"delete"},
-		"/v1/tenants/{tenant}/portal-links":                 {"post"},
-		"/v1/tenants/{tenant}/event-types":                  {"get", "post"},
-		"/v1/tenants/{tenant}/event-types/{name}":           {"get", "put", "patch", "delete"},
-		"/v1/tenants/{tenant}/webhooks":                     {"get", "post"},
-		"/v1/tenants/{tenant}/webhooks/{id}":                {"get", "put", "patch", "delete"},
-		"/v1/tenants/{tenant}/webhooks/{id}/unsuspend":      {"post"},
-		"/v1/tenants/{tenant}/webhooks/{id}/test":           {"post"},
-		"/v1/tenants/{tenant}/webhooks/{id}/secrets":        {"get"},
-		"/v1/tenants/{tenant}/webhooks/{id}/secrets/rotate": {"post"},
-		"/v1/tenants/{tenant}/webhooks/{id}/recover":        {"post"},
-		"/v1/tenants/{tenant}/events":                       {"get", "post"},
-		"/v1/tenants/{tenant}/events/batch":                 {"post"},
-		"/v1/tenants/{tenant}/events/{id}":                  {"get"},
-		"/v1/tenants/{tenant}/stream":                       {"get"},
-		"/v1/whoami":                                        {"get"},
-		"/v1/tenants/{tenant}/messages":                     {"get"},
-		"/v1/tenants/{tenant}/messages/{id}":                {"get"},
-		"/v1/tenants/{tenant}/messages/{id}/attempts":       {"get"},
-		"/v1/tenants/{tenant}/messages/{id}/retry":          {"post"},
-		"/v1/tenants/{tenant}/messages/{id}/abort":          {"post"},
-		"/v1/tenants/{tenant}/messages/{id}/resolve":        {"post"},
-	} {
-		for _, m := range methods {
-			if doc.Paths[path][m] == nil {
-				t.Errorf("openapi.json lacks %s %s", m, path)
-			}
-		}
-	}
+	// Its paths are the routes: TestOpenAPIDescribesTheRoutes.
 	for _, s := range []string{"Problem", "Webhook", "WebhookCreate", "WebhookPatch", "Event", "EventInput", "Message", "Attempt", "Tenant", "APIKey", "EventType", "EventTypeCreate", "EventTypeUpdate", "EventTypeList"} {
 		if doc.Components.Schemas[s] == nil {
 			t.Errorf("openapi.json lacks schema %s", s)

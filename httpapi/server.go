@@ -112,6 +112,7 @@ type Server struct {
 
 	once      sync.Once
 	mux       *http.ServeMux
+	routes    []string // the patterns of the native API, as registered (Routes)
 	handler   http.Handler
 	metricsMu sync.Mutex
 	requests  map[string]*metrics.Counter
@@ -164,9 +165,35 @@ func (s *Server) Handler() http.Handler {
 	return s.handler
 }
 
+// Routes returns the patterns of the API's own operations as registered
+// on its ServeMux ("GET /v1/tenants/{tenant}", "GET /healthz"), in
+// registration order; Mounts and UI, described elsewhere, are not among
+// them. The OpenAPI document is tested against it, so that the routes
+// served are the source of truth rather than a list kept by hand.
+func (s *Server) Routes() []string {
+	s.once.Do(s.build)
+	return append([]string(nil), s.routes...)
+}
+
+// routeMux is the API's ServeMux, noting each pattern registered through
+// it (see Routes).
+type routeMux struct {
+	*http.ServeMux
+	routes *[]string
+}
+
+func (m routeMux) Handle(pattern string, h http.Handler) {
+	*m.routes = append(*m.routes, pattern)
+	m.ServeMux.Handle(pattern, h)
+}
+
+func (m routeMux) HandleFunc(pattern string, h func(http.ResponseWriter, *http.Request)) {
+	m.Handle(pattern, http.HandlerFunc(h))
+}
+
 func (s *Server) build() {
-	m := http.NewServeMux()
-	s.mux = m
+	s.mux = http.NewServeMux()
+	m := routeMux{ServeMux: s.mux, routes: &s.routes}
 
 	m.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
@@ -248,13 +275,14 @@ func (s *Server) build() {
 	m.Handle("POST "+msg+"/{id}/abort", s.tenant(s.abortMessage, access.WriteMessages))
 	m.Handle("POST "+msg+"/{id}/resolve", s.tenant(s.resolveMessage, access.WriteMessages))
 
+	// Not routes of this API: each has a description of its own.
 	for pattern, h := range s.Mounts {
-		m.Handle(pattern, h)
+		s.mux.Handle(pattern, h)
 	}
 
 	if s.UI != nil {
-		m.Handle("/ui/", s.UI)
-		m.Handle("GET /ui", http.RedirectHandler("/ui/", http.StatusMovedPermanently))
+		s.mux.Handle("/ui/", s.UI)
+		s.mux.Handle("GET /ui", http.RedirectHandler("/ui/", http.StatusMovedPermanently))
 	}
 
 	if s.Metrics != nil {
