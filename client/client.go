@@ -209,6 +209,9 @@ func (c *Client) call(ctx context.Context, req request, out any) error {
 			if req.status != nil {
 				*req.status = res.StatusCode
 			}
+			if f, ok := ctx.Value(answerKey{}).(func([]byte)); ok {
+				f(data)
+			}
 			if out == nil || len(bytes.TrimSpace(data)) == 0 {
 				return nil
 			}
@@ -226,6 +229,21 @@ func (c *Client) call(ctx context.Context, req request, out any) error {
 		}
 		return apiErr
 	}
+}
+
+// answerKey is the context key of WithAnswerFunc's function.
+type answerKey struct{}
+
+// WithAnswerFunc returns a context under which each call of a Client
+// (the event stream aside) hands f the body of its 2xx answer exactly as
+// the server sent it, before decoding it; f may keep body. It is for a
+// caller that passes the server's JSON on, as the CLI's --json does:
+// decoding into this package's types would drop every field a newer
+// server adds. A call that fetches several pages (the All… iterators)
+// hands f each page's body, in order; an answer without a body (204)
+// hands it an empty one.
+func WithAnswerFunc(ctx context.Context, f func(body []byte)) context.Context {
+	return context.WithValue(ctx, answerKey{}, f)
 }
 
 // sleep waits d or until ctx ends.

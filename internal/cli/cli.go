@@ -3,7 +3,8 @@
 // keys, webhooks, events, event-types, messages, portal-links) has a file
 // of its own; listen.go forwards a tenant's event stream to a local URL.
 //
-// People get aligned tables, scripts --json (the answer's JSON, indented).
+// People get aligned tables, scripts --json (the server's JSON answer as
+// it was sent, fields this CLI does not know included).
 // Exit status: 0 done, 1 the server refused or could not be reached (the
 // problem's title, detail and every field error on stderr), 2 a mistake
 // in the command line.
@@ -139,8 +140,8 @@ func nounHelp(w io.Writer, name string, n *noun) {
 const commonHelp = `
 Every command takes --server (HOOKD_SERVER, default ` + DefaultServer + `), --token
 (HOOKD_TOKEN: the root token or a tenant's API key), --tenant (HOOKD_TENANT;
-with an API key it defaults to the key's tenant) and --json (print the API's
-JSON instead of a table). Exit status: 0 done, 1 refused by the server or
+with an API key it defaults to the key's tenant) and --json (print the server's
+JSON answer as sent instead of a table). Exit status: 0 done, 1 refused by the server or
 unreachable, 2 a mistake in the command line.
 `
 

@@ -135,7 +135,7 @@ func eventsBatch(x *inv) error {
 		return err
 	}
 	if x.json {
-		return writeJSON(x.env.Stdout, map[string]any{"data": res})
+		return x.printJSON(map[string]any{"data": res})
 	}
 	return table(x.env.Stdout, []column[client.PublishResult]{
 		{"ID", func(r *client.PublishResult) string { return r.ID }},

@@ -37,6 +37,9 @@ type inv struct {
 	c                     *client.Client
 	pos                   []string        // the positional arguments
 	set                   map[string]bool // the flags given
+	// answers are the bodies of the verb's 2xx answers as the server
+	// sent them, in order, for --json (see printJSON).
+	answers [][]byte
 }
 
 // flags returns the verb's flag set, made on first use: a verb defines its
@@ -75,7 +78,7 @@ func (x *inv) parse(n need, nargs int) error {
 	if n&needTenant != 0 {
 		fs.StringVar(&x.tenant, "tenant", "", "the tenant (HOOKD_TENANT; default: the API key's tenant)")
 	}
-	fs.BoolVar(&x.json, "json", false, "print the API's JSON instead of a table")
+	fs.BoolVar(&x.json, "json", false, "print the server's JSON answer as sent instead of a table")
 	fs.StringVar(&x.field, "field", "", "print only this field of the answer (of each item of a list), "+
 		"strings as they are and arrays an item a line: --field token, --field id")
 	pos, err := parseInterleaved(fs, x.args)
@@ -118,12 +121,11 @@ func (x *inv) parse(n need, nargs int) error {
 	}
 	c, err := client.New(x.server, client.WithToken(x.token), client.WithUserAgent(userAgent()),
 		client.WithAcceptLanguage(acceptLanguage(x.env.Getenv("LANG"))))
-	if err == nil {
-		x.c = c
-	}
 	if err != nil {
 		return usagef("--server %q: want http(s)://host[:port]", x.server)
 	}
+	x.c = c
+	x.ctx = client.WithAnswerFunc(x.ctx, func(body []byte) { x.answers = append(x.answers, body) })
 	if n&needTenant == 0 {
 		return nil
 	}
@@ -143,6 +145,7 @@ func (x *inv) parse(n need, nargs int) error {
 		return usagef("which tenant? The root token may act on any: give --tenant or set HOOKD_TENANT")
 	}
 	x.tenant = w.Key.TenantID
+	x.answers = nil // the verb's own answers follow
 	return nil
 }
 

@@ -103,7 +103,7 @@ func portalCreate(x *inv) error {
 		return err
 	}
 	if x.json {
-		return writeJSON(x.env.Stdout, l)
+		return x.printJSON(l)
 	}
 	mode := "read and write"
 	if l.ReadOnly {

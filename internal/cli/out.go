@@ -27,9 +27,63 @@ func (x *inv) show(v any) error {
 		return x.printField(v)
 	}
 	if x.json {
-		return writeJSON(x.env.Stdout, v)
+		return x.printJSON(v)
 	}
 	return writeObject(x.env.Stdout, v)
+}
+
+// printJSON prints the answer for --json: the body of the verb's last
+// answer exactly as the server sent it, so that a script sees every field,
+// those this CLI does not know included; v, encoded, only where the server
+// sent no body.
+func (x *inv) printJSON(v any) error {
+	if n := len(x.answers); n > 0 && len(bytes.TrimSpace(x.answers[n-1])) > 0 {
+		return writeRaw(x.env.Stdout, x.answers[n-1])
+	}
+	return writeJSON(x.env.Stdout, v)
+}
+
+// writeRaw writes an answer's body as it is, ending its line.
+func writeRaw(w io.Writer, b []byte) error {
+	if _, err := w.Write(b); err != nil {
+		return err
+	}
+	if !bytes.HasSuffix(b, []byte("\n")) {
+		_, err := io.WriteString(w, "\n")
+		return err
+	}
+	return nil
+}
+
+// joinPages makes one page of the list pages the server sent (--all
+// --json): every page's items as they were sent, in order, in the last
+// page's object (its other fields, next_cursor among them, kept).
+func joinPages(pages [][]byte) ([]byte, error) {
+	var items []json.RawMessage
+	var last map[string]json.RawMessage
+	for _, p := range pages {
+		last = nil
+		if err := json.Unmarshal(p, &last); err != nil {
+			return nil, fmt.Errorf("a page of the list is not a JSON object: %w", err)
+		}
+		var data []json.RawMessage
+		if err := json.Unmarshal(last["data"], &data); err != nil {
+			return nil, fmt.Errorf("a page of the list has no data array: %w", err)
+		}
+		items = append(items, data...)
+	}
+	if items == nil {
+		items = []json.RawMessage{}
+	}
+	d, err := json.Marshal(items)
+	if err != nil {
+		return nil, err
+	}
+	if last == nil {
+		last = map[string]json.RawMessage{"next_cursor": json.RawMessage("null")}
+	}
+	last["data"] = d
+	return json.Marshal(last)
 }
 
 func writeJSON(w io.Writer, v any) error {
@@ -156,7 +210,8 @@ func table[T any](w io.Writer, cols []column[T], rows []T) error {
 }
 
 // list prints a list: one page (with the cursor of the next), or with
-// --all every page. --json prints the API's page object.
+// --all every page. --json prints the API's page object as sent, or with
+// --all every page's items in one.
 func list[T any](x *inv, l *listFlags, cols []column[T], page func() (*client.Page[T], error), all func() iterSeq[T]) error {
 	var p *client.Page[T]
 	if l.all {
@@ -181,8 +236,15 @@ func list[T any](x *inv, l *listFlags, cols []column[T], page func() (*client.Pa
 		}
 		return nil
 	}
+	if x.json && l.all {
+		b, err := joinPages(x.answers)
+		if err != nil {
+			return err
+		}
+		return writeRaw(x.env.Stdout, b)
+	}
 	if x.json {
-		return writeJSON(x.env.Stdout, p)
+		return x.printJSON(p)
 	}
 	if err := table(x.env.Stdout, cols, p.Data); err != nil {
 		return err

@@ -93,7 +93,7 @@ func whoami(x *inv) error {
 		return err
 	}
 	if x.json {
-		return writeJSON(x.env.Stdout, w)
+		return x.printJSON(w)
 	}
 	if w.Root {
 		return x.done("The root token: every tenant, every operation.")

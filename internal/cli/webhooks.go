@@ -435,7 +435,7 @@ func webhooksSecrets(x *inv) error {
 // secrets prints secrets one a line, newest first (--json: as the API).
 func (x *inv) secrets(s []string) error {
 	if x.json {
-		return writeJSON(x.env.Stdout, map[string][]string{"secrets": s})
+		return x.printJSON(map[string][]string{"secrets": s})
 	}
 	for _, v := range s {
 		fmt.Fprintln(x.env.Stdout, v)
@@ -472,7 +472,7 @@ func webhooksRecover(x *inv) error {
 		return err
 	}
 	if x.json {
-		return writeJSON(x.env.Stdout, map[string]int{"count": n})
+		return x.printJSON(map[string]int{"count": n})
 	}
 	return x.done("Queued %d failed message(s) again.", n)
 }
