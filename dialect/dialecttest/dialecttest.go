@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -28,6 +29,7 @@ import (
 	"github.com/hookd/hookd/delivery"
 	"github.com/hookd/hookd/dialect"
 	"github.com/hookd/hookd/httpapi"
+	"github.com/hookd/hookd/internal/openapitest"
 	"github.com/hookd/hookd/netguard"
 	"github.com/hookd/hookd/sqlite"
 )
@@ -57,6 +59,7 @@ type Server struct {
 	API    *httpapi.Server
 	Env    dialect.Env
 	APIs   []dialect.API
+	docs   []*openapitest.Doc // the APIs' OpenAPI documents, to check answers against
 	engine *delivery.Dispatcher
 	client *http.Client
 }
@@ -101,6 +104,11 @@ func Start(t testing.TB, opts Options) *Server {
 	for _, mk := range opts.Dialects {
 		a := mk(s.Env)
 		s.APIs = append(s.APIs, a)
+		doc, err := openapitest.Load(a.OpenAPI())
+		if err != nil {
+			t.Fatalf("a dialect's OpenAPI document: %v", err)
+		}
+		s.docs = append(s.docs, doc)
 		for p, h := range a.Mounts() {
 			s.API.Mounts[p] = h
 		}
@@ -182,7 +190,26 @@ func (s *Server) Do(method, path, token string, body any, headers ...string) *Re
 	if res.StatusCode == http.StatusInternalServerError {
 		s.t.Fatalf("%s %s: 500: %s", method, path, b)
 	}
+	s.checkAnswer(req, res, b)
 	return r
+}
+
+// checkAnswer checks an answer against the OpenAPI document of the
+// dialect whose operation the request is (a request that is none, such
+// as /v1's, is not checked here): its status must be documented for the
+// operation and its body follow the schema.
+func (s *Server) checkAnswer(req *http.Request, res *http.Response, body []byte) {
+	s.t.Helper()
+	for _, doc := range s.docs {
+		_, err := doc.Check(req, res, body)
+		if errors.Is(err, openapitest.ErrNoOperation) {
+			continue
+		}
+		if err != nil {
+			s.t.Errorf("the answer differs from the dialect's OpenAPI document: %v", err)
+		}
+		return
+	}
 }
 
 // Want fails unless r has status.
