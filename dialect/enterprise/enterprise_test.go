@@ -244,9 +244,15 @@ func TestRound(t *testing.T) {
 	}
 	dialecttest.Verify(t, secret, rc.Requests()[0])
 
-	// Unsuspend, and no more suspension: the message fails for good.
-	s.Do("PATCH", base+"/webhooks/"+id+"/unsuspend", key, nil).Want(t, 204)
+	// No more suspension, then unsuspend: the message fails for good. In
+	// the other order a retry failing between the two calls suspends the
+	// webhook again (suspendAfter 1ms, retries 10ms apart).
 	w = s.Do("PATCH", base+"/webhooks/"+id, key, map[string]any{"removeFailureHandling": true}).Want(t, 200)
+	if w.Get("suspended") != true || w.Get("failureHandling") != nil {
+		t.Fatalf("after removeFailureHandling %s", w.Body)
+	}
+	s.Do("PATCH", base+"/webhooks/"+id+"/unsuspend", key, nil).Want(t, 204)
+	w = s.Do("GET", base+"/webhooks/"+id, key, nil).Want(t, 200)
 	if w.Get("suspended") != false || w.Get("suspendedAt") != nil || w.Get("failureHandling") != nil {
 		t.Fatalf("after unsuspend %s", w.Body)
 	}
