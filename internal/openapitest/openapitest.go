@@ -276,34 +276,6 @@ func (d *Doc) at(ptr string) any {
 	return v
 }
 
-// Properties returns the name of every property that a schema of the
-// document declares, sorted, each once.
-func (d *Doc) Properties() []string {
-	var out []string
-	var walk func(v any)
-	walk = func(v any) {
-		switch x := v.(type) {
-		case map[string]any:
-			if props, ok := x["properties"].(map[string]any); ok {
-				for p := range props {
-					out = append(out, p)
-				}
-			}
-			for _, v := range x {
-				walk(v)
-			}
-		case []any:
-			for _, v := range x {
-				walk(v)
-			}
-		}
-	}
-	walk(d.raw["paths"])
-	walk(d.raw["components"])
-	slices.Sort(out)
-	return slices.Compact(out)
-}
-
 // escape writes s as a JSON pointer token.
 func escape(s string) string {
 	return strings.NewReplacer("~", "~0", "/", "~1").Replace(s)
