@@ -478,8 +478,9 @@ func resolve(doc any, ref string) any {
 type Shape func(status int, header http.Header, body []byte) error
 
 // CheckFuzzed checks what every request of a dialect keeps to, whatever
-// its bytes: never a 5xx; an error answer (4xx) in the dialect's shape
-// and with the tenant's webhooks as they were before it; a success only
+// its bytes: never a 5xx; an error answer (4xx) in the dialect's shape;
+// after an error or a redirect (3xx, the mux's to a clean path) the
+// tenant's webhooks as they were before the request; a success only
 // with webhooks that validate under the server's policy and that every
 // store can keep (UTF-8 without NUL). After a success it puts the
 // tenant's webhooks back as they were before (a deleted one comes back
@@ -500,6 +501,10 @@ func (s *Server) CheckFuzzed(t *testing.T, tenant string, before []*hookd.Webhoo
 		}
 		if !reflect.DeepEqual(before, after) {
 			t.Fatalf("%s: %d, but the webhooks changed: %s", what, code, rec.Body)
+		}
+	case code >= 300 && code < 400: // the mux's redirect to a clean path
+		if !reflect.DeepEqual(before, after) {
+			t.Fatalf("%s: %d, but the webhooks changed", what, code)
 		}
 	case code >= 200 && code < 300:
 		ctx := context.Background()
