@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -22,6 +23,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
@@ -130,6 +132,41 @@ func (s *Server) Key(tenant string, scopes ...hookd.Scope) string {
 	s.t.Helper()
 	r := s.Do("POST", "/v1/tenants/"+tenant+"/keys", RootToken, map[string]any{"name": "k", "scopes": scopes}).Want(s.t, 201)
 	return r.Str("token")
+}
+
+// Serve sends a request to the server's handler in the test's process,
+// without a socket (fuzzing makes many requests), and returns the answer.
+// target is a path; rawQuery, if not empty, is set as it is, so that a
+// fuzzer's bytes reach the handler unparsed; body is sent as JSON when not
+// nil; headers are name, value pairs.
+func (s *Server) Serve(method, target, rawQuery, token string, body []byte, headers ...string) *httptest.ResponseRecorder {
+	var rd io.Reader = http.NoBody
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req := httptest.NewRequest(method, target, rd)
+	if rawQuery != "" {
+		req.URL.RawQuery = rawQuery
+		req.RequestURI = req.URL.RequestURI()
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	rec := httptest.NewRecorder()
+	s.API.Handler().ServeHTTP(rec, req)
+	return rec
+}
+
+// Webhooks returns every webhook of tenant as stored, in id order, to
+// compare before and after a request that must store nothing.
+func (s *Server) Webhooks(tenant string) ([]*hookd.Webhook, error) {
+	return s.Store.ListWebhooks(context.Background(), hookd.WebhookFilter{TenantID: tenant, Page: hookd.Page{Limit: 10000}})
 }
 
 // Resp is an answer, its body decoded when it is JSON.
@@ -460,4 +497,142 @@ func resolve(doc any, ref string) any {
 		v = m[p]
 	}
 	return v
+}
+
+// Shape checks that an error answer is in a dialect's shape: its status,
+// headers and body as the dialect writes every error; an error says what
+// is wrong.
+type Shape func(status int, header http.Header, body []byte) error
+
+// CheckFuzzed checks what every request of a dialect keeps to, whatever
+// its bytes: never a 5xx; an error answer (4xx) in the dialect's shape;
+// after an error or a redirect (3xx, the mux's to a clean path) the
+// tenant's webhooks as they were before the request; a success only
+// with webhooks that validate under the server's policy and that every
+// store can keep (UTF-8 without NUL). After a success it puts the
+// tenant's webhooks back as they were before (a deleted one comes back
+// under a new id and number), so that the next input starts from the
+// same webhooks. what describes the request for a failure.
+func (s *Server) CheckFuzzed(t *testing.T, tenant string, before []*hookd.Webhook, rec *httptest.ResponseRecorder, shape Shape, what string) {
+	t.Helper()
+	after, err := s.Webhooks(tenant)
+	if err != nil {
+		t.Fatal(err)
+	}
+	switch code := rec.Code; {
+	case code >= 500:
+		t.Fatalf("%s: %d: %s", what, code, rec.Body)
+	case code >= 400:
+		if err := shape(code, rec.Header(), rec.Body.Bytes()); err != nil {
+			t.Fatalf("%s: %d not in the dialect's shape: %v: %s", what, code, err, rec.Body)
+		}
+		if !reflect.DeepEqual(before, after) {
+			t.Fatalf("%s: %d, but the webhooks changed: %s", what, code, rec.Body)
+		}
+	case code >= 300 && code < 400: // the mux's redirect to a clean path
+		if !reflect.DeepEqual(before, after) {
+			t.Fatalf("%s: %d, but the webhooks changed", what, code)
+		}
+	case code >= 200 && code < 300:
+		ctx := context.Background()
+		was, is := map[string]*hookd.Webhook{}, map[string]bool{}
+		for _, w := range before {
+			was[w.ID] = w
+		}
+		for _, w := range after {
+			is[w.ID] = true
+		}
+		for _, w := range before {
+			if !is[w.ID] { // deleted: back, under a new id and number
+				c := *w
+				if err := s.Store.CreateWebhook(ctx, &c); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		for _, w := range after {
+			if old, ok := was[w.ID]; ok && reflect.DeepEqual(old, w) {
+				continue
+			}
+			if err := w.Validate(ctx, s.API.Targets); err != nil {
+				t.Fatalf("%s: %d stored an invalid webhook: %v", what, code, err)
+			}
+			if p := Unstorable(w); p != "" {
+				t.Fatalf("%s: %d stored %s, which PostgreSQL cannot keep", what, code, p)
+			}
+			if old, ok := was[w.ID]; ok {
+				err = s.Store.UpdateWebhook(ctx, old)
+			} else {
+				err = s.Store.DeleteWebhook(ctx, tenant, w.ID)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+	default:
+		t.Fatalf("%s: unexpected status %d: %s", what, code, rec.Body)
+	}
+}
+
+// Unstorable returns the path of the first string or byte slice in v
+// that a store could not keep (not UTF-8, or holding NUL, which
+// PostgreSQL's TEXT refuses); "" when there is none.
+func Unstorable(v any) string { return unstorable(reflect.ValueOf(v), "") }
+
+func unstorable(v reflect.Value, path string) string {
+	bad := func(b []byte) bool { return !utf8.Valid(b) || bytes.IndexByte(b, 0) >= 0 }
+	switch v.Kind() {
+	case reflect.String:
+		if bad([]byte(v.String())) {
+			return path
+		}
+	case reflect.Pointer, reflect.Interface:
+		if !v.IsNil() {
+			return unstorable(v.Elem(), path)
+		}
+	case reflect.Struct:
+		for i := range v.NumField() {
+			if f := v.Type().Field(i); f.IsExported() {
+				if p := unstorable(v.Field(i), path+"."+f.Name); p != "" {
+					return p
+				}
+			}
+		}
+	case reflect.Slice:
+		if v.Type().Elem().Kind() == reflect.Uint8 {
+			if bad(v.Bytes()) {
+				return path
+			}
+			return ""
+		}
+		for i := range v.Len() {
+			if p := unstorable(v.Index(i), fmt.Sprintf("%s[%d]", path, i)); p != "" {
+				return p
+			}
+		}
+	case reflect.Map:
+		for it := v.MapRange(); it.Next(); {
+			if p := unstorable(it.Key(), path+" key"); p != "" {
+				return p
+			}
+			if p := unstorable(it.Value(), fmt.Sprintf("%s[%q]", path, it.Key())); p != "" {
+				return p
+			}
+		}
+	}
+	return ""
+}
+
+// WireSafe reports whether s can travel in an HTTP/1.1 request line or
+// header value: no control characters (tab aside) and no space in a
+// request target when target is set. A fuzzer's other strings are
+// skipped, as no client could send them.
+func WireSafe(s string, target bool) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if (c < 0x20 && c != '\t') || c == 0x7f || (target && (c == ' ' || c == '\t' || c == '#')) {
+			return false
+		}
+	}
+	return true
 }

@@ -18,6 +18,7 @@ package schema
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"slices"
@@ -39,7 +40,10 @@ const MaxErrors = 100
 // hierarchical URL, so that a relative $ref ("other.json", "/etc/x")
 // resolves to another URL on it, which noLoader refuses; the reserved
 // .invalid name could not be reached if anything tried.
-const resourceURL = "https://hookd.invalid/event-type-schema.json"
+const resourceURL = resourceHost + "/event-type-schema.json"
+
+// resourceHost is the scheme and host of resourceURL.
+const resourceHost = "https://hookd.invalid"
 
 var printer = message.NewPrinter(language.English)
 
@@ -93,8 +97,14 @@ func compileErrors(err error, doc any, field string) []hookd.FieldError {
 	}
 	var le *jsonschema.LoadURLError
 	if errors.As(err, &le) {
+		// A relative $ref resolves against resourceURL, a name the author
+		// never wrote: show it as the path it is on the schema's host.
+		ref := le.URL
+		if rest, ok := strings.CutPrefix(ref, resourceHost); ok && strings.HasPrefix(rest, "/") {
+			ref = rest
+		}
 		return []hookd.FieldError{{Field: field, Message: fmt.Sprintf(
-			"refers to %q, which hookd does not load: keep every definition inside the schema ($defs)", le.URL)}}
+			"refers to %q, which hookd does not load: keep every definition inside the schema ($defs)", ref)}}
 	}
 	return []hookd.FieldError{{Field: field, Message: "is not a valid JSON Schema: " + clean(err.Error())}}
 }
@@ -178,9 +188,13 @@ func violations(ve *jsonschema.ValidationError, doc any, prefix string) []hookd.
 		}
 	}
 	walk(ve)
-	// The validator visits an object's members in map order: sort, so
-	// that the same payload always gets the same answer.
-	slices.SortStableFunc(out, func(a, b hookd.FieldError) int { return strings.Compare(a.Field, b.Field) })
+	// The validator visits an object's members in map order: sort, by
+	// field and then by message (one place can break several keywords,
+	// and propertyNames reports every name at the object's own place),
+	// so that the same payload always gets the same answer.
+	slices.SortFunc(out, func(a, b hookd.FieldError) int {
+		return cmp.Or(strings.Compare(a.Field, b.Field), strings.Compare(a.Message, b.Message))
+	})
 	if len(out) > MaxErrors {
 		out = out[:MaxErrors]
 	}

@@ -197,3 +197,33 @@ func TestCompileDrafts(t *testing.T) {
 		}
 	}
 }
+
+// Found by FuzzCompileValidate: a relative $ref was named by the URL it
+// resolves to on the schema's made-up host, which the author never wrote.
+func TestRelativeRefNamedAsWritten(t *testing.T) {
+	t.Parallel()
+	for ref, want := range map[string]string{"other.json": `"/other.json"`, "/etc/passwd": `"/etc/passwd"`, "a/b.json#/x": `"/a/b.json"`} {
+		_, fes := schema.Compile([]byte(fmt.Sprintf(`{"$ref": %q}`, ref)), "schema")
+		if len(fes) != 1 || !strings.Contains(fes[0].Message, "refers to "+want) || strings.Contains(fes[0].Message, "hookd.invalid") {
+			t.Errorf("$ref %s: %v, want it named %s", ref, format(fes), want)
+		}
+	}
+}
+
+// Found by FuzzCompileValidate: violations at one place (propertyNames
+// reports every name at the object's) came in map order, so the same
+// payload got its errors in another order from one run to the next.
+func TestValidateOrderIsStable(t *testing.T) {
+	t.Parallel()
+	s := mustCompile(t, `{"propertyNames": {"maxLength": 3}}`)
+	payload := []byte(`{"alpha": 1, "bravo": 2, "charlie": 3, "delta": 4, "echo": 5, "foxtrot": 6}`)
+	first := format(s.Validate(payload, "payload"))
+	if len(first) != 6 {
+		t.Fatalf("got %q, want a violation per name", first)
+	}
+	for range 20 {
+		if got := format(s.Validate(payload, "payload")); !slices.Equal(got, first) {
+			t.Fatalf("got\n%q\nthen\n%q", first, got)
+		}
+	}
+}
