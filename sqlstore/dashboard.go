@@ -32,8 +32,8 @@ func (s *Store) CreateSession(ctx context.Context, ses *hookd.Session) error {
 				return hookd.Errorf(hookd.ENOTFOUND, "tenant not found")
 			}
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO ui_sessions (token_hash, credential_hash, tenant_id, scopes, created_at, expires_at)
-			VALUES (?, ?, ?, ?, ?, ?)`, ses.TokenHash, ses.CredentialHash, ses.TenantID, string(scopes),
+		_, err := tx.ExecContext(ctx, `INSERT INTO ui_sessions (token_hash, credential_hash, tenant_id, scopes, link_id, created_at, expires_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?)`, ses.TokenHash, ses.CredentialHash, ses.TenantID, string(scopes), ses.LinkID,
 			MS(ses.CreatedAt), MS(ses.ExpiresAt))
 		return err
 	})
@@ -46,9 +46,9 @@ func (s *Store) FindSession(ctx context.Context, hash string, now time.Time) (*h
 	var ses hookd.Session
 	var scopes string
 	var created, expires int64
-	err := s.Fixed.QueryRowContext(ctx, `SELECT token_hash, credential_hash, tenant_id, scopes, created_at, expires_at
+	err := s.Fixed.QueryRowContext(ctx, `SELECT token_hash, credential_hash, tenant_id, scopes, link_id, created_at, expires_at
 		FROM ui_sessions WHERE token_hash = ?`, hash).Scan(&ses.TokenHash, &ses.CredentialHash, &ses.TenantID,
-		&scopes, &created, &expires)
+		&scopes, &ses.LinkID, &created, &expires)
 	if errors.Is(err, sql.ErrNoRows) || (err == nil && expires <= MS(now)) {
 		return nil, hookd.Errorf(hookd.ENOTFOUND, "session not found or expired")
 	} else if err != nil {
@@ -67,54 +67,128 @@ func (s *Store) DeleteSession(ctx context.Context, hash string) error {
 	return Internal("delete session", err)
 }
 
-// CreatePortalLink stores a portal link; ENOTFOUND without its tenant.
+// CreatePortalLink stores a portal link (a new id when it has none);
+// ENOTFOUND without its tenant.
 func (s *Store) CreatePortalLink(ctx context.Context, l *hookd.PortalLink) error {
+	if l.ID == "" {
+		l.ID = hookd.NewID(hookd.PrefixPortalLink)
+	}
 	err := s.Tx(ctx, func(tx Conn) error {
 		if ok, err := tenantExists(ctx, tx, l.TenantID); err != nil {
 			return err
 		} else if !ok {
 			return hookd.Errorf(hookd.ENOTFOUND, "tenant not found")
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO portal_links (token_hash, tenant_id, read_only, session_ttl_ms, created_at, expires_at)
-			VALUES (?, ?, ?, ?, ?, ?)`, l.TokenHash, l.TenantID, BoolInt(l.ReadOnly), l.SessionTTL.Milliseconds(),
-			MS(l.CreatedAt), MS(l.ExpiresAt))
+		_, err := tx.ExecContext(ctx, `INSERT INTO portal_links (id, token_hash, tenant_id, label, created_by, read_only,
+			session_ttl_ms, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, l.ID, l.TokenHash, l.TenantID,
+			l.Label, l.CreatedBy, BoolInt(l.ReadOnly), l.SessionTTL.Milliseconds(), MS(l.CreatedAt), MS(l.ExpiresAt))
 		return err
 	})
 	return Internal("create portal link", err)
 }
 
-// UsePortalLink deletes the portal link of a token hash and returns it,
-// unless it expired before now; ENOTFOUND. The read and the delete share
-// one write transaction: two nodes cannot both use one link.
-func (s *Store) UsePortalLink(ctx context.Context, hash string, now time.Time) (*hookd.PortalLink, error) {
+// portalLinkColumns are what scanPortalLink reads, in order.
+const portalLinkColumns = `id, token_hash, tenant_id, label, created_by, read_only, session_ttl_ms, created_at, expires_at,
+	used_at, revoked_at`
+
+func scanPortalLink(sc interface{ Scan(...any) error }) (*hookd.PortalLink, error) {
 	var l hookd.PortalLink
-	err := s.Tx(ctx, func(tx Conn) error {
-		var ro, ttl, created, expires int64
-		err := tx.QueryRowContext(ctx, `SELECT token_hash, tenant_id, read_only, session_ttl_ms, created_at, expires_at
-			FROM portal_links WHERE token_hash = ?`, hash).Scan(&l.TokenHash, &l.TenantID, &ro, &ttl, &created, &expires)
-		if errors.Is(err, sql.ErrNoRows) {
-			return hookd.Errorf(hookd.ENOTFOUND, "portal link not found, used or expired")
-		} else if err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, "DELETE FROM portal_links WHERE token_hash = ?", hash); err != nil {
-			return err
-		}
-		if expires <= MS(now) {
-			return hookd.Errorf(hookd.ENOTFOUND, "portal link not found, used or expired")
-		}
-		l.ReadOnly, l.SessionTTL = ro != 0, time.Duration(ttl)*time.Millisecond
-		l.CreatedAt, l.ExpiresAt = FromMS(created), FromMS(expires)
-		return nil
-	})
-	if err != nil {
-		return nil, Internal("use portal link", err)
+	var ro, ttl, created, expires int64
+	var used, revoked sql.NullInt64
+	if err := sc.Scan(&l.ID, &l.TokenHash, &l.TenantID, &l.Label, &l.CreatedBy, &ro, &ttl, &created, &expires,
+		&used, &revoked); err != nil {
+		return nil, err
+	}
+	l.ReadOnly, l.SessionTTL = ro != 0, time.Duration(ttl)*time.Millisecond
+	l.CreatedAt, l.ExpiresAt = FromMS(created), FromMS(expires)
+	if used.Valid {
+		l.UsedAt = hookd.Ptr(FromMS(used.Int64))
+	}
+	if revoked.Valid {
+		l.RevokedAt = hookd.Ptr(FromMS(revoked.Int64))
 	}
 	return &l, nil
 }
 
-// sweepDashboard deletes at most limit expired sessions, expired portal
-// links and delivery statistics older than hookd.StatsRetention; part of
+// UsePortalLink marks the portal link of a token hash used and returns it,
+// unless it was used or revoked, or expired before now; ENOTFOUND (one
+// answer for all: a link's holder learns nothing of others). The UPDATE
+// names every condition, so of two nodes using one link at once only
+// one changes the row.
+func (s *Store) UsePortalLink(ctx context.Context, hash string, now time.Time) (*hookd.PortalLink, error) {
+	var l *hookd.PortalLink
+	err := s.Tx(ctx, func(tx Conn) error {
+		res, err := tx.ExecContext(ctx, `UPDATE portal_links SET used_at = ? WHERE token_hash = ? AND used_at IS NULL
+			AND revoked_at IS NULL AND expires_at > ?`, MS(now), hash, MS(now))
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			return hookd.Errorf(hookd.ENOTFOUND, "portal link not found, used or expired")
+		}
+		l, err = scanPortalLink(tx.QueryRowContext(ctx, "SELECT "+portalLinkColumns+" FROM portal_links WHERE token_hash = ?", hash))
+		return err
+	})
+	if err != nil {
+		return nil, Internal("use portal link", err)
+	}
+	return l, nil
+}
+
+// ListPortalLinks returns the tenant's portal links, newest first, at most
+// limit, through portal_links_tenant.
+func (s *Store) ListPortalLinks(ctx context.Context, tenantID string, limit int) ([]*hookd.PortalLink, error) {
+	if limit <= 0 {
+		limit = pageLimit
+	}
+	out := []*hookd.PortalLink{}
+	err := QueryRows(ctx, s.Read, "SELECT "+portalLinkColumns+" FROM portal_links WHERE tenant_id = ? ORDER BY created_at DESC, id DESC LIMIT ?",
+		[]any{tenantID, limit}, func(rows *sql.Rows) error {
+			l, err := scanPortalLink(rows)
+			if err == nil {
+				out = append(out, l)
+			}
+			return err
+		})
+	if err != nil {
+		return nil, fmt.Errorf("list portal links: %w", err)
+	}
+	return out, nil
+}
+
+// RevokePortalLink revokes the tenant's portal link (its first revocation
+// time stays) and deletes the session it opened, in one transaction;
+// ENOTFOUND.
+func (s *Store) RevokePortalLink(ctx context.Context, tenantID, id string, now time.Time) (*hookd.PortalLink, error) {
+	var l *hookd.PortalLink
+	err := s.Tx(ctx, func(tx Conn) error {
+		res, err := tx.ExecContext(ctx, `UPDATE portal_links SET revoked_at = ? WHERE id = ? AND tenant_id = ? AND revoked_at IS NULL`,
+			MS(now), id, tenantID)
+		if err != nil {
+			return err
+		}
+		if _, err := res.RowsAffected(); err != nil {
+			return err
+		}
+		l, err = scanPortalLink(tx.QueryRowContext(ctx, "SELECT "+portalLinkColumns+" FROM portal_links WHERE id = ? AND tenant_id = ?", id, tenantID))
+		if errors.Is(err, sql.ErrNoRows) {
+			return hookd.Errorf(hookd.ENOTFOUND, "portal link not found")
+		} else if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, "DELETE FROM ui_sessions WHERE link_id = ?", id)
+		return err
+	})
+	if err != nil {
+		return nil, Internal("revoke portal link", err)
+	}
+	return l, nil
+}
+
+// sweepDashboard deletes at most limit expired sessions, portal links
+// expired more than hookd.PortalLinkRetention ago, and delivery statistics older than hookd.StatsRetention; part of
 // Sweep.
 func (s *Store) sweepDashboard(ctx context.Context, limit int, now time.Time) (int, error) {
 	total := 0
@@ -125,7 +199,7 @@ func (s *Store) sweepDashboard(ctx context.Context, limit int, now time.Time) (i
 		{"sessions", `DELETE FROM ui_sessions WHERE token_hash IN (SELECT token_hash FROM ui_sessions
 			WHERE expires_at <= ? LIMIT ?)`, MS(now)},
 		{"portal links", `DELETE FROM portal_links WHERE token_hash IN (SELECT token_hash FROM portal_links
-			WHERE expires_at <= ? LIMIT ?)`, MS(now)},
+			WHERE expires_at <= ? LIMIT ?)`, MS(now.Add(-hookd.PortalLinkRetention))},
 		{"delivery statistics", `DELETE FROM delivery_stats WHERE (tenant_id, webhook_id, bucket) IN
 			(SELECT tenant_id, webhook_id, bucket FROM delivery_stats WHERE bucket < ? LIMIT ?)`, MS(now.Add(-hookd.StatsRetention))},
 	} {
