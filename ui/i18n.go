@@ -145,6 +145,7 @@ var labels = map[string][2]string{
 	"why.end.aborted":           {"Resolve and abort are off: the message was aborted already. Retry sends it again.", "Erledigen und Abbrechen sind aus: die Nachricht ist bereits abgebrochen. Wiederholen sendet sie erneut."},
 	"why.end.resolved":          {"Resolve and abort are off: the message is resolved already. Retry sends it again.", "Erledigen und Abbrechen sind aus: die Nachricht ist bereits erledigt. Wiederholen sendet sie erneut."},
 	"message.held":              {"held: waits for an earlier message of its group, or for its webhook to be enabled or unsuspended", "zurückgehalten: wartet auf eine frühere Nachricht ihrer Gruppe oder auf die Freigabe ihres Webhooks"},
+	"messages.held":             {"held", "zurückgehalten"},
 	"message.soon":              {"as soon as a worker is free", "sobald ein Worker frei ist"},
 	"messages.nomatch.help":     {"Clear the filters, or look further back in time.", "Setzen Sie die Filter zurück oder suchen Sie weiter zurück."},
 	"messages.alltime":          {"Show all time", "Gesamten Zeitraum zeigen"},

@@ -174,6 +174,9 @@ const overflowJS = `(() => {
 		}
 	}
 	if (document.documentElement.scrollWidth > document.documentElement.clientWidth) out.push("the page scrolls sideways");
+	for (const w of document.querySelectorAll(".table-wrap")) {
+		if (w.scrollWidth > w.clientWidth + 1) out.push("a table scrolls sideways: " + (w.querySelector("caption") || w).textContent.trim().slice(0, 40));
+	}
 	return out;
 })()`
 
