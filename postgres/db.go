@@ -151,10 +151,14 @@ func open(ctx context.Context, url string, version int, opts ...sqlstore.Option)
 	return db, nil
 }
 
-// Close commits the Publish calls queued and closes the connections.
+// Close commits the Publish calls queued, writes the delivery statistics
+// that wait in memory, and closes the connections.
 func (db *DB) Close() error {
 	db.pub.Close()
-	return db.pool.Close()
+	// The delivery statistics still in memory are written before the pool
+	// closes.
+	statsErr := db.FlushStats(context.Background())
+	return errors.Join(statsErr, db.pool.Close())
 }
 
 // Ping checks that the database answers a query and, while writes fail

@@ -222,7 +222,7 @@ var histCols = func() []string {
 	return out
 }()
 
-// statsCols are the columns addStats writes, in order.
+// statsCols are the columns writeStats writes, in order.
 var statsCols = append([]string{"tenant_id", "webhook_id", "bucket", "attempts", "successes"}, histCols...)
 
 // statsUpsert adds a row's counts to the stored ones.
@@ -234,57 +234,6 @@ var statsUpsert = func() string {
 	}
 	return " ON CONFLICT (tenant_id, webhook_id, bucket) DO UPDATE SET " + strings.Join(set, ", ")
 }()
-
-// addStats counts the recorded attempts of ts (test calls aside: they say
-// nothing of a webhook's deliveries, as for its failure streak) into
-// delivery_stats: one row per webhook and bucket of the round.
-func addStats(ctx context.Context, tx Conn, ts []hookd.Transition) error {
-	type key struct {
-		tenant, webhook string
-		bucket          int64
-	}
-	type counts struct {
-		attempts, successes int64
-		hist                []int64
-	}
-	var order []key
-	rows := map[key]*counts{}
-	width := hookd.StatsBucket.Milliseconds()
-	for i := range ts {
-		a := ts[i].Attempt
-		if a.Trigger == hookd.TriggerTest {
-			continue
-		}
-		ms := MS(a.StartedAt)
-		k := key{a.TenantID, a.WebhookID, ms - ms%width}
-		r, ok := rows[k]
-		if !ok {
-			r = &counts{hist: make([]int64, len(histCols))}
-			rows[k] = r
-			order = append(order, k)
-		}
-		r.attempts++
-		if a.Success {
-			r.successes++
-		}
-		r.hist[hookd.LatencyBin(a.DurationMS)]++
-	}
-	if len(order) == 0 {
-		return nil
-	}
-	args := make([]any, 0, len(order)*len(statsCols))
-	for _, k := range order {
-		r := rows[k]
-		args = append(args, k.tenant, k.webhook, k.bucket, r.attempts, r.successes)
-		for _, v := range r.hist {
-			args = append(args, v)
-		}
-	}
-	if err := insertRows(ctx, tx, "delivery_stats", statsCols, statsUpsert, args); err != nil {
-		return fmt.Errorf("count delivery statistics: %w", err)
-	}
-	return nil
-}
 
 // capped counts the rows of a query's WHERE, reading at most limit+1.
 func capped(where string) string {
@@ -431,6 +380,10 @@ func (s *Store) WebhookHealth(ctx context.Context, tenantID string, webhookIDs [
 		h.Points = append(h.Points, p)
 		return nil
 	}
+	// The statistics still waiting in memory count too (see
+	// statsbuffer.go): read and added while no flush moves them.
+	s.stats.flush.Lock()
+	defer s.stats.flush.Unlock()
 	var err error
 	if len(webhookIDs) == 0 {
 		err = QueryRows(ctx, s.Read, q+" GROUP BY webhook_id, step", args, scan)
@@ -440,6 +393,30 @@ func (s *Store) WebhookHealth(ctx context.Context, tenantID string, webhookIDs [
 	if err != nil {
 		return nil, fmt.Errorf("webhook health: %w", err)
 	}
+	ids := map[string]bool{}
+	for _, id := range webhookIDs {
+		ids[id] = true
+	}
+	s.stats.waiting(tenantID, ids, from, MS(until), func(k statsKey, c *statsCounts) {
+		h, ok := out[k.webhook]
+		if !ok {
+			h = &hookd.Health{WebhookID: k.webhook, Total: hookd.HealthPoint{Start: FromMS(from)}}
+			out[k.webhook] = h
+		}
+		start := FromMS(from + (k.bucket-from)/stepMS*stepMS)
+		h.Total.Attempts += c.attempts
+		h.Total.Successes += c.successes
+		h.Total.Latency.Add(c.hist)
+		for i := range h.Points {
+			if p := &h.Points[i]; p.Start.Equal(start) {
+				p.Attempts += c.attempts
+				p.Successes += c.successes
+				p.Latency.Add(c.hist)
+				return
+			}
+		}
+		h.Points = append(h.Points, hookd.HealthPoint{Start: start, Attempts: c.attempts, Successes: c.successes, Latency: c.hist})
+	})
 	for _, h := range out {
 		slices.SortFunc(h.Points, func(a, b hookd.HealthPoint) int { return a.Start.Compare(b.Start) })
 	}

@@ -65,6 +65,7 @@ type Store struct {
 
 	keys   keyCache    // FindAPIKey's answers, see tenant.go
 	health writeHealth // whether writes fail for want of the database, see unavailable.go
+	stats  statsBuffer // delivery statistics not yet written, see statsbuffer.go
 
 	observer    atomic.Pointer[func([]hookd.Transition)] // see SetObserver
 	opsObserver operationalObserver                      // see SetOperationalObserver
