@@ -368,4 +368,8 @@ type BulkMessageStore interface {
 	// transaction; a message whose state does not allow op is skipped,
 	// not an error. EINVALID for an unknown op.
 	ApplyToMessages(ctx context.Context, tenantID string, op ManualOp, ids []string, now time.Time) (BulkResult, error)
+	// MessageIDs returns the ids of a page of the tenant's messages, as
+	// StatsStore.BrowseMessages would return the messages: what a bulk
+	// action is about, read from an index where one holds the filter.
+	MessageIDs(ctx context.Context, tenantID string, q MessageQuery) ([]string, Next, error)
 }

@@ -455,6 +455,23 @@ func window(where []string, args []any, before, from string) ([]string, []any) {
 // that index does not hold (other states, event type, group) reads at most
 // q.Scan entries (see hookd.MessageQuery).
 func (s *Store) BrowseMessages(ctx context.Context, tenantID string, q hookd.MessageQuery) ([]*hookd.Message, hookd.Next, error) {
+	return browseMessages(ctx, s, tenantID, q, MessageColumns,
+		func(sc interface{ Scan(...any) error }) (*hookd.Message, error) { return ScanMessage(sc) },
+		func(m *hookd.Message) string { return m.ID })
+}
+
+// MessageIDs is BrowseMessages reading the ids alone: a bulk action's
+// search (hookd.BulkMessageStore), which an index that holds its filter
+// answers without reading a message.
+func (s *Store) MessageIDs(ctx context.Context, tenantID string, q hookd.MessageQuery) ([]string, hookd.Next, error) {
+	return browseMessages(ctx, s, tenantID, q, "id",
+		func(sc interface{ Scan(...any) error }) (id string, err error) { return id, sc.Scan(&id) },
+		func(id string) string { return id })
+}
+
+// browseMessages reads a page of BrowseMessages' query, cols of each row.
+func browseMessages[T any](ctx context.Context, s *Store, tenantID string, q hookd.MessageQuery, cols string,
+	scan func(interface{ Scan(...any) error }) (T, error), id func(T) string) ([]T, hookd.Next, error) {
 	limit := q.Limit
 	if limit <= 0 {
 		limit = pageLimit
@@ -519,13 +536,12 @@ func (s *Store) BrowseMessages(ctx context.Context, tenantID string, q hookd.Mes
 			fargs = append(fargs, bound)
 		}
 	}
-	items, err := queryList(ctx, s.Read, "messages", "SELECT "+MessageColumns+" FROM messages WHERE "+
-		strings.Join(where, " AND ")+" ORDER BY id DESC LIMIT ?", append(fargs, limit+1),
-		func(sc interface{ Scan(...any) error }) (*hookd.Message, error) { return ScanMessage(sc) })
+	items, err := queryList(ctx, s.Read, "messages", "SELECT "+cols+" FROM messages WHERE "+
+		strings.Join(where, " AND ")+" ORDER BY id DESC LIMIT ?", append(fargs, limit+1), scan)
 	if err != nil {
 		return nil, hookd.Next{}, err
 	}
-	return pageOf(items, limit, bound, func(m *hookd.Message) string { return m.ID })
+	return pageOf(items, limit, bound, id)
 }
 
 // pageOf cuts a newest-first query's limit+1 rows to a page and says where

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -82,6 +83,25 @@ func testApplyToMessages(t *testing.T, s hookd.Store) {
 	if res != (hookd.BulkResult{Skipped: 1}) {
 		t.Fatalf("bulk retry of a deleted webhook's message = %+v", res)
 	}
+	// MessageIDs reads what BrowseMessages reads, ids alone, page by page.
+	st := statsStore(t, s)
+	for _, q := range []hookd.MessageQuery{{Limit: 2}, {Limit: 10, States: []hookd.MessageState{hookd.StateAborted}},
+		{Limit: 10, WebhookID: w.ID, States: []hookd.MessageState{hookd.StateResolved, hookd.StateAborted}}, {Limit: 10, EventType: "nope"}} {
+		for {
+			ms, next, err := st.BrowseMessages(ctx, "a", q)
+			must(t, err)
+			got, gotNext, err := bs.MessageIDs(ctx, "a", q)
+			must(t, err)
+			if want := ids(ms, func(m *hookd.Message) string { return m.ID }); !slices.Equal(got, want) || gotNext != next {
+				t.Fatalf("MessageIDs(%+v) = %v %+v, want %v %+v", q, got, gotNext, want, next)
+			}
+			if next.Before == "" {
+				break
+			}
+			q.Before = next.Before
+		}
+	}
+
 	// Nothing at all is no error.
 	if res, err := bs.ApplyToMessages(ctx, "a", hookd.OpRetry, nil, T0); err != nil || res != (hookd.BulkResult{}) {
 		t.Fatalf("empty bulk = %+v, %v", res, err)

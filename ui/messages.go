@@ -267,7 +267,7 @@ func bulkOp(form url.Values) (hookd.ManualOp, error) {
 
 // matchingIDs returns the ids of the tenant's messages that mq matches and
 // op applies to, newest first, at most limit+1 (one more tells that there
-// are more): read in keyset pages through BrowseMessages, without its
+// are more): read in keyset pages of ids (MessageIDs), without the list's
 // scan bound (a bulk operation must reach every match it names).
 func (s *Server) matchingIDs(r *http.Request, tenant string, mq hookd.MessageQuery, op hookd.ManualOp, limit int) ([]string, error) {
 	allowed := op.States()
@@ -279,15 +279,15 @@ func (s *Server) matchingIDs(r *http.Request, tenant string, mq hookd.MessageQue
 			return nil, nil
 		}
 	}
-	mq.Limit, mq.Scan = 1000, 0
+	mq.Limit, mq.Scan = 2500, 0
 	var ids []string
 	for {
-		ms, next, err := s.Store.BrowseMessages(r.Context(), tenant, mq)
+		page, next, err := s.Store.MessageIDs(r.Context(), tenant, mq)
 		if err != nil {
 			return nil, err
 		}
-		for _, m := range ms {
-			ids = append(ids, m.ID)
+		for _, id := range page {
+			ids = append(ids, id)
 			if len(ids) > limit {
 				return ids, nil
 			}
