@@ -311,21 +311,33 @@ const (
 // ManualOps lists the manual operations.
 var ManualOps = []ManualOp{OpRetry, OpAbort, OpResolve}
 
-// Allows reports whether op applies to a message in state s: a retry to
-// any message not delivered (a successful message is never sent again),
-// abort and resolve to one not yet ended (created, pending, retrying,
-// failed). The stores apply the same rule (ECONFLICT otherwise).
-func (op ManualOp) Allows(s MessageState) bool {
+// Apply returns what op does to message m of webhook w (nil: deleted) at
+// now: the domain's rule, hookd.Retry, Abort or Resolve (blocked is
+// Retry's: an earlier message of m's group blocks it). ECONFLICT when m's
+// state (or, for a retry, its deleted webhook) does not allow op;
+// EINVALID for an unknown op.
+func (op ManualOp) Apply(m MessageStatus, w *Webhook, blocked bool, now time.Time) (Transition, error) {
 	switch op {
 	case OpRetry:
-		return ValidState(string(s)) && s != StateSuccessful
-	case OpAbort, OpResolve:
-		switch s {
-		case StateCreated, StatePending, StateRetrying, StateFailed:
-			return true
-		}
+		return Retry(m, w, blocked, now)
+	case OpAbort:
+		return Abort(m, w, now)
+	case OpResolve:
+		return Resolve(m, w, now)
 	}
-	return false
+	return Transition{}, Errorf(EINVALID, "unknown operation %q: use retry, abort or resolve", string(op))
+}
+
+// Allows reports whether op applies to a message in state s whose webhook
+// exists: what Apply decides, asked of the state alone (the dashboard
+// offers only what the store will do). A retry applies to any message not
+// delivered, abort and resolve to one not yet ended.
+func (op ManualOp) Allows(s MessageState) bool {
+	if !ValidState(string(s)) {
+		return false
+	}
+	_, err := op.Apply(MessageStatus{State: s}, &Webhook{Enabled: true}, false, time.Time{})
+	return err == nil
 }
 
 // States returns the states op applies to, in the order of States.

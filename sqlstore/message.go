@@ -231,24 +231,18 @@ func (s *Store) ResolveMessage(ctx context.Context, tenantID, id string, now tim
 }
 
 // ApplyToMessages applies op to each of the tenant's messages in ids in one
-// transaction, with the rule of RetryMessage, AbortMessage or
-// ResolveMessage (hookd.Retry, Abort, Resolve), one after the other in
-// publish order, so that a retried message waits behind an earlier one of
+// transaction, with the domain's rule of RetryMessage, AbortMessage or
+// ResolveMessage (hookd.ManualOp.Apply: hookd.Retry, Abort, Resolve; this
+// store only reads what the rule needs and writes what it returns), one
+// after the other in publish order, so that a retried message waits behind an earlier one of
 // its group retried with it, and a group released by one is seen by the
 // next. A message the rule refuses (ECONFLICT: its state, or for a retry
 // its deleted webhook) is skipped; an id that is not the tenant's message
 // is counted as not found (an id given twice counts once). EINVALID for
 // an unknown op.
 func (s *Store) ApplyToMessages(ctx context.Context, tenantID string, op hookd.ManualOp, ids []string, now time.Time) (hookd.BulkResult, error) {
-	var end func(hookd.MessageStatus, *hookd.Webhook, time.Time) (hookd.Transition, error)
-	switch op {
-	case hookd.OpRetry:
-	case hookd.OpAbort:
-		end = hookd.Abort
-	case hookd.OpResolve:
-		end = hookd.Resolve
-	default:
-		return hookd.BulkResult{}, hookd.Errorf(hookd.EINVALID, "unknown operation %q", string(op))
+	if !slices.Contains(hookd.ManualOps, op) {
+		return hookd.BulkResult{}, hookd.Errorf(hookd.EINVALID, "unknown operation %q: use retry, abort or resolve", string(op))
 	}
 	var res hookd.BulkResult
 	var ts []hookd.Transition
@@ -283,9 +277,9 @@ func (s *Store) ApplyToMessages(ctx context.Context, tenantID string, op hookd.M
 			}
 			var t hookd.Transition
 			var err error
-			if end == nil {
-				t, err = requeue(ctx, tx, w, r.seq, r.m, now)
-			} else if t, err = end(r.m, w, now); err == nil {
+			if op == hookd.OpRetry {
+				t, err = requeue(ctx, tx, w, r.seq, r.m, now) // reads whether its group blocks it
+			} else if t, err = op.Apply(r.m, w, false, now); err == nil {
 				if err = writeMove(ctx, tx, r.seq, 0, &t); err == nil && t.GroupReleased {
 					err = releaseGroup(ctx, tx, w, r.m.GroupKey, now)
 				}

@@ -95,6 +95,9 @@ func testApplyToMessages(t *testing.T, s hookd.Store) {
 			if want := ids(ms, func(m *hookd.Message) string { return m.ID }); !slices.Equal(got, want) || gotNext != next {
 				t.Fatalf("MessageIDs(%+v) = %v %+v, want %v %+v", q, got, gotNext, want, next)
 			}
+			if slices.Contains(got, other[0]) {
+				t.Fatalf("MessageIDs(%+v) of tenant a has b's message %s", q, other[0])
+			}
 			if next.Before == "" {
 				break
 			}
