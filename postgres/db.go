@@ -95,10 +95,11 @@ func (db *DB) sharedTx(ctx context.Context, fn func(tx sqlstore.Conn) error) err
 // (every write in a transaction under the write lock) and its keys.
 func (db *DB) initShared(o sqlstore.Options) {
 	db.shared = &sqlstore.Store{
-		Keyring: o.Keys,
-		Read:    db.read,
-		Fixed:   db.read,
-		Tx:      db.sharedTx,
+		Keyring:    o.Keys,
+		StatsFlush: o.StatsFlush,
+		Read:       db.read,
+		Fixed:      db.read,
+		Tx:         db.sharedTx,
 		Lazy: func(ctx context.Context, fn func(tx sqlstore.Conn) error) error {
 			return db.txLazy(ctx, func(tx *wtx) error { return fn(tx) })
 		},

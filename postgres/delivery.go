@@ -33,7 +33,6 @@ func (db *DB) Claim(ctx context.Context, now time.Time, limit int, lease time.Du
 // NextDue returns the earliest due_at: when a waiting message becomes due
 // or a lease ends.
 func (db *DB) NextDue(ctx context.Context) (time.Time, bool, error) {
-	db.FlushStatsIfDue(ctx) // an idle dispatcher still asks: statistics do not wait for the next delivery
 	return db.MinDue(ctx)
 }
 
@@ -59,6 +58,6 @@ func (db *DB) Complete(ctx context.Context, outcomes []hookd.Outcome, now time.T
 	}
 	db.Notify(ts)
 	db.NotifyOperational(ops)
-	db.KeepStats(ctx, ts, now)
+	db.KeepStats(ts)
 	return nil
 }

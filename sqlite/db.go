@@ -103,10 +103,11 @@ func (db *DB) sharedTx(ctx context.Context, fn func(tx sqlstore.Conn) error) err
 // and its keys.
 func (db *DB) initShared(o sqlstore.Options) {
 	db.shared = &sqlstore.Store{
-		Keyring: o.Keys,
-		Read:    db.read,
-		Fixed:   prepared{db},
-		Tx:      db.sharedTx,
+		Keyring:    o.Keys,
+		StatsFlush: o.StatsFlush,
+		Read:       db.read,
+		Fixed:      prepared{db},
+		Tx:         db.sharedTx,
 		Lazy: func(ctx context.Context, fn func(tx sqlstore.Conn) error) error {
 			return db.txSync(ctx, syncNormal, func(tx *wtx) error { return fn(tx) })
 		},

@@ -84,7 +84,6 @@ func (db *DB) leaseDue(ctx context.Context, now time.Time, limit int, lease time
 // NextDue returns the earliest due_at: when a waiting message becomes due
 // or a lease ends.
 func (db *DB) NextDue(ctx context.Context) (time.Time, bool, error) {
-	db.FlushStatsIfDue(ctx) // an idle dispatcher still asks: statistics do not wait for the next delivery
 	if since, ok := db.fresh.pending(); ok {
 		return since, true, nil // parked messages wait since their publish
 	}
@@ -156,7 +155,7 @@ func (db *DB) Complete(ctx context.Context, outcomes []hookd.Outcome, now time.T
 		db.fresh.done(parked...)
 		db.Notify(c.trans)
 		db.NotifyOperational(c.ops)
-		db.KeepStats(ctx, c.trans, now)
+		db.KeepStats(c.trans)
 	}
 	return sqlstore.Internal("complete attempts", db.Wrote(c.err))
 }

@@ -11,13 +11,14 @@ import (
 )
 
 // Delivery statistics wait in memory (sqlstore/statsbuffer.go): a read of
-// the same store counts them at once, they are written once they waited
-// StatsFlushInterval, and Close writes what still waits.
+// the same store counts them at once and never twice, Close writes what
+// still waits, and a timer writes them a wait after they came in.
 func TestStatsWaitThenWritten(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "hookd.db")
-	db := MustOpenPath(t, path)
+	// A wait longer than any test: nothing is written but by Close.
+	db := MustOpenPath(t, path, sqlstore.WithStatsFlush(time.Hour))
 	raw := rawDB(t, path)
 	if err := db.CreateTenant(ctx, &hookd.Tenant{ID: "a"}); err != nil {
 		t.Fatal(err)
@@ -74,23 +75,42 @@ func TestStatsWaitThenWritten(t *testing.T) {
 	if got, written := health(), stored(); got != 3 || written != 0 {
 		t.Fatalf("after one round: read %d, written %d; want 3 read, none written yet", got, written)
 	}
-	deliver(t0.Add(sqlstore.StatsFlushInterval/2), 2)
+	deliver(t0.Add(time.Minute), 2)
 	if got, written := health(), stored(); got != 5 || written != 0 {
-		t.Fatalf("within the interval: read %d, written %d; want 5, 0", got, written)
+		t.Fatalf("after two rounds: read %d, written %d; want 5, 0", got, written)
 	}
-	deliver(t0.Add(sqlstore.StatsFlushInterval), 1) // the first waited long enough: all are written
-	if got, written := health(), stored(); got != 6 || written != 6 {
-		t.Fatalf("after the interval: read %d, written %d; want 6, 6 (none counted twice)", got, written)
-	}
-	deliver(t0.Add(2*sqlstore.StatsFlushInterval), 4)
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if written := stored(); written != 10 {
-		t.Fatalf("after Close: written %d, want 10", written)
+	if written := stored(); written != 5 {
+		t.Fatalf("after Close: written %d, want 5", written)
 	}
-	db = MustOpenPath(t, path)
-	if got := health(); got != 10 {
-		t.Fatalf("after reopening: read %d, want 10", got)
+
+	// A short wait: the timer writes them; reads count each once, before,
+	// during and after.
+	db = MustOpenPath(t, path, sqlstore.WithStatsFlush(time.Millisecond))
+	if got := health(); got != 5 {
+		t.Fatalf("after reopening: read %d, want 5", got)
+	}
+	for round, r := range []struct {
+		n    int
+		want int64
+	}{{4, 9}, {1, 10}} {
+		want := r.want
+		deliver(t0.Add(time.Duration(2+round)*time.Minute), r.n)
+		deadline := time.Now().Add(time.Minute)
+		for {
+			got, written := health(), stored()
+			if got != want {
+				t.Fatalf("round %d: read %d (written %d), want %d", round, got, written, want)
+			}
+			if written == want {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("round %d: written %d a minute later, want %d", round, written, want)
+			}
+			time.Sleep(time.Millisecond)
+		}
 	}
 }

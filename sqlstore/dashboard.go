@@ -188,9 +188,14 @@ func (s *Store) RevokePortalLink(ctx context.Context, tenantID, id string, now t
 }
 
 // sweepDashboard deletes at most limit expired sessions, portal links
-// expired more than hookd.PortalLinkRetention ago, and delivery statistics older than hookd.StatsRetention; part of
-// Sweep.
+// expired more than hookd.PortalLinkRetention ago, and delivery
+// statistics older than hookd.StatsRetention; part of Sweep. The
+// statistics waiting in memory are written first, so that the sweep
+// sees them too (else an old bucket written after it would outlive it).
 func (s *Store) sweepDashboard(ctx context.Context, limit int, now time.Time) (int, error) {
+	if err := s.flushStats(ctx, false); err != nil {
+		return 0, err
+	}
 	total := 0
 	for _, step := range []struct {
 		what, query string

@@ -14,19 +14,24 @@ import (
 // Complete used to add its round's counts to delivery_stats in the round's
 // own transaction: one upsert per round, and one more page for each
 // commit to write. On small rounds (a quiet system: a few outcomes per
-// Complete) that made Complete cost 7-11 % more CPU (BENCHMARKS.md, "The
-// dashboard at one million messages"). The counts of committed rounds now
-// gather in the store's statsBuffer and are written together at most
-// every StatsFlushInterval (after a Complete, or in NextDue, which the
-// dispatcher calls at least every 5 s when idle), and at Close. Reads
-// (WebhookHealth) add what still waits, so a node's own dashboard is
-// exact; another node of a shared PostgreSQL store sees them within
-// about StatsFlushInterval plus its poll interval. A crash loses at most
-// the last StatsFlushInterval of statistics, never a message or an
-// attempt: the attempts themselves are written by Complete as before.
+// Complete) that made Complete cost 7-11 % more CPU than without
+// statistics (measured with BenchmarkComplete, see the commit that made
+// this change). The counts of committed rounds now gather in the store's
+// statsBuffer; a timer, armed when the first count comes into an empty
+// buffer, writes them all in one lazy transaction StatsFlushInterval
+// later, and Close writes what still waits. Reads (WebhookHealth) add
+// what still waits, so a node's own dashboard is exact; another node of a
+// shared PostgreSQL store sees them within StatsFlushInterval.
+//
+// What a crash loses: at most the statistics of the last
+// StatsFlushInterval (5 s), never a message or an attempt (Complete
+// writes those durably, as before); and, while the database refuses
+// writes, the statistics that wait for it (a failed write keeps them and
+// tries again StatsFlushInterval later). The dashboard's charts then
+// undercount those seconds; nothing else reads delivery_stats.
 
 // StatsFlushInterval is the longest delivery statistics wait in memory
-// while deliveries go on.
+// before they are written (Options.StatsFlush changes it).
 const StatsFlushInterval = 5 * time.Second
 
 type statsKey struct {
@@ -49,10 +54,12 @@ func (c *statsCounts) add(o *statsCounts) {
 
 // statsBuffer is the counts of committed rounds not yet written.
 type statsBuffer struct {
-	flush sync.Mutex // held by a flush, and by a read that adds the buffer to what it read
-	mu    sync.Mutex // guards the fields below
-	rows  map[statsKey]*statsCounts
-	since time.Time // when the oldest count waiting came in; zero when none waits
+	flush  sync.Mutex // held by a flush, and by a read that adds the buffer to what it read
+	mu     sync.Mutex // guards the fields below
+	rows   map[statsKey]*statsCounts
+	timer  *time.Timer // writes rows when it fires; armed while rows wait
+	armed  bool
+	closed bool // Close wrote the last of them: nothing is armed any more
 }
 
 // statsOf counts the recorded attempts of ts (test calls aside: they say
@@ -80,74 +87,92 @@ func statsOf(ts []hookd.Transition, rows map[statsKey]*statsCounts) {
 }
 
 // KeepStats keeps the statistics of the transitions of a committed
-// Complete, and writes what waits when it waited StatsFlushInterval (a
-// failed write keeps it for the next time: the Complete itself
-// succeeded).
-func (s *Store) KeepStats(ctx context.Context, ts []hookd.Transition, now time.Time) {
-	b := &s.stats
-	if len(ts) > 0 {
-		b.mu.Lock()
-		if b.rows == nil {
-			b.rows = map[statsKey]*statsCounts{}
-		}
-		n := len(b.rows)
-		statsOf(ts, b.rows)
-		if b.since.IsZero() && len(b.rows) > n {
-			b.since = now
-		}
-		b.mu.Unlock()
+// Complete; they are written at most StatsFlushInterval later.
+func (s *Store) KeepStats(ts []hookd.Transition) {
+	if len(ts) == 0 {
+		return
 	}
-	s.flushStats(ctx, now, false)
+	b := &s.stats
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.rows == nil {
+		b.rows = map[statsKey]*statsCounts{}
+	}
+	statsOf(ts, b.rows)
+	if len(b.rows) > 0 {
+		s.armStats()
+	}
 }
 
-// FlushStatsIfDue writes the statistics that waited StatsFlushInterval;
-// the stores call it from NextDue, which an idle dispatcher calls too.
-func (s *Store) FlushStatsIfDue(ctx context.Context) { s.flushStats(ctx, s.now(), false) }
+// armStats starts the wait of the counts that just came in, unless one
+// runs or the store closed; the caller holds s.stats.mu.
+func (s *Store) armStats() {
+	b := &s.stats
+	if b.armed || b.closed {
+		return
+	}
+	d := s.StatsFlush
+	if d <= 0 {
+		d = StatsFlushInterval
+	}
+	b.armed = true
+	if b.timer == nil {
+		b.timer = time.AfterFunc(d, func() { s.flushStats(context.Background(), false) })
+	} else {
+		b.timer.Reset(d)
+	}
+}
 
-// FlushStats writes every statistic that waits (at Close).
-func (s *Store) FlushStats(ctx context.Context) error { return s.flushStats(ctx, s.now(), true) }
-
-func (s *Store) flushStats(ctx context.Context, now time.Time, all bool) error {
+// FlushStats writes every statistic that waits and stops the timer: the
+// stores call it in Close, before their connections close. Counts kept
+// after it are written by the next FlushStats only.
+func (s *Store) FlushStats(ctx context.Context) error {
 	b := &s.stats
 	b.mu.Lock()
-	due := len(b.rows) > 0 && (all || now.Sub(b.since) >= StatsFlushInterval || now.Before(b.since))
+	b.closed = true
+	if b.timer != nil {
+		b.timer.Stop() // one that fired already waits for b.flush, then finds nothing
+	}
 	b.mu.Unlock()
-	if !due {
-		return nil
-	}
-	if all {
-		b.flush.Lock()
-	} else if !b.flush.TryLock() {
-		return nil // a read or another flush holds it: the next call writes them
-	}
+	return s.flushStats(ctx, true)
+}
+
+// flushStats writes what waits in one lazy transaction. A failed write
+// puts it back, to be tried again a wait later (the Completes themselves
+// succeeded). final is Close's: it does not arm again.
+func (s *Store) flushStats(ctx context.Context, final bool) error {
+	b := &s.stats
+	b.flush.Lock()
 	defer b.flush.Unlock()
 	b.mu.Lock()
-	rows, since := b.rows, b.since
-	b.rows, b.since = nil, time.Time{}
+	rows := b.rows
+	b.rows, b.armed = nil, false
 	b.mu.Unlock()
 	if len(rows) == 0 {
 		return nil
 	}
 	// Lazy: statistics are not worth an fsync of their own.
 	err := s.Lazy(ctx, func(tx Conn) error { return writeStats(ctx, tx, rows) })
-	if err != nil {
-		// Back into the buffer, with what came in meanwhile.
-		b.mu.Lock()
-		if b.rows == nil {
-			b.rows = map[statsKey]*statsCounts{}
-		}
-		for k, row := range rows {
-			if cur, ok := b.rows[k]; ok {
-				cur.add(row)
-			} else {
-				b.rows[k] = row
-			}
-		}
-		b.since = since
-		b.mu.Unlock()
-		return fmt.Errorf("write delivery statistics: %w", err)
+	if err == nil {
+		return nil
 	}
-	return nil
+	// Back into the buffer, with what came in meanwhile.
+	b.mu.Lock()
+	if b.rows == nil {
+		b.rows = map[statsKey]*statsCounts{}
+	}
+	for k, row := range rows {
+		if cur, ok := b.rows[k]; ok {
+			cur.add(row)
+		} else {
+			b.rows[k] = row
+		}
+	}
+	if !final {
+		s.armStats()
+	}
+	b.mu.Unlock()
+	return fmt.Errorf("write delivery statistics: %w", err)
 }
 
 // writeStats adds rows to delivery_stats: one multi-row upsert.
