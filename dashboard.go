@@ -52,25 +52,61 @@ func IDTime(id string) (t time.Time, ok bool) {
 // node of a shared database knows it. A session acts as the credential it
 // was opened with: the root token or an API key (CredentialHash, checked on
 // every request, so a revoked key or a changed root token ends it), or a
-// portal link (TenantID and Scopes fixed at sign-in).
+// portal link (TenantID and Scopes fixed at sign-in; LinkID names the
+// link, whose revocation ends the session).
 type Session struct {
 	TokenHash      string // HashToken of the cookie's value
 	CredentialHash string // HashToken of the root token or API key signed in with; "" for a portal session
 	TenantID       string // a portal session's tenant
 	Scopes         []Scope
+	LinkID         string // the portal link that opened it ("" for a sign-in)
 	CreatedAt      time.Time
 	ExpiresAt      time.Time
 }
 
+// PrefixPortalLink begins a portal link's id.
+const PrefixPortalLink = "pl"
+
+// PortalLinkRetention is how long a portal link is kept (listed, with its
+// status) after it expired; Sweep then deletes it.
+const PortalLinkRetention = 7 * 24 * time.Hour
+
 // PortalLink is a one-use link that opens a session limited to one tenant
-// (see POST /v1/tenants/{t}/portal-links).
+// (see POST /v1/tenants/{t}/portal-links). Only its token's hash is kept.
 type PortalLink struct {
+	ID         string // PrefixPortalLink; names it in lists and to revoke it
 	TokenHash  string
 	TenantID   string
+	Label      string // who or what it is for, free text
+	CreatedBy  string // the API key's id that made it, or "root"
 	ReadOnly   bool
 	SessionTTL time.Duration // how long the session it opens lasts
 	CreatedAt  time.Time
 	ExpiresAt  time.Time
+	UsedAt     *time.Time // when it opened its session
+	RevokedAt  *time.Time
+}
+
+// The statuses of a portal link (PortalLink.Status).
+const (
+	LinkUnused  = "unused"
+	LinkUsed    = "used"
+	LinkExpired = "expired"
+	LinkRevoked = "revoked"
+)
+
+// Status says what became of the link at now: revoked, used, expired
+// (unused) or unused (it still works).
+func (l *PortalLink) Status(now time.Time) string {
+	switch {
+	case l.RevokedAt != nil:
+		return LinkRevoked
+	case l.UsedAt != nil:
+		return LinkUsed
+	case !now.Before(l.ExpiresAt):
+		return LinkExpired
+	}
+	return LinkUnused
 }
 
 // SessionStore keeps dashboard sessions and portal links.
@@ -82,12 +118,21 @@ type SessionStore interface {
 	FindSession(ctx context.Context, hash string, now time.Time) (*Session, error)
 	// DeleteSession ends the session (no error when there is none).
 	DeleteSession(ctx context.Context, hash string) error
-	// CreatePortalLink stores l; ENOTFOUND without tenant.
+	// CreatePortalLink stores l, assigning l.ID when empty; ENOTFOUND
+	// without tenant.
 	CreatePortalLink(ctx context.Context, l *PortalLink) error
-	// UsePortalLink returns the link whose token hashes to hash and deletes
-	// it, in one transaction: a link works once. ENOTFOUND when there is
-	// none or it expired before now.
+	// UsePortalLink marks the link whose token hashes to hash used at now
+	// and returns it, in one transaction: a link works once. ENOTFOUND
+	// when there is none, or it was used, revoked or expired before now.
 	UsePortalLink(ctx context.Context, hash string, now time.Time) (*PortalLink, error)
+	// ListPortalLinks returns the tenant's portal links, newest first, at
+	// most limit: the unused, and the used, expired and revoked ones of
+	// the last PortalLinkRetention.
+	ListPortalLinks(ctx context.Context, tenantID string, limit int) ([]*PortalLink, error)
+	// RevokePortalLink revokes the tenant's link at now (a revoked link
+	// stays revoked at its first time) and ends the session it opened, if
+	// any; it returns the link. ENOTFOUND.
+	RevokePortalLink(ctx context.Context, tenantID, id string, now time.Time) (*PortalLink, error)
 }
 
 // StatsBucket is the width of the buckets delivery statistics are kept in.
@@ -249,4 +294,94 @@ type StatsStore interface {
 	// MessagesOfEvents returns the tenant's messages of the events, in id
 	// order.
 	MessagesOfEvents(ctx context.Context, tenantID string, eventIDs []string) ([]*Message, error)
+}
+
+// ManualOp is what a person may do to a message by hand: retry it, abort
+// it or mark it resolved (Store's RetryMessage, AbortMessage and
+// ResolveMessage, and BulkMessageStore for many at once).
+type ManualOp string
+
+// The manual operations.
+const (
+	OpRetry   ManualOp = "retry"
+	OpAbort   ManualOp = "abort"
+	OpResolve ManualOp = "resolve"
+)
+
+// ManualOps lists the manual operations.
+var ManualOps = []ManualOp{OpRetry, OpAbort, OpResolve}
+
+// Apply returns what op does to message m of webhook w (nil: deleted) at
+// now: the domain's rule, hookd.Retry, Abort or Resolve (blocked is
+// Retry's: an earlier message of m's group blocks it). ECONFLICT when m's
+// state (or, for a retry, its deleted webhook) does not allow op;
+// EINVALID for an unknown op.
+func (op ManualOp) Apply(m MessageStatus, w *Webhook, blocked bool, now time.Time) (Transition, error) {
+	switch op {
+	case OpRetry:
+		return Retry(m, w, blocked, now)
+	case OpAbort:
+		return Abort(m, w, now)
+	case OpResolve:
+		return Resolve(m, w, now)
+	}
+	return Transition{}, Errorf(EINVALID, "unknown operation %q: use retry, abort or resolve", string(op))
+}
+
+// Allows reports whether op applies to a message in state s whose webhook
+// exists: what Apply decides, asked of the state alone (the dashboard
+// offers only what the store will do). A retry applies to any message not
+// delivered, abort and resolve to one not yet ended.
+func (op ManualOp) Allows(s MessageState) bool {
+	if !ValidState(string(s)) {
+		return false
+	}
+	_, err := op.Apply(MessageStatus{State: s}, &Webhook{Enabled: true}, false, time.Time{})
+	return err == nil
+}
+
+// States returns the states op applies to, in the order of States.
+func (op ManualOp) States() []MessageState {
+	var out []MessageState
+	for _, s := range States {
+		if op.Allows(s) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// MaxBulkMessages is the most messages one bulk operation of the dashboard
+// applies to (the newest that match); BulkBatch how many of them one
+// transaction takes, so that the writer is never held for long.
+const (
+	MaxBulkMessages = 10000
+	BulkBatch       = 500
+)
+
+// BulkResult is what a bulk operation did: Done messages changed, Skipped
+// ones whose state (or deleted webhook, for a retry) did not allow the
+// operation any more, NotFound ids that are not the tenant's messages.
+type BulkResult struct {
+	Done, Skipped, NotFound int
+}
+
+// Add adds o's counts to r.
+func (r *BulkResult) Add(o BulkResult) {
+	r.Done += o.Done
+	r.Skipped += o.Skipped
+	r.NotFound += o.NotFound
+}
+
+// BulkMessageStore applies a manual operation to many messages.
+type BulkMessageStore interface {
+	// ApplyToMessages applies op to each of the tenant's messages in ids,
+	// as RetryMessage, AbortMessage or ResolveMessage would, all in one
+	// transaction; a message whose state does not allow op is skipped,
+	// not an error. EINVALID for an unknown op.
+	ApplyToMessages(ctx context.Context, tenantID string, op ManualOp, ids []string, now time.Time) (BulkResult, error)
+	// MessageIDs returns the ids of a page of the tenant's messages, as
+	// StatsStore.BrowseMessages would return the messages: what a bulk
+	// action is about, read from an index where one holds the filter.
+	MessageIDs(ctx context.Context, tenantID string, q MessageQuery) ([]string, Next, error)
 }

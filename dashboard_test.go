@@ -1,6 +1,7 @@
 package hookd_test
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -56,5 +57,46 @@ func TestHistogramQuantile(t *testing.T) {
 	}
 	if got := hookd.LatencyBin(1 << 40); got != len(hookd.LatencyBounds) {
 		t.Errorf("LatencyBin(huge) = %d, want the last bin %d", got, len(hookd.LatencyBounds))
+	}
+}
+
+// ManualOp.Allows answers what the transition rules do, and Apply is them.
+func TestManualOpAllows(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		op   hookd.ManualOp
+		want []hookd.MessageState
+	}{
+		{hookd.OpRetry, []hookd.MessageState{hookd.StateCreated, hookd.StatePending, hookd.StateRetrying,
+			hookd.StateFailed, hookd.StateAborted, hookd.StateResolved}},
+		{hookd.OpAbort, []hookd.MessageState{hookd.StateCreated, hookd.StatePending, hookd.StateRetrying, hookd.StateFailed}},
+		{hookd.OpResolve, []hookd.MessageState{hookd.StateCreated, hookd.StatePending, hookd.StateRetrying, hookd.StateFailed}},
+		{hookd.ManualOp("delete"), nil},
+	}
+	for _, tt := range tests {
+		t.Run(string(tt.op), func(t *testing.T) {
+			if got := tt.op.States(); !slices.Equal(got, tt.want) {
+				t.Fatalf("States() = %v, want %v", got, tt.want)
+			}
+			if tt.op.Allows("bogus") {
+				t.Fatal("Allows an unknown state")
+			}
+			for _, st := range allState {
+				tr, err := tt.op.Apply(leased(st), hook(), false, t0)
+				if got, want := err == nil, tt.op.Allows(st); got != want {
+					t.Fatalf("Apply from %s: err = %v, but Allows = %v", st, err, want)
+				}
+				if err == nil && (!tr.Moved || tr.From != st) {
+					t.Fatalf("Apply from %s = %+v, want a move", st, tr)
+				}
+			}
+		})
+	}
+	if _, err := hookd.ManualOp("delete").Apply(leased(hookd.StateFailed), hook(), false, t0); hookd.ErrorCode(err) != hookd.EINVALID {
+		t.Fatalf("unknown op: err = %v, want EINVALID", err)
+	}
+	// A retry of a message whose webhook was deleted is refused.
+	if _, err := hookd.OpRetry.Apply(leased(hookd.StateFailed), nil, false, t0); hookd.ErrorCode(err) != hookd.ECONFLICT {
+		t.Fatalf("retry without webhook: err = %v, want ECONFLICT", err)
 	}
 }

@@ -190,7 +190,10 @@ func TestOpenAPIAnswers(t *testing.T) {
 
 	// Portal links.
 	w.want(201, u, "POST", ten+"/portal-links", admin, map[string]any{"read_only": true, "expires_in": "5m"})
-	w.want(201, u, "POST", ten+"/portal-links", admin, nil)
+	link := w.want(201, u, "POST", ten+"/portal-links", admin, nil)["id"].(string)
+	w.want(200, u, "GET", ten+"/portal-links", admin, nil)
+	w.want(204, u, "DELETE", ten+"/portal-links/"+link, admin, nil)
+	w.want(404, u, "DELETE", ten+"/portal-links/pl_nope", admin, nil)
 	w.want(400, u, "POST", ten+"/portal-links", admin, map[string]any{"expires_in": "1s"})
 
 	// Event types, in a tenant of their own: a catalogue restricts the
@@ -338,7 +341,7 @@ func TestOpenAPIAnswers(t *testing.T) {
 	// What every operation answers alike: each request below is sent to
 	// every operation of the document, its path filled with ids that
 	// exist, and whatever it is answered must be documented.
-	ids := map[string]string{"keys": gone, "webhooks": wh, "events": ev, "messages": failMsg, "event-types": "Unit.Created"}
+	ids := map[string]string{"keys": gone, "webhooks": wh, "events": ev, "messages": failMsg, "event-types": "Unit.Created", "portal-links": link}
 	fill := func(op string) (method, path, tenant string) {
 		method, path, _ = strings.Cut(op, " ")
 		tenant = "acme"

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/hookd/hookd"
 )
@@ -23,10 +24,30 @@ const (
 	DefaultPortalSessionTTL = 8 * time.Hour
 )
 
+// portalLinkView is a portal link in answers; URL only when it is made
+// (the token is not kept).
 type portalLinkView struct {
-	URL       string    `json:"url"`
-	ReadOnly  bool      `json:"read_only"`
-	ExpiresAt time.Time `json:"expires_at"`
+	ID        string     `json:"id"`
+	URL       string     `json:"url,omitempty"`
+	Label     string     `json:"label"`
+	ReadOnly  bool       `json:"read_only"`
+	CreatedBy string     `json:"created_by"`
+	CreatedAt time.Time  `json:"created_at"`
+	ExpiresAt time.Time  `json:"expires_at"`
+	UsedAt    *time.Time `json:"used_at"`
+	RevokedAt *time.Time `json:"revoked_at"`
+	Status    string     `json:"status"`
+}
+
+func viewPortalLink(l *hookd.PortalLink, now time.Time) portalLinkView {
+	utc := func(t *time.Time) *time.Time {
+		if t == nil {
+			return nil
+		}
+		return hookd.Ptr(t.UTC())
+	}
+	return portalLinkView{ID: l.ID, Label: l.Label, ReadOnly: l.ReadOnly, CreatedBy: l.CreatedBy, CreatedAt: l.CreatedAt.UTC(),
+		ExpiresAt: l.ExpiresAt.UTC(), UsedAt: utc(l.UsedAt), RevokedAt: utc(l.RevokedAt), Status: l.Status(now)}
 }
 
 // baseURL is the origin links point at: PublicURL, else the request's own
@@ -42,39 +63,121 @@ func (s *Server) baseURL(r *http.Request) string {
 	return scheme + "://" + r.Host
 }
 
-func (s *Server) createPortalLink(w http.ResponseWriter, r *http.Request, c *call) error {
+// CheckPortalLink adds to f what is wrong with a portal link's label and
+// time to expiry (the API's rules, for the dashboard's form too).
+func CheckPortalLink(label string, expiresIn time.Duration, f *hookd.Fields) {
+	if n := utf8.RuneCountInString(label); n > hookd.MaxNameLen {
+		f.Add("label", "must be at most %d characters", hookd.MaxNameLen)
+	}
+	if expiresIn < MinPortalLinkTTL || expiresIn > MaxPortalLinkTTL {
+		f.Add("expires_in", "must be between %s and %s", formatDuration(MinPortalLinkTTL), formatDuration(MaxPortalLinkTTL))
+	}
+}
+
+// NewPortalLink makes a portal link of tenant (not yet stored) and returns
+// it with its token, which is shown once and never kept. createdBy is the
+// API key's id that makes it, or "root".
+func NewPortalLink(tenant, label, createdBy string, readOnly bool, expiresIn, sessionTTL time.Duration, now time.Time) (*hookd.PortalLink, string) {
+	if sessionTTL <= 0 {
+		sessionTTL = DefaultPortalSessionTTL
+	}
+	token := hookd.NewToken()
+	return &hookd.PortalLink{ID: hookd.NewID(hookd.PrefixPortalLink), TokenHash: hookd.HashToken(token), TenantID: tenant,
+		Label: label, CreatedBy: createdBy, ReadOnly: readOnly, SessionTTL: sessionTTL, CreatedAt: now.Truncate(time.Millisecond),
+		ExpiresAt: now.Add(expiresIn).Truncate(time.Millisecond)}, token
+}
+
+// PortalLinkPath is the path of a portal link's token (under the origin).
+func PortalLinkPath(token string) string { return "/ui/portal/" + token }
+
+// createdBy names the caller that makes something: its API key's id, or
+// "root".
+func (c *call) createdBy() string {
+	if c.key != nil {
+		return c.key.ID
+	}
+	return "root"
+}
+
+func (s *Server) portalLinks() (hookd.SessionStore, error) {
 	links, ok := s.Store.(hookd.SessionStore)
 	if !ok {
-		return hookd.Errorf(hookd.EUNAVAILABLE, "this store keeps no portal links")
+		return nil, hookd.Errorf(hookd.EUNAVAILABLE, "this store keeps no portal links")
+	}
+	return links, nil
+}
+
+func (s *Server) createPortalLink(w http.ResponseWriter, r *http.Request, c *call) error {
+	links, err := s.portalLinks()
+	if err != nil {
+		return err
 	}
 	o, err := s.readObject(w, r, defaultBodyLimit, false)
 	if err != nil {
 		return err
 	}
 	var readOnly bool
+	var label string
 	o.boolean("read_only", &readOnly)
+	o.str("label", &label)
 	ttl := hookd.Duration(DefaultPortalLinkTTL)
-	if o.duration("expires_in", &ttl) && (time.Duration(ttl) < MinPortalLinkTTL || time.Duration(ttl) > MaxPortalLinkTTL) {
-		o.add("expires_in", "must be between %s and %s", formatDuration(MinPortalLinkTTL), formatDuration(MaxPortalLinkTTL))
+	if o.duration("expires_in", &ttl) {
+		var f hookd.Fields
+		CheckPortalLink("", time.Duration(ttl), &f)
+		for _, fe := range f {
+			o.addMsg(fe.Field, fe.Msg())
+		}
+	}
+	if utf8.RuneCountInString(label) > hookd.MaxNameLen {
+		o.add("label", "must be at most %d characters", hookd.MaxNameLen)
 	}
 	o.unknown()
 	if err := o.err(); err != nil {
 		return err
 	}
 	now := s.now()
-	session := s.PortalSessionTTL
-	if session <= 0 {
-		session = DefaultPortalSessionTTL
-	}
-	token := hookd.NewToken()
-	l := &hookd.PortalLink{TokenHash: hookd.HashToken(token), TenantID: c.tenant, ReadOnly: readOnly,
-		SessionTTL: session, CreatedAt: now, ExpiresAt: now.Add(time.Duration(ttl)).Truncate(time.Millisecond)}
+	l, token := NewPortalLink(c.tenant, label, c.createdBy(), readOnly, time.Duration(ttl), s.PortalSessionTTL, now)
 	if err := links.CreatePortalLink(r.Context(), l); err != nil {
 		return err
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, http.StatusCreated, portalLinkView{URL: s.baseURL(r) + "/ui/portal/" + token,
-		ReadOnly: readOnly, ExpiresAt: l.ExpiresAt.UTC()})
+	v := viewPortalLink(l, now)
+	v.URL = s.baseURL(r) + PortalLinkPath(token)
+	writeJSON(w, http.StatusCreated, v)
+	return nil
+}
+
+// MaxPortalLinks is how many of a tenant's portal links a list shows (the
+// newest): links are kept a week after they expire.
+const MaxPortalLinks = 200
+
+func (s *Server) listPortalLinks(w http.ResponseWriter, r *http.Request, c *call) error {
+	links, err := s.portalLinks()
+	if err != nil {
+		return err
+	}
+	ls, err := links.ListPortalLinks(r.Context(), c.tenant, MaxPortalLinks)
+	if err != nil {
+		return err
+	}
+	now := s.now()
+	data := make([]portalLinkView, len(ls))
+	for i, l := range ls {
+		data[i] = viewPortalLink(l, now)
+	}
+	writeJSON(w, http.StatusOK, listAnswer{Data: data})
+	return nil
+}
+
+func (s *Server) revokePortalLink(w http.ResponseWriter, r *http.Request, c *call) error {
+	links, err := s.portalLinks()
+	if err != nil {
+		return err
+	}
+	if _, err := links.RevokePortalLink(r.Context(), c.tenant, r.PathValue("id"), s.now()); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
 

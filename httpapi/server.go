@@ -237,6 +237,8 @@ func (s *Server) build() {
 	m.Handle("GET "+t+"/keys", s.tenant(s.listKeys, access.ManageKeys))
 	m.Handle("DELETE "+t+"/keys/{id}", s.tenant(s.deleteKey, access.ManageKeys))
 	m.Handle("POST "+t+"/portal-links", s.tenant(s.createPortalLink, access.PortalLinks))
+	m.Handle("GET "+t+"/portal-links", s.tenant(s.listPortalLinks, access.PortalLinks))
+	m.Handle("DELETE "+t+"/portal-links/{id}", s.tenant(s.revokePortalLink, access.PortalLinks))
 
 	const et = t + "/event-types"
 	m.Handle("POST "+et, s.tenant(s.createEventType, access.WriteEventTypes))

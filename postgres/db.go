@@ -95,10 +95,11 @@ func (db *DB) sharedTx(ctx context.Context, fn func(tx sqlstore.Conn) error) err
 // (every write in a transaction under the write lock) and its keys.
 func (db *DB) initShared(o sqlstore.Options) {
 	db.shared = &sqlstore.Store{
-		Keyring: o.Keys,
-		Read:    db.read,
-		Fixed:   db.read,
-		Tx:      db.sharedTx,
+		Keyring:    o.Keys,
+		StatsFlush: o.StatsFlush,
+		Read:       db.read,
+		Fixed:      db.read,
+		Tx:         db.sharedTx,
 		Lazy: func(ctx context.Context, fn func(tx sqlstore.Conn) error) error {
 			return db.txLazy(ctx, func(tx *wtx) error { return fn(tx) })
 		},
@@ -151,10 +152,14 @@ func open(ctx context.Context, url string, version int, opts ...sqlstore.Option)
 	return db, nil
 }
 
-// Close commits the Publish calls queued and closes the connections.
+// Close commits the Publish calls queued, writes the delivery statistics
+// that wait in memory, and closes the connections.
 func (db *DB) Close() error {
 	db.pub.Close()
-	return db.pool.Close()
+	// The delivery statistics still in memory are written before the pool
+	// closes.
+	statsErr := db.FlushStats(context.Background())
+	return errors.Join(statsErr, db.pool.Close())
 }
 
 // Ping checks that the database answers a query and, while writes fail

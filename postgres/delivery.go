@@ -58,5 +58,6 @@ func (db *DB) Complete(ctx context.Context, outcomes []hookd.Outcome, now time.T
 	}
 	db.Notify(ts)
 	db.NotifyOperational(ops)
+	db.KeepStats(ts)
 	return nil
 }

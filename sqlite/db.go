@@ -103,10 +103,11 @@ func (db *DB) sharedTx(ctx context.Context, fn func(tx sqlstore.Conn) error) err
 // and its keys.
 func (db *DB) initShared(o sqlstore.Options) {
 	db.shared = &sqlstore.Store{
-		Keyring: o.Keys,
-		Read:    db.read,
-		Fixed:   prepared{db},
-		Tx:      db.sharedTx,
+		Keyring:    o.Keys,
+		StatsFlush: o.StatsFlush,
+		Read:       db.read,
+		Fixed:      prepared{db},
+		Tx:         db.sharedTx,
 		Lazy: func(ctx context.Context, fn func(tx sqlstore.Conn) error) error {
 			return db.txSync(ctx, syncNormal, func(tx *wtx) error { return fn(tx) })
 		},
@@ -294,10 +295,14 @@ func makePrivate(path string) error {
 	return nil
 }
 
-// Close commits the Publish calls already queued, then closes both pools.
+// Close commits the Publish calls already queued, writes the delivery
+// statistics that wait in memory, then closes both pools.
 // A later call fails.
 func (db *DB) Close() error {
 	db.pub.Close()
+	// The delivery statistics still in memory are written before the
+	// pools close.
+	statsErr := db.FlushStats(context.Background())
 	db.mu.Lock()
 	errs := make([]error, 0, len(db.stmts)+2)
 	for q, s := range db.stmts {
@@ -311,7 +316,7 @@ func (db *DB) Close() error {
 		delete(db.rstmts, q)
 	}
 	db.rmu.Unlock()
-	return errors.Join(append(errs, db.read.Close(), db.write.Close())...)
+	return errors.Join(append(errs, statsErr, db.read.Close(), db.write.Close())...)
 }
 
 // Ping checks that the database answers a query and, while writes fail

@@ -155,6 +155,7 @@ func (db *DB) Complete(ctx context.Context, outcomes []hookd.Outcome, now time.T
 		db.fresh.done(parked...)
 		db.Notify(c.trans)
 		db.NotifyOperational(c.ops)
+		db.KeepStats(c.trans)
 	}
 	return sqlstore.Internal("complete attempts", db.Wrote(c.err))
 }

@@ -32,8 +32,8 @@ func (s *Store) CreateSession(ctx context.Context, ses *hookd.Session) error {
 				return hookd.Errorf(hookd.ENOTFOUND, "tenant not found")
 			}
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO ui_sessions (token_hash, credential_hash, tenant_id, scopes, created_at, expires_at)
-			VALUES (?, ?, ?, ?, ?, ?)`, ses.TokenHash, ses.CredentialHash, ses.TenantID, string(scopes),
+		_, err := tx.ExecContext(ctx, `INSERT INTO ui_sessions (token_hash, credential_hash, tenant_id, scopes, link_id, created_at, expires_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?)`, ses.TokenHash, ses.CredentialHash, ses.TenantID, string(scopes), ses.LinkID,
 			MS(ses.CreatedAt), MS(ses.ExpiresAt))
 		return err
 	})
@@ -46,9 +46,9 @@ func (s *Store) FindSession(ctx context.Context, hash string, now time.Time) (*h
 	var ses hookd.Session
 	var scopes string
 	var created, expires int64
-	err := s.Fixed.QueryRowContext(ctx, `SELECT token_hash, credential_hash, tenant_id, scopes, created_at, expires_at
+	err := s.Fixed.QueryRowContext(ctx, `SELECT token_hash, credential_hash, tenant_id, scopes, link_id, created_at, expires_at
 		FROM ui_sessions WHERE token_hash = ?`, hash).Scan(&ses.TokenHash, &ses.CredentialHash, &ses.TenantID,
-		&scopes, &created, &expires)
+		&scopes, &ses.LinkID, &created, &expires)
 	if errors.Is(err, sql.ErrNoRows) || (err == nil && expires <= MS(now)) {
 		return nil, hookd.Errorf(hookd.ENOTFOUND, "session not found or expired")
 	} else if err != nil {
@@ -67,56 +67,135 @@ func (s *Store) DeleteSession(ctx context.Context, hash string) error {
 	return Internal("delete session", err)
 }
 
-// CreatePortalLink stores a portal link; ENOTFOUND without its tenant.
+// CreatePortalLink stores a portal link (a new id when it has none);
+// ENOTFOUND without its tenant.
 func (s *Store) CreatePortalLink(ctx context.Context, l *hookd.PortalLink) error {
+	if l.ID == "" {
+		l.ID = hookd.NewID(hookd.PrefixPortalLink)
+	}
 	err := s.Tx(ctx, func(tx Conn) error {
 		if ok, err := tenantExists(ctx, tx, l.TenantID); err != nil {
 			return err
 		} else if !ok {
 			return hookd.Errorf(hookd.ENOTFOUND, "tenant not found")
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO portal_links (token_hash, tenant_id, read_only, session_ttl_ms, created_at, expires_at)
-			VALUES (?, ?, ?, ?, ?, ?)`, l.TokenHash, l.TenantID, BoolInt(l.ReadOnly), l.SessionTTL.Milliseconds(),
-			MS(l.CreatedAt), MS(l.ExpiresAt))
+		_, err := tx.ExecContext(ctx, `INSERT INTO portal_links (id, token_hash, tenant_id, label, created_by, read_only,
+			session_ttl_ms, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, l.ID, l.TokenHash, l.TenantID,
+			l.Label, l.CreatedBy, BoolInt(l.ReadOnly), l.SessionTTL.Milliseconds(), MS(l.CreatedAt), MS(l.ExpiresAt))
 		return err
 	})
 	return Internal("create portal link", err)
 }
 
-// UsePortalLink deletes the portal link of a token hash and returns it,
-// unless it expired before now; ENOTFOUND. The read and the delete share
-// one write transaction: two nodes cannot both use one link.
-func (s *Store) UsePortalLink(ctx context.Context, hash string, now time.Time) (*hookd.PortalLink, error) {
+// portalLinkColumns are what scanPortalLink reads, in order.
+const portalLinkColumns = `id, token_hash, tenant_id, label, created_by, read_only, session_ttl_ms, created_at, expires_at,
+	used_at, revoked_at`
+
+func scanPortalLink(sc interface{ Scan(...any) error }) (*hookd.PortalLink, error) {
 	var l hookd.PortalLink
-	err := s.Tx(ctx, func(tx Conn) error {
-		var ro, ttl, created, expires int64
-		err := tx.QueryRowContext(ctx, `SELECT token_hash, tenant_id, read_only, session_ttl_ms, created_at, expires_at
-			FROM portal_links WHERE token_hash = ?`, hash).Scan(&l.TokenHash, &l.TenantID, &ro, &ttl, &created, &expires)
-		if errors.Is(err, sql.ErrNoRows) {
-			return hookd.Errorf(hookd.ENOTFOUND, "portal link not found, used or expired")
-		} else if err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, "DELETE FROM portal_links WHERE token_hash = ?", hash); err != nil {
-			return err
-		}
-		if expires <= MS(now) {
-			return hookd.Errorf(hookd.ENOTFOUND, "portal link not found, used or expired")
-		}
-		l.ReadOnly, l.SessionTTL = ro != 0, time.Duration(ttl)*time.Millisecond
-		l.CreatedAt, l.ExpiresAt = FromMS(created), FromMS(expires)
-		return nil
-	})
-	if err != nil {
-		return nil, Internal("use portal link", err)
+	var ro, ttl, created, expires int64
+	var used, revoked sql.NullInt64
+	if err := sc.Scan(&l.ID, &l.TokenHash, &l.TenantID, &l.Label, &l.CreatedBy, &ro, &ttl, &created, &expires,
+		&used, &revoked); err != nil {
+		return nil, err
+	}
+	l.ReadOnly, l.SessionTTL = ro != 0, time.Duration(ttl)*time.Millisecond
+	l.CreatedAt, l.ExpiresAt = FromMS(created), FromMS(expires)
+	if used.Valid {
+		l.UsedAt = hookd.Ptr(FromMS(used.Int64))
+	}
+	if revoked.Valid {
+		l.RevokedAt = hookd.Ptr(FromMS(revoked.Int64))
 	}
 	return &l, nil
 }
 
-// sweepDashboard deletes at most limit expired sessions, expired portal
-// links and delivery statistics older than hookd.StatsRetention; part of
-// Sweep.
+// UsePortalLink marks the portal link of a token hash used and returns it,
+// unless it was used or revoked, or expired before now; ENOTFOUND (one
+// answer for all: a link's holder learns nothing of others). The UPDATE
+// names every condition, so of two nodes using one link at once only
+// one changes the row.
+func (s *Store) UsePortalLink(ctx context.Context, hash string, now time.Time) (*hookd.PortalLink, error) {
+	var l *hookd.PortalLink
+	err := s.Tx(ctx, func(tx Conn) error {
+		res, err := tx.ExecContext(ctx, `UPDATE portal_links SET used_at = ? WHERE token_hash = ? AND used_at IS NULL
+			AND revoked_at IS NULL AND expires_at > ?`, MS(now), hash, MS(now))
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			return hookd.Errorf(hookd.ENOTFOUND, "portal link not found, used or expired")
+		}
+		l, err = scanPortalLink(tx.QueryRowContext(ctx, "SELECT "+portalLinkColumns+" FROM portal_links WHERE token_hash = ?", hash))
+		return err
+	})
+	if err != nil {
+		return nil, Internal("use portal link", err)
+	}
+	return l, nil
+}
+
+// ListPortalLinks returns the tenant's portal links, newest first, at most
+// limit, through portal_links_tenant.
+func (s *Store) ListPortalLinks(ctx context.Context, tenantID string, limit int) ([]*hookd.PortalLink, error) {
+	if limit <= 0 {
+		limit = pageLimit
+	}
+	out := []*hookd.PortalLink{}
+	err := QueryRows(ctx, s.Read, "SELECT "+portalLinkColumns+" FROM portal_links WHERE tenant_id = ? ORDER BY created_at DESC, id DESC LIMIT ?",
+		[]any{tenantID, limit}, func(rows *sql.Rows) error {
+			l, err := scanPortalLink(rows)
+			if err == nil {
+				out = append(out, l)
+			}
+			return err
+		})
+	if err != nil {
+		return nil, fmt.Errorf("list portal links: %w", err)
+	}
+	return out, nil
+}
+
+// RevokePortalLink revokes the tenant's portal link (its first revocation
+// time stays) and deletes the session it opened, in one transaction;
+// ENOTFOUND.
+func (s *Store) RevokePortalLink(ctx context.Context, tenantID, id string, now time.Time) (*hookd.PortalLink, error) {
+	var l *hookd.PortalLink
+	err := s.Tx(ctx, func(tx Conn) error {
+		res, err := tx.ExecContext(ctx, `UPDATE portal_links SET revoked_at = ? WHERE id = ? AND tenant_id = ? AND revoked_at IS NULL`,
+			MS(now), id, tenantID)
+		if err != nil {
+			return err
+		}
+		if _, err := res.RowsAffected(); err != nil {
+			return err
+		}
+		l, err = scanPortalLink(tx.QueryRowContext(ctx, "SELECT "+portalLinkColumns+" FROM portal_links WHERE id = ? AND tenant_id = ?", id, tenantID))
+		if errors.Is(err, sql.ErrNoRows) {
+			return hookd.Errorf(hookd.ENOTFOUND, "portal link not found")
+		} else if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, "DELETE FROM ui_sessions WHERE link_id = ?", id)
+		return err
+	})
+	if err != nil {
+		return nil, Internal("revoke portal link", err)
+	}
+	return l, nil
+}
+
+// sweepDashboard deletes at most limit expired sessions, portal links
+// expired more than hookd.PortalLinkRetention ago, and delivery
+// statistics older than hookd.StatsRetention; part of Sweep. The
+// statistics waiting in memory are written first, so that the sweep
+// sees them too (else an old bucket written after it would outlive it).
 func (s *Store) sweepDashboard(ctx context.Context, limit int, now time.Time) (int, error) {
+	if err := s.flushStats(ctx, false); err != nil {
+		return 0, err
+	}
 	total := 0
 	for _, step := range []struct {
 		what, query string
@@ -125,7 +204,7 @@ func (s *Store) sweepDashboard(ctx context.Context, limit int, now time.Time) (i
 		{"sessions", `DELETE FROM ui_sessions WHERE token_hash IN (SELECT token_hash FROM ui_sessions
 			WHERE expires_at <= ? LIMIT ?)`, MS(now)},
 		{"portal links", `DELETE FROM portal_links WHERE token_hash IN (SELECT token_hash FROM portal_links
-			WHERE expires_at <= ? LIMIT ?)`, MS(now)},
+			WHERE expires_at <= ? LIMIT ?)`, MS(now.Add(-hookd.PortalLinkRetention))},
 		{"delivery statistics", `DELETE FROM delivery_stats WHERE (tenant_id, webhook_id, bucket) IN
 			(SELECT tenant_id, webhook_id, bucket FROM delivery_stats WHERE bucket < ? LIMIT ?)`, MS(now.Add(-hookd.StatsRetention))},
 	} {
@@ -148,7 +227,7 @@ var histCols = func() []string {
 	return out
 }()
 
-// statsCols are the columns addStats writes, in order.
+// statsCols are the columns writeStats writes, in order.
 var statsCols = append([]string{"tenant_id", "webhook_id", "bucket", "attempts", "successes"}, histCols...)
 
 // statsUpsert adds a row's counts to the stored ones.
@@ -160,57 +239,6 @@ var statsUpsert = func() string {
 	}
 	return " ON CONFLICT (tenant_id, webhook_id, bucket) DO UPDATE SET " + strings.Join(set, ", ")
 }()
-
-// addStats counts the recorded attempts of ts (test calls aside: they say
-// nothing of a webhook's deliveries, as for its failure streak) into
-// delivery_stats: one row per webhook and bucket of the round.
-func addStats(ctx context.Context, tx Conn, ts []hookd.Transition) error {
-	type key struct {
-		tenant, webhook string
-		bucket          int64
-	}
-	type counts struct {
-		attempts, successes int64
-		hist                []int64
-	}
-	var order []key
-	rows := map[key]*counts{}
-	width := hookd.StatsBucket.Milliseconds()
-	for i := range ts {
-		a := ts[i].Attempt
-		if a.Trigger == hookd.TriggerTest {
-			continue
-		}
-		ms := MS(a.StartedAt)
-		k := key{a.TenantID, a.WebhookID, ms - ms%width}
-		r, ok := rows[k]
-		if !ok {
-			r = &counts{hist: make([]int64, len(histCols))}
-			rows[k] = r
-			order = append(order, k)
-		}
-		r.attempts++
-		if a.Success {
-			r.successes++
-		}
-		r.hist[hookd.LatencyBin(a.DurationMS)]++
-	}
-	if len(order) == 0 {
-		return nil
-	}
-	args := make([]any, 0, len(order)*len(statsCols))
-	for _, k := range order {
-		r := rows[k]
-		args = append(args, k.tenant, k.webhook, k.bucket, r.attempts, r.successes)
-		for _, v := range r.hist {
-			args = append(args, v)
-		}
-	}
-	if err := insertRows(ctx, tx, "delivery_stats", statsCols, statsUpsert, args); err != nil {
-		return fmt.Errorf("count delivery statistics: %w", err)
-	}
-	return nil
-}
 
 // capped counts the rows of a query's WHERE, reading at most limit+1.
 func capped(where string) string {
@@ -357,6 +385,10 @@ func (s *Store) WebhookHealth(ctx context.Context, tenantID string, webhookIDs [
 		h.Points = append(h.Points, p)
 		return nil
 	}
+	// The statistics still waiting in memory count too (see
+	// statsbuffer.go): read and added while no flush moves them.
+	s.stats.flush.Lock()
+	defer s.stats.flush.Unlock()
 	var err error
 	if len(webhookIDs) == 0 {
 		err = QueryRows(ctx, s.Read, q+" GROUP BY webhook_id, step", args, scan)
@@ -366,6 +398,30 @@ func (s *Store) WebhookHealth(ctx context.Context, tenantID string, webhookIDs [
 	if err != nil {
 		return nil, fmt.Errorf("webhook health: %w", err)
 	}
+	ids := map[string]bool{}
+	for _, id := range webhookIDs {
+		ids[id] = true
+	}
+	s.stats.waiting(tenantID, ids, from, MS(until), func(k statsKey, c *statsCounts) {
+		h, ok := out[k.webhook]
+		if !ok {
+			h = &hookd.Health{WebhookID: k.webhook, Total: hookd.HealthPoint{Start: FromMS(from)}}
+			out[k.webhook] = h
+		}
+		start := FromMS(from + (k.bucket-from)/stepMS*stepMS)
+		h.Total.Attempts += c.attempts
+		h.Total.Successes += c.successes
+		h.Total.Latency.Add(c.hist)
+		for i := range h.Points {
+			if p := &h.Points[i]; p.Start.Equal(start) {
+				p.Attempts += c.attempts
+				p.Successes += c.successes
+				p.Latency.Add(c.hist)
+				return
+			}
+		}
+		h.Points = append(h.Points, hookd.HealthPoint{Start: start, Attempts: c.attempts, Successes: c.successes, Latency: c.hist})
+	})
 	for _, h := range out {
 		slices.SortFunc(h.Points, func(a, b hookd.HealthPoint) int { return a.Start.Compare(b.Start) })
 	}
@@ -404,6 +460,23 @@ func window(where []string, args []any, before, from string) ([]string, []any) {
 // that index does not hold (other states, event type, group) reads at most
 // q.Scan entries (see hookd.MessageQuery).
 func (s *Store) BrowseMessages(ctx context.Context, tenantID string, q hookd.MessageQuery) ([]*hookd.Message, hookd.Next, error) {
+	return browseMessages(ctx, s, tenantID, q, MessageColumns,
+		func(sc interface{ Scan(...any) error }) (*hookd.Message, error) { return ScanMessage(sc) },
+		func(m *hookd.Message) string { return m.ID })
+}
+
+// MessageIDs is BrowseMessages reading the ids alone: a bulk action's
+// search (hookd.BulkMessageStore), which an index that holds its filter
+// answers without reading a message.
+func (s *Store) MessageIDs(ctx context.Context, tenantID string, q hookd.MessageQuery) ([]string, hookd.Next, error) {
+	return browseMessages(ctx, s, tenantID, q, "id",
+		func(sc interface{ Scan(...any) error }) (id string, err error) { return id, sc.Scan(&id) },
+		func(id string) string { return id })
+}
+
+// browseMessages reads a page of BrowseMessages' query, cols of each row.
+func browseMessages[T any](ctx context.Context, s *Store, tenantID string, q hookd.MessageQuery, cols string,
+	scan func(interface{ Scan(...any) error }) (T, error), id func(T) string) ([]T, hookd.Next, error) {
 	limit := q.Limit
 	if limit <= 0 {
 		limit = pageLimit
@@ -468,13 +541,12 @@ func (s *Store) BrowseMessages(ctx context.Context, tenantID string, q hookd.Mes
 			fargs = append(fargs, bound)
 		}
 	}
-	items, err := queryList(ctx, s.Read, "messages", "SELECT "+MessageColumns+" FROM messages WHERE "+
-		strings.Join(where, " AND ")+" ORDER BY id DESC LIMIT ?", append(fargs, limit+1),
-		func(sc interface{ Scan(...any) error }) (*hookd.Message, error) { return ScanMessage(sc) })
+	items, err := queryList(ctx, s.Read, "messages", "SELECT "+cols+" FROM messages WHERE "+
+		strings.Join(where, " AND ")+" ORDER BY id DESC LIMIT ?", append(fargs, limit+1), scan)
 	if err != nil {
 		return nil, hookd.Next{}, err
 	}
-	return pageOf(items, limit, bound, func(m *hookd.Message) string { return m.ID })
+	return pageOf(items, limit, bound, id)
 }
 
 // pageOf cuts a newest-first query's limit+1 rows to a page and says where

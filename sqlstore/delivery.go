@@ -480,16 +480,14 @@ func loadRound(ctx context.Context, tx Conn, outs []hookd.Outcome) ([]completing
 	return cs, nil
 }
 
-// writeRound writes the round's transitions ts: the attempts, the delivery
-// statistics and the messages' moves, then the group releases, the
+// writeRound writes the round's transitions ts: the attempts and the
+// messages' moves (the delivery statistics wait in memory, see
+// statsbuffer.go), then the group releases, the
 // webhooks' failure streaks as the round left them, and last the
 // suspensions, which hold the waiting messages exactly as an earlier
 // suspension would have.
 func writeRound(ctx context.Context, tx Conn, d *Dialect, cs []completing, ts []hookd.Transition, now time.Time) error {
 	if err := insertAttempts(ctx, tx, ts); err != nil {
-		return err
-	}
-	if err := addStats(ctx, tx, ts); err != nil {
 		return err
 	}
 	if err := moveMessages(ctx, tx, d, cs, ts, now); err != nil {

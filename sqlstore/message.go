@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -227,6 +228,79 @@ func (s *Store) AbortMessage(ctx context.Context, tenantID, id string, now time.
 // otherwise.
 func (s *Store) ResolveMessage(ctx context.Context, tenantID, id string, now time.Time) (*hookd.Message, error) {
 	return s.endMessage(ctx, tenantID, id, "resolve", now, hookd.Resolve)
+}
+
+// ApplyToMessages applies op to each of the tenant's messages in ids in one
+// transaction, with the domain's rule of RetryMessage, AbortMessage or
+// ResolveMessage (hookd.ManualOp.Apply: hookd.Retry, Abort, Resolve; this
+// store only reads what the rule needs and writes what it returns), one
+// after the other in publish order, so that a retried message waits behind an earlier one of
+// its group retried with it, and a group released by one is seen by the
+// next. A message the rule refuses (ECONFLICT: its state, or for a retry
+// its deleted webhook) is skipped; an id that is not the tenant's message
+// is counted as not found (an id given twice counts once). EINVALID for
+// an unknown op.
+func (s *Store) ApplyToMessages(ctx context.Context, tenantID string, op hookd.ManualOp, ids []string, now time.Time) (hookd.BulkResult, error) {
+	if !slices.Contains(hookd.ManualOps, op) {
+		return hookd.BulkResult{}, hookd.Errorf(hookd.EINVALID, "unknown operation %q: use retry, abort or resolve", string(op))
+	}
+	var res hookd.BulkResult
+	var ts []hookd.Transition
+	now = FromMS(MS(now))
+	err := s.Tx(ctx, func(tx Conn) error {
+		res, ts = hookd.BulkResult{}, nil
+		type row struct {
+			seq int64
+			m   hookd.MessageStatus
+		}
+		var rows []row
+		for _, id := range slices.Compact(slices.Sorted(slices.Values(ids))) {
+			seq, m, err := lockMessage(ctx, tx, tenantID, id)
+			if hookd.ErrorCode(err) == hookd.ENOTFOUND {
+				res.NotFound++
+				continue
+			} else if err != nil {
+				return err
+			}
+			rows = append(rows, row{seq, m})
+		}
+		slices.SortFunc(rows, func(a, b row) int { return cmp.Compare(a.seq, b.seq) })
+		hooks := map[string]*hookd.Webhook{}
+		for _, r := range rows {
+			w, ok := hooks[r.m.WebhookID]
+			if !ok {
+				var err error
+				if w, err = s.webhookOrNil(ctx, tx, tenantID, r.m.WebhookID); err != nil {
+					return err
+				}
+				hooks[r.m.WebhookID] = w
+			}
+			var t hookd.Transition
+			var err error
+			if op == hookd.OpRetry {
+				t, err = requeue(ctx, tx, w, r.seq, r.m, now) // reads whether its group blocks it
+			} else if t, err = op.Apply(r.m, w, false, now); err == nil {
+				if err = writeMove(ctx, tx, r.seq, 0, &t); err == nil && t.GroupReleased {
+					err = releaseGroup(ctx, tx, w, r.m.GroupKey, now)
+				}
+			}
+			switch hookd.ErrorCode(err) {
+			case "":
+				res.Done++
+				ts = append(ts, t)
+			case hookd.ECONFLICT:
+				res.Skipped++
+			default:
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return hookd.BulkResult{}, Internal(string(op)+" messages", err)
+	}
+	s.Notify(ts)
+	return res, nil
 }
 
 // RecoverQuery selects the failed messages of a webhook created in a time

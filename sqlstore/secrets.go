@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/hookd/hookd/internal/seal"
 )
@@ -16,6 +17,9 @@ type Options struct {
 	// as hookd did before it sealed them; hookd serve always gives keys,
 	// and a store without them fails to read a sealed row.
 	Keys *seal.Keyring
+	// StatsFlush is the longest delivery statistics wait in memory before
+	// they are written (see statsbuffer.go); 0 is StatsFlushInterval.
+	StatsFlush time.Duration
 }
 
 // Option sets one of the Options.
@@ -23,6 +27,11 @@ type Option func(*Options)
 
 // WithKeys seals the webhooks' secrets under keys; see Options.Keyring.
 func WithKeys(keys *seal.Keyring) Option { return func(o *Options) { o.Keys = keys } }
+
+// WithStatsFlush makes delivery statistics wait at most d in memory
+// instead of StatsFlushInterval: what a test sets to see them wait, or be
+// written, without waiting 5 s.
+func WithStatsFlush(d time.Duration) Option { return func(o *Options) { o.StatsFlush = d } }
 
 // NewOptions applies opts to the zero Options.
 func NewOptions(opts []Option) Options {

@@ -63,8 +63,13 @@ type Store struct {
 	// them plain (see Options.Keys).
 	Keyring *seal.Keyring
 
+	// StatsFlush is the longest delivery statistics wait in memory
+	// (Options.StatsFlush; 0: StatsFlushInterval).
+	StatsFlush time.Duration
+
 	keys   keyCache    // FindAPIKey's answers, see tenant.go
 	health writeHealth // whether writes fail for want of the database, see unavailable.go
+	stats  statsBuffer // delivery statistics not yet written, see statsbuffer.go
 
 	observer    atomic.Pointer[func([]hookd.Transition)] // see SetObserver
 	opsObserver operationalObserver                      // see SetOperationalObserver

@@ -14,8 +14,9 @@ import (
 // most limit idempotency keys older than IdempotencyWindow. A deleted
 // failed message no longer blocks its group, which is released. Returns the
 // number of rows deleted (attempts included); call again until it is 0.
-// It also deletes, at most limit of each, the dashboard's expired sessions
-// and portal links and delivery statistics older than StatsRetention.
+// It also deletes, at most limit of each, the dashboard's expired sessions,
+// portal links expired more than PortalLinkRetention ago, and delivery
+// statistics older than StatsRetention.
 func (s *Store) Sweep(ctx context.Context, cutoff time.Time, limit int, now time.Time) (int, error) {
 	if limit <= 0 {
 		return 0, nil

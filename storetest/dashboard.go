@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -81,6 +82,96 @@ func testSessions(t *testing.T, s hookd.Store) {
 	must(t, err)
 	_, err = ss.FindSession(ctx, portal.TokenHash, T0)
 	wantCode(t, err, hookd.ENOTFOUND)
+}
+
+// Portal links are kept after use, listed newest first with what became
+// of them, and revoking one ends the session it opened.
+func testPortalLinks(t *testing.T, s hookd.Store) {
+	ss := sessionStore(t, s)
+	mustTenant(t, s, "a")
+	mustTenant(t, s, "b")
+	mk := func(token, tenant, label string, created time.Time, ttl time.Duration) *hookd.PortalLink {
+		t.Helper()
+		l := &hookd.PortalLink{TokenHash: hookd.HashToken(token), TenantID: tenant, Label: label, CreatedBy: "key_1",
+			SessionTTL: time.Hour, CreatedAt: created, ExpiresAt: created.Add(ttl)}
+		must(t, ss.CreatePortalLink(ctx, l))
+		if !strings.HasPrefix(l.ID, hookd.PrefixPortalLink+"_") {
+			t.Fatalf("CreatePortalLink gave id %q", l.ID)
+		}
+		return l
+	}
+	used := mk("t-used", "a", "Mieter-Portal <b>", T0, time.Hour)
+	expired := mk("t-expired", "a", "", at(time.Minute), time.Minute)
+	unused := mk("t-unused", "a", "support", at(2*time.Minute), time.Hour)
+	revoked := mk("t-revoked", "a", "", at(3*time.Minute), time.Hour)
+	theirs := mk("t-theirs", "b", "", at(4*time.Minute), time.Hour)
+
+	got, err := ss.UsePortalLink(ctx, used.TokenHash, at(5*time.Minute))
+	must(t, err)
+	if got.ID != used.ID || got.Label != used.Label || got.CreatedBy != "key_1" || got.UsedAt == nil || !got.UsedAt.Equal(at(5*time.Minute)) {
+		t.Fatalf("UsePortalLink = %+v", got)
+	}
+	portal := &hookd.Session{TokenHash: hookd.HashToken("portal-cookie"), TenantID: "a", LinkID: used.ID,
+		Scopes: []hookd.Scope{hookd.ScopeWebhooksRead}, CreatedAt: at(5 * time.Minute), ExpiresAt: at(8 * time.Hour)}
+	must(t, ss.CreateSession(ctx, portal))
+	if ses, err := ss.FindSession(ctx, portal.TokenHash, at(6*time.Minute)); err != nil || ses.LinkID != used.ID {
+		t.Fatalf("FindSession = %+v, %v, want link %s", ses, err, used.ID)
+	}
+	// Another tenant cannot revoke a's link; an unknown id is not found.
+	_, err = ss.RevokePortalLink(ctx, "b", revoked.ID, at(6*time.Minute))
+	wantCode(t, err, hookd.ENOTFOUND)
+	_, err = ss.RevokePortalLink(ctx, "a", "pl_nope", at(6*time.Minute))
+	wantCode(t, err, hookd.ENOTFOUND)
+	r, err := ss.RevokePortalLink(ctx, "a", revoked.ID, at(6*time.Minute))
+	must(t, err)
+	if r.RevokedAt == nil || !r.RevokedAt.Equal(at(6*time.Minute)) {
+		t.Fatalf("RevokePortalLink = %+v", r)
+	}
+	r, err = ss.RevokePortalLink(ctx, "a", revoked.ID, at(7*time.Minute)) // again: the first time stays
+	must(t, err)
+	if !r.RevokedAt.Equal(at(6 * time.Minute)) {
+		t.Fatalf("revoked twice: revoked at %v", r.RevokedAt)
+	}
+	// A revoked link does not work.
+	_, err = ss.UsePortalLink(ctx, revoked.TokenHash, at(8*time.Minute))
+	wantCode(t, err, hookd.ENOTFOUND)
+
+	now := at(9 * time.Minute)
+	links, err := ss.ListPortalLinks(ctx, "a", 10)
+	must(t, err)
+	var gotIDs, statuses []string
+	for _, l := range links {
+		gotIDs, statuses = append(gotIDs, l.ID), append(statuses, l.Status(now))
+	}
+	wantIDs := []string{revoked.ID, unused.ID, expired.ID, used.ID}
+	wantStatus := []string{hookd.LinkRevoked, hookd.LinkUnused, hookd.LinkExpired, hookd.LinkUsed}
+	if !slices.Equal(gotIDs, wantIDs) || !slices.Equal(statuses, wantStatus) {
+		t.Fatalf("ListPortalLinks = %v %v, want %v %v", gotIDs, statuses, wantIDs, wantStatus)
+	}
+	if links, err := ss.ListPortalLinks(ctx, "a", 2); err != nil || len(links) != 2 {
+		t.Fatalf("ListPortalLinks(limit 2) = %d links, %v", len(links), err)
+	}
+	if links, err := ss.ListPortalLinks(ctx, "b", 10); err != nil || len(links) != 1 || links[0].ID != theirs.ID {
+		t.Fatalf("b's links = %v, %v", links, err)
+	}
+
+	// Revoking the used link ends the session it opened.
+	_, err = ss.RevokePortalLink(ctx, "a", used.ID, now)
+	must(t, err)
+	_, err = ss.FindSession(ctx, portal.TokenHash, now)
+	wantCode(t, err, hookd.ENOTFOUND)
+
+	// Sweep keeps a link for hookd.PortalLinkRetention after it expired.
+	_, err = s.Sweep(ctx, T0.Add(-time.Hour), 100, at(hookd.PortalLinkRetention))
+	must(t, err)
+	if links, _ := ss.ListPortalLinks(ctx, "a", 10); len(links) != 4 {
+		t.Fatalf("after a sweep within the retention: %d links, want 4", len(links))
+	}
+	_, err = s.Sweep(ctx, T0.Add(-time.Hour), 100, at(hookd.PortalLinkRetention+2*time.Hour))
+	must(t, err)
+	if links, _ := ss.ListPortalLinks(ctx, "a", 10); len(links) != 0 {
+		t.Fatalf("after the retention: %d links, want 0", len(links))
+	}
 }
 
 func testCountMessages(t *testing.T, s hookd.Store) {

@@ -123,6 +123,21 @@ func (st *stack) api(t *testing.T, method, path, token string, body any) map[str
 	return out
 }
 
+// apiStatus calls the API and wants status, with no body to read.
+func (st *stack) apiStatus(t *testing.T, method, path, token string, status int) {
+	t.Helper()
+	req, _ := http.NewRequest(method, st.url+path, nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != status {
+		t.Fatalf("%s %s: %d, want %d", method, path, res.StatusCode, status)
+	}
+}
+
 // browser starts chromium for the test, with Accept-Language lang.
 func browser(t *testing.T, lang string) context.Context {
 	t.Helper()
@@ -337,5 +352,145 @@ func TestBrowserGermanMessages(t *testing.T) {
 	)
 	if got := get(t, ctx, "url error", chromedp.Text(css(`#w-url-error`))); !strings.Contains(got, "muss eine absolute http- oder https-URL sein") {
 		t.Fatalf("url error = %q, want the catalogue's German", got)
+	}
+}
+
+// waitAPI polls the API until cond holds for the answer of path (a minute
+// at most: the machine may be loaded).
+func (st *stack) waitAPI(t *testing.T, path, token string, cond func(map[string]any) bool) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		if cond(st.api(t, "GET", path, token, nil)) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("GET %s: condition not met within a minute", path)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func count(n int) func(map[string]any) bool {
+	return func(m map[string]any) bool { d, _ := m["data"].([]any); return len(d) == n }
+}
+
+// Bulk actions ask first with the count and then act on exactly what they
+// said; a portal link is shown once, opens a read-only session that sees
+// no bulk buttons and is refused when it posts anyway, and revoking the
+// link ends that session.
+func TestBrowserBulkAndPortalLinks(t *testing.T) {
+	st := newStack(t)
+	base := st.url
+	st.api(t, "POST", "/v1/tenants", rootToken, map[string]any{"id": "acme", "name": "Acme"})
+	admin := st.api(t, "POST", "/v1/tenants/acme/keys", rootToken, map[string]any{"name": "ops", "scopes": []string{"admin"}})["token"].(string)
+	st.api(t, "POST", "/v1/tenants/acme/webhooks", admin, map[string]any{"name": "CRM", "url": st.recv.URL + "/crm",
+		"event_types": []string{"*"}, "max_retries": 0})
+	st.status.Store(500)
+	for i := range 3 {
+		st.api(t, "POST", "/v1/tenants/acme/events", admin, map[string]any{"type": "Unit.Updated", "payload": map[string]any{"unit": i}})
+	}
+	st.waitAPI(t, "/v1/tenants/acme/messages?state=failed", admin, count(3))
+
+	ctx := browser(t, "en-GB,en;q=0.9")
+	signIn(t, ctx, base, admin)
+	do(t, ctx, "failed messages",
+		chromedp.Navigate(base+"/ui/t/acme/messages?state=failed"),
+		chromedp.WaitVisible(css(`#bulk`)),
+		chromedp.WaitVisible(css(`#rows .st-failed`)),
+	)
+	// Nothing ticked: the buttons are off and say why.
+	if dis := get(t, ctx, "buttons off", chromedp.Evaluate[bool](`document.querySelector('#bulk button[value="retry"]').disabled`)); !dis {
+		t.Fatal("bulk retry is enabled with no row selected")
+	}
+	// Tick two rows, ask to retry them: the count first, nothing changed.
+	do(t, ctx, "select two",
+		chromedp.Click(css(`#rows tr:nth-child(1) input[name="id"]`)),
+		chromedp.Click(css(`#rows tr:nth-child(2) input[name="id"]`)),
+		chromedp.Click(css(`#bulk button[value="retry"]`)),
+		chromedp.WaitVisible(css(`#h-bulk`)),
+	)
+	if h := get(t, ctx, "confirm", chromedp.Text(css(`#h-bulk`))); h != "Retry 2 messages?" {
+		t.Fatalf("confirmation = %q, want Retry 2 messages?", h)
+	}
+	st.waitAPI(t, "/v1/tenants/acme/messages?state=failed", admin, count(3)) // nothing changed yet
+	st.status.Store(200)
+	do(t, ctx, "confirm retry",
+		chromedp.Click(css(`.confirm button.primary`)),
+		chromedp.WaitVisible(css(`.flash`)),
+	)
+	if flash := get(t, ctx, "flash", chromedp.Text(css(`.flash`))); !strings.HasPrefix(flash, "2 messages queued") {
+		t.Fatalf("flash = %q", flash)
+	}
+	st.waitAPI(t, "/v1/tenants/acme/messages?state=successful", admin, count(2))
+	st.waitAPI(t, "/v1/tenants/acme/messages?state=failed", admin, count(1))
+
+	// All that match the filter (state failed): the one left, resolved.
+	do(t, ctx, "resolve all matching",
+		chromedp.Navigate(base+"/ui/t/acme/messages?state=failed"),
+		chromedp.WaitVisible(css(`#bulk`)),
+		chromedp.Click(css(`#bulk input[value="filter"]`)),
+		chromedp.Click(css(`#bulk button[value="resolve"]`)),
+		chromedp.WaitVisible(css(`#h-bulk`)),
+	)
+	if h := get(t, ctx, "confirm", chromedp.Text(css(`#h-bulk`))); h != "Mark 1 message resolved?" {
+		t.Fatalf("confirmation = %q", h)
+	}
+	do(t, ctx, "confirm resolve", chromedp.Click(css(`.confirm button.primary`)), chromedp.WaitVisible(css(`.flash`)))
+	st.waitAPI(t, "/v1/tenants/acme/messages?state=resolved", admin, count(1))
+
+	// A read-only portal link: shown once, with a copy button.
+	do(t, ctx, "make a portal link",
+		chromedp.Navigate(base+"/ui/t/acme/portal-links"),
+		chromedp.WaitVisible(css(`#l-label`)),
+		chromedp.SendKeys(css(`#l-label`), "Mieterin <b>Schulz</b>"),
+		chromedp.Click(css(`#l-ro`)),
+		chromedp.Submit(css(`#l-label`)),
+		chromedp.WaitVisible(css(`#new-link-url`)),
+		chromedp.Click(css(`.token button.copy`)),
+		chromedp.WaitVisible(css(`#toast.show`)),
+	)
+	link := get(t, ctx, "link", chromedp.Text(css(`#new-link-url`)))
+	if !strings.HasPrefix(link, base+"/ui/portal/") {
+		t.Fatalf("portal link = %q", link)
+	}
+	if label := get(t, ctx, "label", chromedp.Text(css(`table.list tbody th`))); !strings.Contains(label, "Mieterin <b>Schulz</b>") {
+		t.Fatalf("label = %q, want it as text", label)
+	}
+	// Reloading shows the link in the list, never its URL again.
+	do(t, ctx, "reload", chromedp.Navigate(base+"/ui/t/acme/portal-links"), chromedp.WaitVisible(css(`table.list`)))
+	if body := get(t, ctx, "list", chromedp.Text(css(`main`))); strings.Contains(body, link) || !strings.Contains(body, "unused") {
+		t.Fatalf("portal links page after reload: %q", body)
+	}
+
+	// The customer opens it: a read-only session, no bulk bar, no row
+	// checkboxes; a bulk POST with the session's own CSRF token is
+	// refused.
+	cust := browser(t, "en-GB,en;q=0.9")
+	do(t, cust, "open the link", chromedp.Navigate(link), chromedp.WaitVisible(css(`header .who`)))
+	do(t, cust, "customer's messages", chromedp.Navigate(base+"/ui/t/acme/messages?window=all"), chromedp.WaitVisible(css(`#rows`)))
+	if n := get(t, cust, "bulk controls", chromedp.Evaluate[int](`document.querySelectorAll('#bulk, input[form="bulk"], [data-select-all]').length`)); n != 0 {
+		t.Fatalf("a read-only session sees %d bulk controls", n)
+	}
+	status := get(t, cust, "bulk POST", chromedp.Evaluate[int](`fetch("/ui/t/acme/messages/bulk", {method: "POST", body: new URLSearchParams({
+		csrf: document.querySelector('form[action="/ui/logout"] input[name="csrf"]').value, op: "abort", scope: "filter", window: "all"})}).then(r => r.status)`,
+		chromedp.EvalAwaitPromise))
+	if status != 403 {
+		t.Fatalf("read-only bulk POST = %d, want 403", status)
+	}
+	st.waitAPI(t, "/v1/tenants/acme/messages?state=aborted", admin, count(0))
+
+	// The admin sees it used, and revokes it: the customer's session ends.
+	do(t, ctx, "links page", chromedp.Navigate(base+"/ui/t/acme/portal-links"), chromedp.WaitVisible(css(`.badge.link-used`)))
+	get(t, ctx, "accept the confirmation", chromedp.Evaluate[bool](`window.confirm = () => true, true`))
+	do(t, ctx, "revoke",
+		chromedp.Click(css(`form[action$="/revoke"] button`)),
+		chromedp.WaitVisible(css(`.flash`)),
+		chromedp.WaitVisible(css(`.badge.link-revoked`)),
+	)
+	do(t, cust, "session ended", chromedp.Navigate(base+"/ui/t/acme/messages"), chromedp.WaitVisible(css(`#token`)))
+	do(t, cust, "link used up", chromedp.Navigate(link), chromedp.WaitVisible(css(`#token`)))
+	if body := get(t, cust, "link page", chromedp.Text(css(`main`))); !strings.Contains(body, "not valid") {
+		t.Fatalf("revoked link page: %q", body)
 	}
 }

@@ -98,7 +98,7 @@ func (s *Server) tenantOverview(w http.ResponseWriter, r *http.Request, v *view)
 		return err
 	}
 	p.Messages, p.Webhooks = mc[0], wc[0]
-	since := v.now.Add(-24 * time.Hour).Truncate(time.Hour)
+	since := daySince(v.now)
 	h, err := s.Store.WebhookHealth(r.Context(), t, nil, since, v.now, time.Hour)
 	if err != nil {
 		return err
@@ -118,7 +118,7 @@ func (s *Server) tenantOverview(w http.ResponseWriter, r *http.Request, v *view)
 			agg.Successes += pt.Successes
 		}
 	}
-	p.Chart = deliveryChart(v, since, time.Hour, 25, byHour)
+	p.Chart = deliveryChart(v, since, time.Hour, chartHours, byHour)
 	if p.Webhooks.Failing > 0 || p.Webhooks.Suspended > 0 {
 		hooks, err := s.Store.ListWebhooks(r.Context(), hookd.WebhookFilter{TenantID: t, Page: hookd.Page{Limit: 200}})
 		if err != nil {
@@ -187,35 +187,53 @@ func (s *Server) webhooks(w http.ResponseWriter, r *http.Request, v *view) error
 	for i, wh := range hooks {
 		ids[i] = wh.ID
 	}
-	since := v.now.Add(-24 * time.Hour).Truncate(time.Hour)
+	since := daySince(v.now)
 	health := map[string]*hookd.Health{}
 	if len(ids) > 0 {
 		if health, err = s.Store.WebhookHealth(r.Context(), v.Tenant.ID, ids, since, v.now, time.Hour); err != nil {
 			return err
 		}
 	}
-	hourStart := v.now.Add(-time.Hour)
+	hour, err := s.lastHour(r, v, ids)
+	if err != nil {
+		return err
+	}
 	for _, wh := range hooks {
-		row := webhookRow{W: wh, Pattern: strings.Join(wh.EventTypes, ", ")}
+		row := webhookRow{W: wh, Pattern: strings.Join(wh.EventTypes, ", "), Hour: hour[wh.ID]}
 		byHour := map[time.Time]*hookd.HealthPoint{}
 		if h := health[wh.ID]; h != nil {
 			row.Day = h.Total
 			for i := range h.Points {
 				pt := &h.Points[i]
 				byHour[pt.Start] = pt
-				if !pt.Start.Add(time.Hour).Before(hourStart) { // the last hour's points
-					row.Hour.Attempts += pt.Attempts
-					row.Hour.Successes += pt.Successes
-				}
 			}
 		}
-		row.Spark = sparkline(v, since, time.Hour, 25, byHour)
+		row.Spark = sparkline(v, since, time.Hour, chartHours, byHour)
 		row.Spark.ID = "spark-" + wh.ID
 		p.Rows = append(p.Rows, row)
 	}
 	v.Title, v.Section = v.T("nav.webhooks"), "webhooks"
 	s.render(w, v, "webhooks", http.StatusOK, p)
 	return nil
+}
+
+// lastHour sums the webhooks' statistics of the last hour (to the 5-minute
+// bucket), one point each: the "last hour" figures, not the chart's last
+// two hourly slots.
+func (s *Server) lastHour(r *http.Request, v *view, ids []string) (map[string]hookd.HealthPoint, error) {
+	out := map[string]hookd.HealthPoint{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	since := v.now.Add(-time.Hour).Truncate(hookd.StatsBucket)
+	h, err := s.Store.WebhookHealth(r.Context(), v.Tenant.ID, ids, since, v.now, 2*time.Hour)
+	if err != nil {
+		return nil, err
+	}
+	for id, x := range h {
+		out[id] = x.Total
+	}
+	return out, nil
 }
 
 // webhookForm is the create/edit form's values and its errors by field.
@@ -494,7 +512,7 @@ func (s *Server) createWebhook(w http.ResponseWriter, r *http.Request, v *view) 
 // health over the last hour and day.
 func (s *Server) webhookPageOf(r *http.Request, v *view, wh *hookd.Webhook) (webhookPage, error) {
 	p := webhookPage{W: wh, Form: formOf(wh), Types: "webhook.test"}
-	since := v.now.Add(-24 * time.Hour).Truncate(time.Hour)
+	since := daySince(v.now)
 	h, err := s.Store.WebhookHealth(r.Context(), v.Tenant.ID, []string{wh.ID}, since, v.now, time.Hour)
 	if err != nil {
 		return p, err
@@ -505,15 +523,15 @@ func (s *Server) webhookPageOf(r *http.Request, v *view, wh *hookd.Webhook) (web
 		for i := range x.Points {
 			pt := &x.Points[i]
 			byHour[pt.Start] = pt
-			if !pt.Start.Add(time.Hour).Before(v.now.Add(-time.Hour)) {
-				p.Hour.Attempts += pt.Attempts
-				p.Hour.Successes += pt.Successes
-				p.Hour.Latency.Add(pt.Latency)
-			}
 		}
 	}
-	p.Rate = rateChart(v, since, time.Hour, 25, byHour)
-	p.Latency = latencyChart(v, since, time.Hour, 25, byHour)
+	hour, err := s.lastHour(r, v, []string{wh.ID})
+	if err != nil {
+		return p, err
+	}
+	p.Hour = hour[wh.ID]
+	p.Rate = rateChart(v, since, time.Hour, chartHours, byHour)
+	p.Latency = latencyChart(v, since, time.Hour, chartHours, byHour)
 	p.Recovery = recoverForm{Since: v.now.Add(-24 * time.Hour).Format("2006-01-02T15:04"), Until: v.now.Format("2006-01-02T15:04")}
 	return p, nil
 }
@@ -730,170 +748,6 @@ func (s *Server) recoverMessages(w http.ResponseWriter, r *http.Request, v *view
 	return nil
 }
 
-// --- messages ---
-
-type messagesPage struct {
-	Messages []*hookd.Message
-	Hooks    map[string]*hookd.Webhook
-	HookList []*hookd.Webhook
-	Next     hookd.Next
-	Q        url.Values
-	States   []string
-	First    bool
-	Live     string
-	Filtered bool
-}
-
-// windows are the time ranges the messages and events pages offer.
-var windows = map[string]time.Duration{"1h": time.Hour, "24h": 24 * time.Hour, "7d": 7 * 24 * time.Hour, "30d": 30 * 24 * time.Hour}
-
-func (s *Server) messages(w http.ResponseWriter, r *http.Request, v *view) error {
-	q := r.URL.Query()
-	if id := strings.TrimSpace(q.Get("id")); id != "" {
-		http.Redirect(w, r, v.TenantURL("/messages/"+url.PathEscape(id)), http.StatusSeeOther)
-		return nil
-	}
-	win := q.Get("window")
-	if _, ok := windows[win]; !ok && win != "all" {
-		win = "24h"
-		q.Set("window", win)
-	}
-	mq := hookd.MessageQuery{Before: q.Get("before"), WebhookID: q.Get("webhook_id"), EventType: strings.TrimSpace(q.Get("event_type")),
-		Group: strings.TrimSpace(q.Get("group")), Limit: pageSize, Scan: scanLimit}
-	if d, ok := windows[win]; ok {
-		mq.From = hookd.MinID(hookd.PrefixMessage, v.now.Add(-d))
-	}
-	var states []string
-	for _, st := range q["state"] {
-		if hookd.ValidState(st) && !slices.Contains(states, st) {
-			states = append(states, st)
-			mq.States = append(mq.States, hookd.MessageState(st))
-		}
-	}
-	ms, next, err := s.Store.BrowseMessages(r.Context(), v.Tenant.ID, mq)
-	if err != nil {
-		return err
-	}
-	p := messagesPage{Messages: ms, Next: next, Q: q, States: states, First: mq.Before == "", Hooks: map[string]*hookd.Webhook{},
-		Filtered: mq.WebhookID != "" || mq.EventType != "" || mq.Group != "" || len(states) > 0}
-	if v.Can("webhooks:list") {
-		hooks, err := s.Store.ListWebhooks(r.Context(), hookd.WebhookFilter{TenantID: v.Tenant.ID, Page: hookd.Page{Limit: 500}})
-		if err != nil {
-			return err
-		}
-		p.HookList = hooks
-		for _, wh := range hooks {
-			p.Hooks[wh.ID] = wh
-		}
-	}
-	if p.First {
-		lq := cloneValues(q)
-		lq.Set("fragment", "rows")
-		p.Live = v.TenantURL("/messages?" + lq.Encode())
-	}
-	v.Title, v.Section = v.T("nav.messages"), "messages"
-	if q.Get("fragment") == "rows" {
-		s.renderTemplate(w, v, "messages", "rows", http.StatusOK, p)
-		return nil
-	}
-	s.render(w, v, "messages", http.StatusOK, p)
-	return nil
-}
-
-func cloneValues(q url.Values) url.Values {
-	out := url.Values{}
-	for k, vs := range q {
-		out[k] = slices.Clone(vs)
-	}
-	return out
-}
-
-// PageURL is the messages list with the same filters, before cursor.
-func (p messagesPage) PageURL(base, before string) string {
-	q := cloneValues(p.Q)
-	q.Del("fragment")
-	q.Del("before")
-	if before != "" {
-		q.Set("before", before)
-	}
-	return base + "?" + q.Encode()
-}
-
-type messagePage struct {
-	M        *hookd.Message
-	Event    *hookd.Event
-	Webhook  *hookd.Webhook
-	Attempts []*hookd.Attempt
-	Live     string
-	Size     int
-}
-
-// Open reports whether more attempts may come without a hand: the page
-// keeps itself up to date meanwhile.
-func (p messagePage) Open() bool { return !p.M.State.Terminal() }
-
-// CanRetry, CanAbort and CanResolve are the store's rules for the manual
-// operations, so that only allowed buttons show.
-func (p messagePage) CanRetry() bool { return p.M.State != hookd.StateSuccessful && p.Webhook != nil }
-func (p messagePage) CanAbort() bool {
-	switch p.M.State {
-	case hookd.StateCreated, hookd.StatePending, hookd.StateRetrying, hookd.StateFailed:
-		return true
-	}
-	return false
-}
-func (p messagePage) CanResolve() bool { return p.CanAbort() }
-
-func (s *Server) message(w http.ResponseWriter, r *http.Request, v *view) error {
-	m, err := s.Store.GetMessage(r.Context(), v.Tenant.ID, r.PathValue("id"))
-	if err != nil {
-		return err
-	}
-	atts, err := s.Store.ListAttempts(r.Context(), v.Tenant.ID, m.ID, hookd.Page{Limit: 100})
-	if err != nil {
-		return err
-	}
-	p := messagePage{M: m, Attempts: atts, Live: v.TenantURL("/messages/" + m.ID + "?fragment=live")}
-	if r.URL.Query().Get("fragment") == "live" {
-		v.Title = m.ID
-		s.renderTemplate(w, v, "message", "live", http.StatusOK, p)
-		return nil
-	}
-	ev, err := s.Store.GetEvent(r.Context(), v.Tenant.ID, m.EventID)
-	if err != nil && hookd.ErrorCode(err) != hookd.ENOTFOUND {
-		return err
-	}
-	p.Event = ev
-	if ev != nil {
-		p.Size = len(ev.Payload)
-	}
-	if wh, err := s.Store.GetWebhook(r.Context(), v.Tenant.ID, m.WebhookID); err == nil {
-		p.Webhook = wh
-	} else if hookd.ErrorCode(err) != hookd.ENOTFOUND {
-		return err
-	}
-	v.Title, v.Section = m.ID, "messages"
-	s.render(w, v, "message", http.StatusOK, p)
-	return nil
-}
-
-func (s *Server) messageAction(w http.ResponseWriter, r *http.Request, v *view) error {
-	ops := map[string]func(ctx contextT, tenantID, id string, now time.Time) (*hookd.Message, error){
-		"retry": s.Store.RetryMessage, "abort": s.Store.AbortMessage, "resolve": s.Store.ResolveMessage,
-	}
-	op, ok := ops[r.PathValue("op")]
-	if !ok {
-		return hookd.Errorf(hookd.ENOTFOUND, "no such action")
-	}
-	m, err := op(r.Context(), v.Tenant.ID, r.PathValue("id"), s.now())
-	if err != nil {
-		return err
-	}
-	s.wake()
-	http.Redirect(w, r, v.TenantURL("/messages/"+m.ID+"?done="+r.PathValue("op")), http.StatusSeeOther)
-	return nil
-}
-
 // --- events ---
 
 type eventRow struct {
@@ -902,10 +756,20 @@ type eventRow struct {
 }
 
 type eventsPage struct {
-	Rows  []eventRow
-	Next  hookd.Next
-	Q     url.Values
-	First bool
+	Rows     []eventRow
+	Next     hookd.Next
+	Q        url.Values
+	First    bool
+	Window   string
+	Filtered bool
+}
+
+// WindowURL is the events list with the same filters over another window.
+func (p eventsPage) WindowURL(base, win string) string {
+	q := cloneValues(p.Q)
+	q.Del("before")
+	q.Set("window", win)
+	return base + "?" + q.Encode()
 }
 
 // PageURL is the events list with the same filters, before cursor.
@@ -921,11 +785,8 @@ func (p eventsPage) PageURL(base, before string) string {
 // events is the event log with the messages each event made: two queries.
 func (s *Server) events(w http.ResponseWriter, r *http.Request, v *view) error {
 	q := r.URL.Query()
-	win := q.Get("window")
-	if _, ok := windows[win]; !ok && win != "all" {
-		win = "24h"
-		q.Set("window", win)
-	}
+	win := windowOf(q)
+	q.Set("window", win)
 	eq := hookd.EventQuery{Before: q.Get("before"), Type: strings.TrimSpace(q.Get("type")), Limit: pageSize, Scan: scanLimit}
 	if d, ok := windows[win]; ok {
 		eq.From = hookd.MinID(hookd.PrefixEvent, v.now.Add(-d))
@@ -934,7 +795,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request, v *view) error {
 	if err != nil {
 		return err
 	}
-	p := eventsPage{Next: next, Q: q, First: eq.Before == ""}
+	p := eventsPage{Next: next, Q: q, First: eq.Before == "", Window: win, Filtered: eq.Type != ""}
 	ids := make([]string, len(evs))
 	for i, e := range evs {
 		ids[i] = e.ID

@@ -35,6 +35,7 @@ type Store interface {
 	hookd.Store
 	hookd.SessionStore
 	hookd.StatsStore
+	hookd.BulkMessageStore
 }
 
 // Deliverer sends a webhook's test calls and is woken after changes that
@@ -63,8 +64,12 @@ type Server struct {
 	// FrameAncestors are the origins that may frame the pages
 	// (Content-Security-Policy frame-ancestors); none by default.
 	FrameAncestors []string
-	// SessionTTL is how long a sign-in lasts (0: DefaultSessionTTL).
+	// SessionTTL is how long a sign-in, or a session a portal link opens,
+	// lasts (0: DefaultSessionTTL).
 	SessionTTL time.Duration
+	// PublicURL is the origin the portal links made here point at
+	// (default: the request's), as httpapi.Server.PublicURL.
+	PublicURL string
 	// MaxPayloadBytes limits a test call's payload (0: 256 KiB).
 	MaxPayloadBytes int
 	// Logger receives internal errors (nil: discard).
@@ -137,11 +142,15 @@ func (s *Server) Handler() http.Handler {
 	m.HandleFunc("POST "+t+"/webhooks/{id}/recover", s.action(s.recoverMessages, access.RecoverMessages))
 	m.HandleFunc("GET "+t+"/messages", s.page(s.messages, access.ReadMessages))
 	m.HandleFunc("GET "+t+"/messages/{id}", s.page(s.message, access.ReadMessages))
+	m.HandleFunc("POST "+t+"/messages/bulk", s.action(s.bulkPreview, access.WriteMessages))
 	m.HandleFunc("POST "+t+"/messages/{id}/{op}", s.action(s.messageAction, access.WriteMessages))
 	m.HandleFunc("GET "+t+"/events", s.page(s.events, access.ReadEvents))
 	m.HandleFunc("GET "+t+"/keys", s.page(s.keys, access.ManageKeys))
 	m.HandleFunc("POST "+t+"/keys", s.action(s.createKey, access.ManageKeys))
 	m.HandleFunc("POST "+t+"/keys/{id}/revoke", s.action(s.revokeKey, access.ManageKeys))
+	m.HandleFunc("GET "+t+"/portal-links", s.page(s.links, access.PortalLinks))
+	m.HandleFunc("POST "+t+"/portal-links", s.action(s.createLink, access.PortalLinks))
+	m.HandleFunc("POST "+t+"/portal-links/{id}/revoke", s.action(s.revokeLink, access.PortalLinks))
 	return http.HandlerFunc(s.serve)
 }
 
@@ -289,15 +298,16 @@ func (s *Server) guard(h handler, need access.Need, post bool) http.HandlerFunc 
 }
 
 // newSession signs in as caller (credentialHash: the token's hash; "" for
-// a portal) and sets the cookie.
+// a portal, whose link is link) and sets the cookie.
 func (s *Server) newSession(w http.ResponseWriter, r *http.Request, credentialHash string, caller *access.Caller,
-	ttl time.Duration, portal bool) error {
+	ttl time.Duration, link *hookd.PortalLink) error {
 	token := randomToken()
 	now := s.now()
 	ses := &hookd.Session{TokenHash: hookd.HashToken(token), CredentialHash: credentialHash,
 		CreatedAt: now, ExpiresAt: now.Add(ttl)}
+	portal := link != nil
 	if portal {
-		ses.TenantID, ses.Scopes = caller.TenantID, caller.Scopes
+		ses.TenantID, ses.Scopes, ses.LinkID = caller.TenantID, caller.Scopes, link.ID
 	}
 	if err := s.Store.CreateSession(r.Context(), ses); err != nil {
 		return err
@@ -352,7 +362,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, v, err)
 		return
 	}
-	if err := s.newSession(w, r, hash, caller, s.sessionTTL(), false); err != nil {
+	if err := s.newSession(w, r, hash, caller, s.sessionTTL(), nil); err != nil {
 		s.fail(w, r, v, err)
 		return
 	}
@@ -395,7 +405,7 @@ func (s *Server) portal(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	caller := &access.Caller{TenantID: l.TenantID, Scopes: access.PortalScopes(l.ReadOnly)}
-	if err := s.newSession(w, r, "", caller, l.SessionTTL, true); err != nil {
+	if err := s.newSession(w, r, "", caller, l.SessionTTL, l); err != nil {
 		s.fail(w, r, v, err)
 		return
 	}
@@ -438,7 +448,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, v *view, err error
 	case hookd.EINVALID, hookd.ECONFLICT, hookd.ETOOLARGE, hookd.EUNAVAILABLE:
 		v.Title = v.T("error.title")
 		status := map[string]int{hookd.EINVALID: 400, hookd.ECONFLICT: 409, hookd.ETOOLARGE: 413, hookd.EUNAVAILABLE: 503}[hookd.ErrorCode(err)]
-		s.render(w, v, "error", status, errorPage{Message: errorMessage(v.Lang, err)})
+		s.render(w, v, "error", status, errorPage{Message: errorMessage(v.Lang, err), Retry: retryURL(r, status)})
 		return
 	}
 	var mbe *http.MaxBytesError
@@ -449,7 +459,19 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, v *view, err error
 	}
 	s.logger().Error("dashboard: internal error", "method", r.Method, "path", r.URL.Path, "err", err)
 	v.Title = v.T("error.title")
-	s.render(w, v, "error", http.StatusInternalServerError, errorPage{Message: v.T("error.internal")})
+	s.render(w, v, "error", http.StatusInternalServerError, errorPage{Message: v.T("error.internal"), Retry: retryURL(r, 500)})
 }
 
-type errorPage struct{ Message string }
+// errorPage is what the error page says, and where "Try again" goes
+// ("" when trying again cannot help).
+type errorPage struct{ Message, Retry string }
+
+// retryURL is the page to load again after a failure that may pass (the
+// store was busy or unreachable): the same GET. A failed POST is not sent
+// again by a link; its form is one step back.
+func retryURL(r *http.Request, status int) string {
+	if r.Method != http.MethodGet || status < 500 {
+		return ""
+	}
+	return safeNext(r.URL.RequestURI())
+}

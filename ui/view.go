@@ -33,21 +33,46 @@ type view struct {
 
 func (s *Server) newView(r *http.Request) *view {
 	v := &view{Lang: negotiate(r.Header.Get("Accept-Language")), now: s.now()}
-	if d := r.URL.Query().Get("done"); d != "" && labels["done."+d][0] != "" {
-		v.Flash = v.T("done." + d)
-		if n := r.URL.Query().Get("n"); n != "" {
-			v.Flash = strings.ReplaceAll(v.Flash, "{n}", n)
+	q := r.URL.Query()
+	if d := q.Get("done"); d != "" && labels["done."+d][0] != "" {
+		v.Flash = v.Tn("done."+d, count(q.Get("n")))
+		if k := count(q.Get("k")); k > 0 {
+			v.Flash += " " + v.Tn("done.skipped", k)
 		}
 	}
 	return v
 }
 
+// count reads a flash message's number (0 when it is none): the flash
+// never shows what the URL says, only a number made of it.
+func count(s string) int {
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 0 {
+		return 0
+	}
+	return n
+}
+
 // T translates a label key into the view's language.
 func (v *view) T(key string) string { return label(v.Lang, key) }
 
-// Tf translates a label with {n} replaced.
+// Tf translates a label with {n} replaced (an int with the language's
+// digit grouping).
 func (v *view) Tf(key string, n any) string {
-	return strings.ReplaceAll(v.T(key), "{n}", fmt.Sprint(n))
+	s := fmt.Sprint(n)
+	if i, ok := n.(int); ok {
+		s = v.Num(int64(i))
+	}
+	return strings.ReplaceAll(v.T(key), "{n}", s)
+}
+
+// Tn is Tf for a count: the key's ".one" label when n is 1 and there is
+// one ("1 message", not "1 messages").
+func (v *view) Tn(key string, n int) string {
+	if _, ok := labels[key+".one"]; ok && n == 1 {
+		key += ".one"
+	}
+	return v.Tf(key, n)
 }
 
 // CSRF is the token every form of the session carries.
@@ -209,6 +234,14 @@ func (v *view) Pct(ok, total int64) string {
 	return s + "%"
 }
 
+// PctWhole formats a whole percentage for an axis: "50%", German "50 %".
+func (v *view) PctWhole(n int64) string {
+	if v.Lang == "de" {
+		return strconv.FormatInt(n, 10) + "\u00a0%"
+	}
+	return strconv.FormatInt(n, 10) + "%"
+}
+
 // MS formats milliseconds: "12 ms", "1.4 s".
 func (v *view) MS(ms float64) string {
 	var s string
@@ -226,6 +259,14 @@ func (v *view) MS(ms float64) string {
 	return s
 }
 
+// MSShort formats an axis value in whole units: "10 ms", "1 s".
+func (v *view) MSShort(ms float64) string {
+	if ms >= 1000 {
+		return strconv.FormatFloat(ms/1000, 'f', -1, 64) + " s"
+	}
+	return strconv.FormatFloat(ms, 'f', -1, 64) + " ms"
+}
+
 // Quantile formats a histogram's q-quantile, "—" when empty.
 func (v *view) Quantile(h hookd.Histogram, q float64) string {
 	ms, ok := h.Quantile(q)
@@ -237,6 +278,18 @@ func (v *view) Quantile(h hookd.Histogram, q float64) string {
 
 // State is a message state's label.
 func (v *view) State(s hookd.MessageState) string { return v.T("state." + string(s)) }
+
+// Hours formats a duration in whole hours ("8").
+func (v *view) Hours(d time.Duration) string {
+	return strconv.Itoa(int(d.Round(time.Hour) / time.Hour))
+}
+
+// MaxBulk is the most messages one bulk operation changes.
+func (v *view) MaxBulk() int { return hookd.MaxBulkMessages }
+
+// ScanLimit is how many messages a page with a filter no index holds
+// examines.
+func (v *view) ScanLimit() int { return scanLimit }
 
 // States lists every state, for filters and counts.
 func (v *view) States() []hookd.MessageState { return hookd.States }
@@ -251,6 +304,11 @@ type timeArg struct {
 	T time.Time
 }
 
+type copyArg struct {
+	V            *view
+	Value, Label string
+}
+
 type fieldArg struct {
 	V                     *view
 	F                     *webhookForm
@@ -261,11 +319,12 @@ type fieldArg struct {
 // pageTemplate is one page: the layout and the page's own templates.
 type pageTemplate struct{ t *template.Template }
 
-var pageNames = []string{"login", "error", "overview", "tenant", "webhooks", "webhook", "messages", "message", "events", "keys"}
+var pageNames = []string{"login", "error", "overview", "tenant", "webhooks", "webhook", "messages", "message", "bulk", "events", "keys", "links"}
 
 func mustParsePages() map[string]*pageTemplate {
 	base := template.Must(template.New("layout.html").Funcs(template.FuncMap{
 		"add":  func(a, b int) int { return a + b },
+		"sub":  func(a, b int) int { return a - b },
 		"json": prettyJSON,
 		"has": func(list []string, s string) bool {
 			for _, x := range list {
@@ -296,6 +355,7 @@ func mustParsePages() map[string]*pageTemplate {
 			}
 			return timeArg{V: v}
 		},
+		"copyArg": func(v *view, value, label string) copyArg { return copyArg{v, value, label} },
 		"fld": func(v *view, f *webhookForm, name, label, help, typ, val string, ro bool) fieldArg {
 			return fieldArg{V: v, F: f, N: name, L: label, Help: help, Type: typ, Val: val, RO: ro}
 		},

@@ -181,7 +181,8 @@ func runServer(ctx context.Context, cfg *serveConfig, logger *slog.Logger, stdou
 		Deliverer: disp, Logger: logger})
 	if st, ok := store.(ui.Store); ok {
 		dash := &ui.Server{Store: st, Targets: policy, RootTokenHash: api.RootTokenHash, Deliverer: disp, Dev: cfg.Dev,
-			FrameAncestors: cfg.UIFrameAncestors, SessionTTL: cfg.UISessionTTL, MaxPayloadBytes: cfg.MaxPayloadBytes, Logger: logger}
+			FrameAncestors: cfg.UIFrameAncestors, SessionTTL: cfg.UISessionTTL, MaxPayloadBytes: cfg.MaxPayloadBytes, Logger: logger,
+			PublicURL: cfg.PublicURL}
 		api.UI = dash.Handler()
 	}
 	ln, err := net.Listen("tcp", cfg.Addr)
