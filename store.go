@@ -33,9 +33,14 @@ type EventFilter struct {
 	Until *time.Time // created_at < Until
 }
 
-// MessageFilter narrows ListMessages.
+// MessageFilter narrows ListMessages and CountMessagesMatching.
 type MessageFilter struct {
 	Page
+	// Offset skips that many matching messages (after Page.After) before
+	// the page: paging by position, as the dialects' pageNumber and offset
+	// ask. A store skips them in an index where one holds the filter (see
+	// MessageStore.ListMessages); a negative Offset is 0.
+	Offset    int
 	WebhookID string
 	EventID   string
 	States    []MessageState // any of them
@@ -150,7 +155,21 @@ type EventStore interface {
 // transitions (hookd.Retry, Abort, Resolve).
 type MessageStore interface {
 	GetMessage(ctx context.Context, tenantID, id string) (*Message, error)
+	// ListMessages returns a page of the tenant's messages that match f,
+	// in id order: of those after f.After, the first f.Offset skipped, at
+	// most f.Limit. A state that is none matches nothing. The page's ids
+	// come from an index alone, without reading the messages skipped, when
+	// f names a webhook or none, at most one state and nothing else
+	// (EventID, EventType, Since, Until), but for successful (read until
+	// the page is full) and an open state across the tenant's webhooks.
 	ListMessages(ctx context.Context, tenantID string, f MessageFilter) ([]*Message, error)
+	// CountMessagesMatching returns how many of the tenant's messages match
+	// f (its Page and Offset aside): the total of ListMessages' pages, as a
+	// list paged by position answers it. It counts index entries, not
+	// messages, for the filters whose pages ListMessages finds in an index,
+	// and for several states of a webhook; successful is the webhook's
+	// total less its other states. Another tenant's webhook has none.
+	CountMessagesMatching(ctx context.Context, tenantID string, f MessageFilter) (int, error)
 	ListAttempts(ctx context.Context, tenantID, messageID string, p Page) ([]*Attempt, error)
 
 	// RetryMessage schedules an attempt at now with trigger manual and a
