@@ -1,11 +1,13 @@
 package enterprise_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hookd/hookd"
 	"github.com/hookd/hookd/dialect"
@@ -295,6 +297,67 @@ func TestRound(t *testing.T) {
 	}
 	wantProblem(t, s.Do("DELETE", base+"/diverted/"+second, key, nil), 404)
 	wantProblem(t, s.Do("DELETE", base+"/diverted/msg_nope", key, nil), 404)
+}
+
+// Diverted events page by offset and count, oldest first, each page the
+// slice of the whole list at its position, of every webhook of the tenant
+// or of the one webhookLocator names.
+func TestDivertedPages(t *testing.T) {
+	t.Parallel()
+	s, key := start(t, dialecttest.Options{NoEngine: true})
+	a := s.Do("POST", base+"/webhooks", key, create("https://a.example.com/", "order.created")).Want(t, 200).Str("locator")
+	b := s.Do("POST", base+"/webhooks", key, create("https://b.example.com/", "order.created")).Want(t, 200).Str("locator")
+	for i := range 4 {
+		s.Do("POST", "/v1/tenants/acme/events", key, map[string]any{"type": "order.created", "payload": i}).Want(t, 202)
+	}
+	// Every message fails for good but a's first, delivered.
+	ctx := context.Background()
+	now := time.Now()
+	ds, err := s.Store.Claim(ctx, now, 100, time.Minute)
+	if err != nil || len(ds) != 8 {
+		t.Fatalf("claimed %d, %v; want 8", len(ds), err)
+	}
+	slices.SortFunc(ds, func(x, y *hookd.Delivery) int { return strings.Compare(x.Message.ID, y.Message.ID) })
+	var outs []hookd.Outcome
+	var failed, failedA, failedB []string
+	delivered := false
+	for _, d := range ds {
+		o := hookd.Outcome{MessageID: d.Message.ID, Lease: d.Lease, State: hookd.StateFailed,
+			Attempt: hookd.Attempt{StartedAt: now, StatusCode: 500, Error: hookd.AttemptErrStatus}}
+		switch {
+		case d.Webhook.ID == a && !delivered:
+			o.State, o.Attempt.StatusCode, o.Attempt.Error, o.Attempt.Success = hookd.StateSuccessful, 200, "", true
+			delivered = true
+		case d.Webhook.ID == a:
+			failed, failedA = append(failed, d.Message.ID), append(failedA, d.Message.ID)
+		default:
+			failed, failedB = append(failed, d.Message.ID), append(failedB, d.Message.ID)
+		}
+		outs = append(outs, o)
+	}
+	if err := s.Store.Complete(ctx, outs, now); err != nil {
+		t.Fatal(err)
+	}
+	for query, want := range map[string][]string{
+		"":                     failed,
+		"?count=3":             failed[:3],
+		"?offset=2&count=3":    failed[2:5],
+		"?offset=6":            failed[6:],
+		"?offset=7":            nil,
+		"?webhookLocator=" + a: failedA,
+		"?webhookLocator=" + a + "&offset=1&count=1": failedA[1:2],
+		"?webhookLocator=" + b + "&offset=3":         failedB[3:],
+		"?webhookLocator=" + b + "&offset=4":         nil,
+	} {
+		r := s.Do("GET", base+"/diverted"+query, key, nil).Want(t, 200)
+		var got []string
+		for i := range r.Len("") {
+			got = append(got, r.Str(fmt.Sprintf("%d.locator", i)))
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("diverted%s = %v, want %v", query, got, want)
+		}
+	}
 }
 
 // Every route is in the dialect's OpenAPI document.

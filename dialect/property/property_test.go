@@ -410,6 +410,74 @@ func TestRound(t *testing.T) {
 	}
 }
 
+// A registration's messages page by pageNumber and pageSize, oldest
+// first, each page the slice of the whole list at its position, with the
+// list's totalCount; a state filter pages and counts that state's alone,
+// and another registration's messages are not this one's.
+func TestMessagesPages(t *testing.T) {
+	t.Parallel()
+	s, key := start(t, dialecttest.Options{NoEngine: true})
+	id := s.Do("POST", reg, key, body("https://erp.example.com/hooks", 42)).Want(t, 201).Num("id")
+	s.Do("POST", reg, key, body("https://erp.example.com/hooks", 43)).Want(t, 201)
+	for i := range 7 {
+		s.Do("POST", "/v1/tenants/acme/events", key, map[string]any{"type": "Unit.Updated", "payload": map[string]any{"id": i},
+			"attributes": map[string]any{"party_id": []string{"42", "43"}[i%2]}}).Want(t, 202)
+	}
+	// Party 42's: events 0, 2, 4 and 6.
+	path := fmt.Sprintf("%s/%d/webhooks", reg, id)
+	all := s.Do("GET", path, key, nil).Want(t, 200)
+	if all.Num("totalCount") != 4 || all.Len("items") != 4 {
+		t.Fatalf("messages %s", all.Body)
+	}
+	ids := make([]string, 4)
+	for i := range ids {
+		ids[i] = all.Str(fmt.Sprintf("items.%d.id", i))
+	}
+	if !slices.IsSorted(ids) {
+		t.Fatalf("messages not oldest first: %v", ids)
+	}
+	page := func(query string) (got []string, total int64) {
+		t.Helper()
+		r := s.Do("GET", path+"?"+query, key, nil).Want(t, 200)
+		for i := range r.Len("items") {
+			got = append(got, r.Str(fmt.Sprintf("items.%d.id", i)))
+		}
+		return got, r.Num("totalCount")
+	}
+	for _, tt := range []struct {
+		query string
+		want  []string
+		total int64
+	}{
+		{"pageSize=3", ids[:3], 4},
+		{"pageSize=3&pageNumber=2", ids[3:], 4},
+		{"pageSize=3&pageNumber=3", nil, 4},
+		{"pageSize=1&pageNumber=2", ids[1:2], 4},
+		{"pageSize=2&pageNumber=2&state=1", ids[2:], 4},
+		{"state=3", nil, 0},
+	} {
+		if got, total := page(tt.query); !slices.Equal(got, tt.want) || total != tt.total {
+			t.Errorf("?%s: %v, totalCount %d; want %v, %d", tt.query, got, total, tt.want, tt.total)
+		}
+	}
+	s.Do("POST", "/api/webhooks/"+ids[1]+"/abort", key, nil).Want(t, 200)
+	s.Do("POST", "/api/webhooks/"+ids[3]+"/resolve", key, nil).Want(t, 200)
+	for _, tt := range []struct {
+		query string
+		want  []string
+		total int64
+	}{
+		{"state=5", ids[1:2], 1},
+		{"state=1&pageSize=1&pageNumber=2", ids[2:3], 2},
+		{"state=5&state=7", []string{ids[1], ids[3]}, 2},
+		{"state=7&state=1&pageSize=2&pageNumber=2", ids[3:], 3},
+	} {
+		if got, total := page(tt.query); !slices.Equal(got, tt.want) || total != tt.total {
+			t.Errorf("?%s: %v, totalCount %d; want %v, %d", tt.query, got, total, tt.want, tt.total)
+		}
+	}
+}
+
 // A grouped registration holds a group behind a failed message (state 4,
 // the next one 6, Pending) until it is resolved (7); abort (5) and retry
 // act on messages by id.
