@@ -136,7 +136,7 @@ func messageKeys(tenantID string, f hookd.MessageFilter) ([]string, []any) {
 }
 
 // CountMessagesMatching counts the tenant's messages that match f (see
-// hookd.MessageStore.CountMessagesMatching and CountMatchingQuery).
+// hookd.MessageTotaler.CountMessagesMatching and CountMatchingQuery).
 func (s *Store) CountMessagesMatching(ctx context.Context, tenantID string, f hookd.MessageFilter) (_ int, err error) {
 	defer s.readFailed(&err)
 	query, args, minus := CountMatchingQuery(tenantID, f)

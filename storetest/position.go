@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"testing"
 	"time"
@@ -71,6 +72,17 @@ func testMessagesByPosition(t *testing.T, s hookd.Store) {
 				if got, want := ids(ms, func(m *hookd.Message) string { return m.ID }), want[from:min(from+limit, len(want))]; !slices.Equal(got, want) {
 					t.Errorf("%s: page of %d at offset %d = %v, want %v", name, limit, offset, got, want)
 				}
+			}
+		}
+		// An offset however large is an empty page (no overflow of
+		// LIMIT + OFFSET in either database).
+		for _, offset := range []int{math.MaxInt32 * 100, math.MaxInt} {
+			g := f
+			g.Offset, g.Limit = offset, 1000
+			ms, err := s.ListMessages(ctx, "a", g)
+			must(t, err)
+			if len(ms) != 0 {
+				t.Errorf("%s: page at offset %d has %d messages, want none", name, offset, len(ms))
 			}
 		}
 		if len(want) >= 4 {

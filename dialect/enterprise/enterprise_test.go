@@ -367,3 +367,79 @@ func TestOpenAPI(t *testing.T) {
 	dialecttest.CheckOpenAPI(t, s.APIs[0])
 	s.Do("GET", "/openapi/enterprise.json", "", nil).Want(t, 200)
 }
+
+// failAll claims every due message and fails it for good, returning
+// their ids by webhook, in id order.
+func failAll(t *testing.T, s *dialecttest.Server) map[string][]string {
+	t.Helper()
+	ctx := context.Background()
+	now := time.Now()
+	ds, err := s.Store.Claim(ctx, now, 1000, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string][]string{}
+	var outs []hookd.Outcome
+	for _, d := range ds {
+		outs = append(outs, hookd.Outcome{MessageID: d.Message.ID, Lease: d.Lease, State: hookd.StateFailed,
+			Attempt: hookd.Attempt{StartedAt: now, StatusCode: 500, Error: hookd.AttemptErrStatus}})
+		out[d.Webhook.ID] = append(out[d.Webhook.ID], d.Message.ID)
+	}
+	if err := s.Store.Complete(ctx, outs, now); err != nil {
+		t.Fatal(err)
+	}
+	for _, ids := range out {
+		slices.Sort(ids)
+	}
+	return out
+}
+
+// A tenant's diverted events are its own, also when its key names
+// another tenant's webhook as webhookLocator or pages far past the end;
+// a bad offset or count is a 400 naming it.
+func TestDivertedTenants(t *testing.T) {
+	t.Parallel()
+	s, key := start(t, dialecttest.Options{NoEngine: true})
+	s.Tenant("beta")
+	bkey := s.Key("beta", hookd.ScopeAdmin)
+	a := s.Do("POST", base+"/webhooks", key, create("https://a.example.com/", "order.created")).Want(t, 200).Str("locator")
+	b := s.Do("POST", "/event/beta/webhooks", bkey, create("https://b.example.com/", "order.created")).Want(t, 200).Str("locator")
+	for i := range 3 {
+		s.Do("POST", "/v1/tenants/acme/events", key, map[string]any{"type": "order.created", "payload": i}).Want(t, 202)
+	}
+	for i := range 5 {
+		s.Do("POST", "/v1/tenants/beta/events", bkey, map[string]any{"type": "order.created", "payload": i}).Want(t, 202)
+	}
+	failed := failAll(t, s)
+	if len(failed[a]) != 3 || len(failed[b]) != 5 {
+		t.Fatalf("failed %v", failed)
+	}
+	for _, tt := range []struct {
+		path, key string
+		want      []string
+	}{
+		{base + "/diverted", key, failed[a]},
+		{"/event/beta/diverted", bkey, failed[b]},
+		{"/event/beta/diverted?offset=3&count=1", bkey, failed[b][3:4]},
+		{base + "/diverted?webhookLocator=" + b, key, nil},
+		{base + "/diverted?webhookLocator=" + b + "&offset=2", key, nil},
+		{"/event/beta/diverted?webhookLocator=" + a, bkey, nil},
+		{base + "/diverted?webhookLocator=" + a + "&offset=2", key, failed[a][2:]},
+		{base + "/diverted?offset=9223372036854775807", key, nil},
+		{base + "/diverted?webhookLocator=" + a + "&offset=9223372036854775807&count=1000", key, nil},
+	} {
+		r := s.Do("GET", tt.path, tt.key, nil).Want(t, 200)
+		var got []string
+		for i := range r.Len("") {
+			got = append(got, r.Str(fmt.Sprintf("%d.locator", i)))
+		}
+		if !slices.Equal(got, tt.want) {
+			t.Errorf("%s = %v, want %v", tt.path, got, tt.want)
+		}
+	}
+	wantProblem(t, s.Do("GET", "/event/beta/diverted", key, nil), 404)
+	wantProblem(t, s.Do("GET", base+"/diverted?offset=-1&count=0", key, nil), 400, "offset", "count")
+	wantProblem(t, s.Do("GET", base+"/diverted?offset=x&count=1001", key, nil), 400, "offset", "count")
+	wantProblem(t, s.Do("GET", base+"/diverted?offset=99999999999999999999", key, nil), 400, "offset")
+	wantProblem(t, s.Do("GET", base+"/diverted?offset=1&offset=2", key, nil), 400, "offset")
+}
