@@ -33,9 +33,14 @@ type EventFilter struct {
 	Until *time.Time // created_at < Until
 }
 
-// MessageFilter narrows ListMessages.
+// MessageFilter narrows ListMessages and MessageTotaler.CountMessagesMatching.
 type MessageFilter struct {
 	Page
+	// Offset skips that many matching messages (after Page.After) before
+	// the page: paging by position, as the dialects' pageNumber and offset
+	// ask. A store skips them in an index where one holds the filter (see
+	// MessageStore.ListMessages); a negative Offset is 0.
+	Offset    int
 	WebhookID string
 	EventID   string
 	States    []MessageState // any of them
@@ -71,6 +76,7 @@ type Store interface {
 	WebhookStore
 	EventStore
 	MessageStore
+	MessageTotaler
 	DeliveryStore
 	SweepStore
 }
@@ -150,6 +156,13 @@ type EventStore interface {
 // transitions (hookd.Retry, Abort, Resolve).
 type MessageStore interface {
 	GetMessage(ctx context.Context, tenantID, id string) (*Message, error)
+	// ListMessages returns a page of the tenant's messages that match f,
+	// in id order: of those after f.After, the first f.Offset skipped, at
+	// most f.Limit. A state that is none matches nothing. The page's ids
+	// come from an index alone, without reading the messages skipped, when
+	// f names a webhook or none, at most one state and nothing else
+	// (EventID, EventType, Since, Until), but for successful (read until
+	// the page is full) and an open state across the tenant's webhooks.
 	ListMessages(ctx context.Context, tenantID string, f MessageFilter) ([]*Message, error)
 	ListAttempts(ctx context.Context, tenantID, messageID string, p Page) ([]*Attempt, error)
 
@@ -232,6 +245,20 @@ type SweepStore interface {
 	// last updated before cutoff, then events before cutoff that have no
 	// message left, and expired idempotency keys. Returns rows deleted.
 	Sweep(ctx context.Context, cutoff time.Time, limit int, now time.Time) (int, error)
+}
+
+// MessageTotaler counts a list of messages, for the lists paged by
+// position that answer their total (the dialects' totalCount): only they
+// ask for it, so the native API's Store leaves it out.
+type MessageTotaler interface {
+	// CountMessagesMatching returns how many of the tenant's messages match
+	// f (its Page and Offset aside): the total of ListMessages' pages, as a
+	// list paged by position answers it. It counts index entries, not
+	// messages, for the filters whose pages ListMessages finds in an index,
+	// and for several states of a webhook; successful is the webhook's
+	// total less its other states. Another tenant's webhook has none (0,
+	// not ENOTFOUND: a list of it is empty).
+	CountMessagesMatching(ctx context.Context, tenantID string, f MessageFilter) (int, error)
 }
 
 // MessageCounter counts messages by state, for the metrics

@@ -98,6 +98,7 @@ type Deliverer interface {
 type Store interface {
 	hookd.WebhookStore
 	hookd.MessageStore
+	hookd.MessageTotaler
 	GetEvent(ctx context.Context, tenantID, id string) (*hookd.Event, error)
 }
 
@@ -359,14 +360,39 @@ func Webhooks(ctx context.Context, s hookd.WebhookStore, f hookd.WebhookFilter, 
 	}, func(w *hookd.Webhook) string { return w.ID }, keep, offset, count, total)
 }
 
-// Messages returns the messages of f (its Page is ignored) of tenant,
-// from the offset-th, at most count, and their total (see Window).
-func Messages(ctx context.Context, s hookd.MessageStore, tenant string, f hookd.MessageFilter,
+// MessageLister is what Messages reads through (every Store has it).
+type MessageLister interface {
+	ListMessages(ctx context.Context, tenantID string, f hookd.MessageFilter) ([]*hookd.Message, error)
+	hookd.MessageTotaler
+}
+
+// Messages returns the messages of f (its Page and Offset are ignored) of
+// tenant, from the offset-th (0-based), at most count, and with total
+// their number (else -1). The Store skips to the page and counts in an
+// index where one holds f (see hookd.MessageStore.ListMessages), reading
+// no message it skips, so that a page costs about the same whatever the
+// offset and however many messages the webhook keeps; an offset past
+// the end skips at most the list's index entries (with total, none: the
+// count says the page is empty). A negative offset is 0.
+func Messages(ctx context.Context, s MessageLister, tenant string, f hookd.MessageFilter,
 	offset, count int, total bool) ([]*hookd.Message, int, error) {
-	return Window(func(after string, limit int) ([]*hookd.Message, error) {
-		f.Page = hookd.Page{After: after, Limit: limit}
-		return s.ListMessages(ctx, tenant, f)
-	}, func(m *hookd.Message) string { return m.ID }, nil, offset, count, total)
+	offset = max(offset, 0)
+	n := -1
+	if total {
+		var err error
+		if n, err = s.CountMessagesMatching(ctx, tenant, f); err != nil {
+			return nil, 0, err
+		}
+	}
+	msgs := []*hookd.Message{}
+	if count > 0 && (n < 0 || offset < n) {
+		f.Page, f.Offset = hookd.Page{Limit: count}, offset
+		var err error
+		if msgs, err = s.ListMessages(ctx, tenant, f); err != nil {
+			return nil, 0, err
+		}
+	}
+	return msgs, n, nil
 }
 
 // SameURL returns a webhook of tenant other than except whose normalised

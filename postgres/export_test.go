@@ -30,3 +30,7 @@ func Unavailable(err error) string { return unavailable(err) }
 func OpenAtVersion(ctx context.Context, url string, version int) (*DB, error) {
 	return open(ctx, url, version)
 }
+
+// Rebind returns the text the store runs for a statement of sqlstore,
+// written with '?' placeholders.
+func Rebind(query string) string { return rebind(query) }

@@ -106,3 +106,10 @@ func LastSynchronous(db *DB) int {
 	}
 	return 2
 }
+
+// CountMatchingQuery returns the statement and arguments
+// CountMessagesMatching runs.
+func CountMatchingQuery(tenantID string, f hookd.MessageFilter) (string, []any) {
+	q, args, _ := sqlstore.CountMatchingQuery(tenantID, f)
+	return q, args
+}

@@ -29,7 +29,8 @@ func getMessage(ctx context.Context, q Queryer, tenantID, id string) (*hookd.Mes
 	return m, nil
 }
 
-// ListMessages returns one page of the tenant's messages in id order.
+// ListMessages returns one page of the tenant's messages in id order (see
+// hookd.MessageStore.ListMessages and ListMessagesQuery).
 func (s *Store) ListMessages(ctx context.Context, tenantID string, f hookd.MessageFilter) (_ []*hookd.Message, err error) {
 	defer s.readFailed(&err)
 	query, args := ListMessagesQuery(tenantID, f)
@@ -37,42 +38,193 @@ func (s *Store) ListMessages(ctx context.Context, tenantID string, f hookd.Messa
 		func(sc interface{ Scan(...any) error }) (*hookd.Message, error) { return ScanMessage(sc) })
 }
 
-// ListMessagesQuery returns ListMessages' query and its arguments.
+// ListMessagesQuery returns ListMessages' query and its arguments. The
+// page's ids come first, from the terms of messageKeys (an index alone
+// where one holds them, however many messages are skipped by the offset),
+// then the page's rows by their ids. The rows are the tenant's only: the
+// keys of a webhook's messages leave the tenant out (see messageKeys).
 func ListMessagesQuery(tenantID string, f hookd.MessageFilter) (string, []any) {
-	where := []string{"tenant_id = ?", "id > ?"}
-	args := []any{tenantID, f.After}
+	keys, args := messageKeys(tenantID, f)
+	where, args := createdBetween(keys, args, f.Since, f.Until)
+	return "SELECT " + MessageColumns + " FROM messages WHERE tenant_id = ? AND id IN (SELECT id FROM messages WHERE " +
+			strings.Join(where, " AND ") + " AND id > ? ORDER BY id LIMIT ? OFFSET ?) ORDER BY id",
+		append(append([]any{tenantID}, args...), f.After, limitOf(f.Page), max(f.Offset, 0))
+}
+
+// unsuccessfulIndexTerms repeats the partial index messages_unsuccessful's
+// WHERE clause (state IN ('failed', 'aborted', 'resolved'), in the
+// migrations): the states a message ends in without success.
+var unsuccessfulIndexTerms = `state IN (` + Lit(unsuccessfulStates...) + `)`
+
+// unsuccessfulStates are the states of messages_unsuccessful, in the
+// order of hookd.States (as its WHERE clause lists them).
+var unsuccessfulStates = hookd.StatesWhere(func(s hookd.MessageState) bool {
+	return s.Terminal() && s != hookd.StateSuccessful
+})
+
+// filterStates returns f's states that are states, each once, in the
+// order of hookd.States; none is true when f names states but none of
+// them is one: the filter matches nothing.
+func filterStates(f hookd.MessageFilter) (states []hookd.MessageState, none bool) {
+	for _, st := range hookd.States {
+		if slices.Contains(f.States, st) {
+			states = append(states, st)
+		}
+	}
+	return states, len(f.States) > 0 && len(states) == 0
+}
+
+// tenantIndexed reports whether a tenant's messages in state st have an
+// index range of their own: messages_failed, messages_ended. A webhook's
+// have one in every state but successful: messages_open,
+// messages_unsuccessful.
+func tenantIndexed(st hookd.MessageState) bool {
+	return st == hookd.StateFailed || st == hookd.StateAborted || st == hookd.StateResolved
+}
+
+// stateTerms returns the term of messages in one of states (given, each
+// once, in the order of hookd.States), spelled for the index that holds
+// one state (see tenantIndexed): the index's own WHERE clause repeated,
+// the state literal, so that a planner knows the partial index applies.
+// Several states, or one without an index, are a plain term.
+func stateTerms(states []hookd.MessageState, webhook bool) string {
+	if len(states) != 1 {
+		return "state IN (" + Lit(states...) + ")"
+	}
+	st := states[0]
+	switch {
+	case webhook && st.Open():
+		return openIndexTerms + " AND state = " + Lit(st)
+	case webhook && slices.Contains(unsuccessfulStates, st):
+		return unsuccessfulIndexTerms + " AND state = " + Lit(st)
+	case !webhook && (st == hookd.StateAborted || st == hookd.StateResolved):
+		return endedIndexTerms + " AND state = " + Lit(st)
+	}
+	// failed across the tenant: messages_failed's WHERE is this term.
+	return "state = " + Lit(st)
+}
+
+// messageKeys returns the terms that select f's messages (but Page,
+// Offset, Since and Until) and their arguments. A webhook's messages are
+// found by webhook_id alone, without the tenant: every message of a
+// webhook is of the webhook's tenant, and a term on tenant_id would have
+// the planner read each message (or take messages_tenant and read every
+// webhook's). Whoever reads rows by these keys checks their tenant
+// (ListMessagesQuery), whoever counts checks the webhook's (see
+// CountMessagesMatching). Then each term is spelled for its index:
+// messages_webhook (webhook_id, id), messages_tenant (tenant_id, id), one
+// state by stateTerms.
+func messageKeys(tenantID string, f hookd.MessageFilter) ([]string, []any) {
+	where, args := []string{"tenant_id = ?"}, []any{tenantID}
 	if f.WebhookID != "" {
-		where = append(where, "webhook_id = ?")
-		args = append(args, f.WebhookID)
+		where, args = []string{"webhook_id = ?"}, []any{f.WebhookID}
 	}
 	if f.EventID != "" {
 		where = append(where, "event_id = ?")
 		args = append(args, f.EventID)
 	}
-	// A filter on failed alone (the API's and UI's "what failed?") is
-	// written as the literal term state = 'failed', which lets the planner
-	// use the partial index messages_failed: the page is an index range.
-	// Other states have no index of their own (they change on every
-	// attempt, see the SQLite store's migrations/0003): such a filter reads the tenant's (or
-	// webhook's) messages in id order through messages_tenant or
-	// messages_webhook until the page is full, as many rows as it skips.
-	failedOnly := !slices.ContainsFunc(f.States, func(s hookd.MessageState) bool { return s != hookd.StateFailed })
-	switch {
-	case len(f.States) > 0 && failedOnly:
-		where = append(where, "state = "+Lit(hookd.StateFailed))
-	case len(f.States) > 0:
-		where = append(where, "state IN ("+Placeholders(len(f.States))+")")
-		for _, s := range f.States {
-			args = append(args, string(s))
-		}
+	switch states, none := filterStates(f); {
+	case none:
+		where = append(where, "0 = 1")
+	case len(states) > 0:
+		where = append(where, stateTerms(states, f.WebhookID != ""))
 	}
 	if f.EventType != "" {
 		where = append(where, "event_type = ?")
 		args = append(args, f.EventType)
 	}
-	where, args = createdBetween(where, args, f.Since, f.Until)
-	return "SELECT " + MessageColumns + " FROM messages WHERE " + strings.Join(where, " AND ") +
-		" ORDER BY id LIMIT ?", append(args, limitOf(f.Page))
+	return where, args
+}
+
+// CountMessagesMatching counts the tenant's messages that match f (see
+// hookd.MessageTotaler.CountMessagesMatching and CountMatchingQuery).
+func (s *Store) CountMessagesMatching(ctx context.Context, tenantID string, f hookd.MessageFilter) (_ int, err error) {
+	defer s.readFailed(&err)
+	query, args, minus := CountMatchingQuery(tenantID, f)
+	if query == "" {
+		return 0, nil
+	}
+	var owner sql.NullString
+	n := make([]int64, len(minus))
+	dst := []any{&owner}
+	for i := range n {
+		dst = append(dst, &n[i])
+	}
+	if err := s.Read.QueryRowContext(ctx, query, args...).Scan(dst...); err != nil {
+		return 0, fmt.Errorf("count messages matching: %w", err)
+	}
+	if owner.String != tenantID {
+		return 0, nil
+	}
+	total := int64(0)
+	for i := range n {
+		if minus[i] {
+			total -= n[i]
+		} else {
+			total += n[i]
+		}
+	}
+	return int(max(total, 0)), nil
+}
+
+// CountMatchingQuery returns CountMessagesMatching's statement and its
+// arguments ("" when f matches nothing): one row, the tenant whose
+// messages are counted (a webhook's, from its row or, once it is deleted,
+// from one of its messages, NULL when it has none: messageKeys leave the
+// tenant out), then counts, each of f's keys in one state or in any; the
+// answer is their sum, less those that minus marks. Where each of f's
+// states has an index range (see tenantIndexed) each count counts the
+// entries of one range; a webhook's successful messages are its total
+// less its other states; any other filter counts the messages
+// themselves.
+func CountMatchingQuery(tenantID string, f hookd.MessageFilter) (query string, args []any, minus []bool) {
+	states, none := filterStates(f)
+	if none {
+		return "", nil, nil
+	}
+	webhook := f.WebhookID != ""
+	indexed := f.EventID == "" && f.EventType == "" && f.Since == nil && f.Until == nil
+	for _, st := range states {
+		indexed = indexed && (webhook || tenantIndexed(st))
+	}
+	type count struct {
+		states []hookd.MessageState
+		minus  bool
+	}
+	var counts []count
+	switch {
+	case !indexed || len(states) == 0:
+		counts = []count{{states: states}}
+	case slices.Contains(states, hookd.StateSuccessful):
+		counts = []count{{}}
+		for _, st := range hookd.States {
+			if !slices.Contains(states, st) {
+				counts = append(counts, count{states: []hookd.MessageState{st}, minus: true})
+			}
+		}
+	default:
+		for _, st := range states {
+			counts = append(counts, count{states: []hookd.MessageState{st}})
+		}
+	}
+	cols := []string{"CAST(? AS TEXT)"}
+	args = []any{tenantID}
+	if webhook {
+		// The webhook's tenant, or that of a message of a deleted
+		// webhook (they all have it): a primary key's, then whatever
+		// index the planner takes for one message.
+		cols[0] = "coalesce((SELECT tenant_id FROM webhooks WHERE id = ?), (SELECT tenant_id FROM messages WHERE webhook_id = ? LIMIT 1))"
+		args = []any{f.WebhookID, f.WebhookID}
+	}
+	for _, c := range counts {
+		f.States = c.states
+		keys, kargs := messageKeys(tenantID, f)
+		keys, kargs = createdBetween(keys, kargs, f.Since, f.Until)
+		cols = append(cols, "(SELECT count(*) FROM messages WHERE "+strings.Join(keys, " AND ")+")")
+		args = append(args, kargs...)
+		minus = append(minus, c.minus)
+	}
+	return "SELECT " + strings.Join(cols, ", "), args, minus
 }
 
 // ListAttempts returns one page of a message's attempts in id order;

@@ -84,6 +84,7 @@ func Exercise(t *testing.T, open func(t *testing.T) hookd.Store) {
 		{"EventTypes", testEventTypes},
 		{"EventTypeLimit", testEventTypeLimit},
 		{"CountMessagesByState", testCountMessagesByState},
+		{"MessagesByPosition", testMessagesByPosition},
 		{"Observer", testObserver},
 		{"OperationalEvents", testOperationalEvents},
 	}

@@ -51,13 +51,16 @@ type Options struct {
 	NoEngine bool
 	// RetrySchedule is the server's retry schedule (default 10 ms).
 	RetrySchedule []time.Duration
+	// Store is the store served, which the caller closes (nil: a fresh
+	// SQLite store in a temporary directory, closed when the test ends).
+	Store hookd.Store
 }
 
 // Server is hookd on loopback.
 type Server struct {
 	t      testing.TB
 	URL    string
-	Store  *sqlite.DB
+	Store  hookd.Store
 	API    *httpapi.Server
 	Env    dialect.Env
 	APIs   []dialect.API
@@ -69,11 +72,15 @@ type Server struct {
 // Start starts a Server; it stops when the test ends, engine drained.
 func Start(t testing.TB, opts Options) *Server {
 	t.Helper()
-	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "hookd.db"))
-	if err != nil {
-		t.Fatal(err)
+	db := opts.Store
+	if db == nil {
+		sq, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "hookd.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { sq.Close() })
+		db = sq
 	}
-	t.Cleanup(func() { db.Close() })
 	policy := &netguard.Policy{AllowHTTP: !opts.HTTPSOnly, AllowPrivate: true}
 	s := &Server{t: t, Store: db}
 	s.API = &httpapi.Server{Store: db, Targets: policy, RootTokenHash: hookd.HashToken(RootToken),

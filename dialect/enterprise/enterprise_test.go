@@ -1,11 +1,13 @@
 package enterprise_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hookd/hookd"
 	"github.com/hookd/hookd/dialect"
@@ -303,10 +305,147 @@ func TestRound(t *testing.T) {
 	wantProblem(t, s.Do("DELETE", base+"/diverted/msg_nope", key, nil), 404)
 }
 
+// Diverted events page by offset and count, oldest first, each page the
+// slice of the whole list at its position, of every webhook of the tenant
+// or of the one webhookLocator names.
+func TestDivertedPages(t *testing.T) {
+	t.Parallel()
+	s, key := start(t, dialecttest.Options{NoEngine: true})
+	a := s.Do("POST", base+"/webhooks", key, create("https://a.example.com/", "order.created")).Want(t, 200).Str("locator")
+	b := s.Do("POST", base+"/webhooks", key, create("https://b.example.com/", "order.created")).Want(t, 200).Str("locator")
+	for i := range 4 {
+		s.Do("POST", "/v1/tenants/acme/events", key, map[string]any{"type": "order.created", "payload": i}).Want(t, 202)
+	}
+	// Every message fails for good but a's first, delivered.
+	ctx := context.Background()
+	now := time.Now()
+	ds, err := s.Store.Claim(ctx, now, 100, time.Minute)
+	if err != nil || len(ds) != 8 {
+		t.Fatalf("claimed %d, %v; want 8", len(ds), err)
+	}
+	slices.SortFunc(ds, func(x, y *hookd.Delivery) int { return strings.Compare(x.Message.ID, y.Message.ID) })
+	var outs []hookd.Outcome
+	var failed, failedA, failedB []string
+	delivered := false
+	for _, d := range ds {
+		o := hookd.Outcome{MessageID: d.Message.ID, Lease: d.Lease, State: hookd.StateFailed,
+			Attempt: hookd.Attempt{StartedAt: now, StatusCode: 500, Error: hookd.AttemptErrStatus}}
+		switch {
+		case d.Webhook.ID == a && !delivered:
+			o.State, o.Attempt.StatusCode, o.Attempt.Error, o.Attempt.Success = hookd.StateSuccessful, 200, "", true
+			delivered = true
+		case d.Webhook.ID == a:
+			failed, failedA = append(failed, d.Message.ID), append(failedA, d.Message.ID)
+		default:
+			failed, failedB = append(failed, d.Message.ID), append(failedB, d.Message.ID)
+		}
+		outs = append(outs, o)
+	}
+	if err := s.Store.Complete(ctx, outs, now); err != nil {
+		t.Fatal(err)
+	}
+	for query, want := range map[string][]string{
+		"":                     failed,
+		"?count=3":             failed[:3],
+		"?offset=2&count=3":    failed[2:5],
+		"?offset=6":            failed[6:],
+		"?offset=7":            nil,
+		"?webhookLocator=" + a: failedA,
+		"?webhookLocator=" + a + "&offset=1&count=1": failedA[1:2],
+		"?webhookLocator=" + b + "&offset=3":         failedB[3:],
+		"?webhookLocator=" + b + "&offset=4":         nil,
+	} {
+		r := s.Do("GET", base+"/diverted"+query, key, nil).Want(t, 200)
+		var got []string
+		for i := range r.Len("") {
+			got = append(got, r.Str(fmt.Sprintf("%d.locator", i)))
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("diverted%s = %v, want %v", query, got, want)
+		}
+	}
+}
+
 // Every route is in the dialect's OpenAPI document.
 func TestOpenAPI(t *testing.T) {
 	t.Parallel()
 	s, _ := start(t, dialecttest.Options{NoEngine: true})
 	dialecttest.CheckOpenAPI(t, s.APIs[0])
 	s.Do("GET", "/openapi/enterprise.json", "", nil).Want(t, 200)
+}
+
+// failAll claims every due message and fails it for good, returning
+// their ids by webhook, in id order.
+func failAll(t *testing.T, s *dialecttest.Server) map[string][]string {
+	t.Helper()
+	ctx := context.Background()
+	now := time.Now()
+	ds, err := s.Store.Claim(ctx, now, 1000, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string][]string{}
+	var outs []hookd.Outcome
+	for _, d := range ds {
+		outs = append(outs, hookd.Outcome{MessageID: d.Message.ID, Lease: d.Lease, State: hookd.StateFailed,
+			Attempt: hookd.Attempt{StartedAt: now, StatusCode: 500, Error: hookd.AttemptErrStatus}})
+		out[d.Webhook.ID] = append(out[d.Webhook.ID], d.Message.ID)
+	}
+	if err := s.Store.Complete(ctx, outs, now); err != nil {
+		t.Fatal(err)
+	}
+	for _, ids := range out {
+		slices.Sort(ids)
+	}
+	return out
+}
+
+// A tenant's diverted events are its own, also when its key names
+// another tenant's webhook as webhookLocator or pages far past the end;
+// a bad offset or count is a 400 naming it.
+func TestDivertedTenants(t *testing.T) {
+	t.Parallel()
+	s, key := start(t, dialecttest.Options{NoEngine: true})
+	s.Tenant("beta")
+	bkey := s.Key("beta", hookd.ScopeAdmin)
+	a := s.Do("POST", base+"/webhooks", key, create("https://a.example.com/", "order.created")).Want(t, 200).Str("locator")
+	b := s.Do("POST", "/event/beta/webhooks", bkey, create("https://b.example.com/", "order.created")).Want(t, 200).Str("locator")
+	for i := range 3 {
+		s.Do("POST", "/v1/tenants/acme/events", key, map[string]any{"type": "order.created", "payload": i}).Want(t, 202)
+	}
+	for i := range 5 {
+		s.Do("POST", "/v1/tenants/beta/events", bkey, map[string]any{"type": "order.created", "payload": i}).Want(t, 202)
+	}
+	failed := failAll(t, s)
+	if len(failed[a]) != 3 || len(failed[b]) != 5 {
+		t.Fatalf("failed %v", failed)
+	}
+	for _, tt := range []struct {
+		path, key string
+		want      []string
+	}{
+		{base + "/diverted", key, failed[a]},
+		{"/event/beta/diverted", bkey, failed[b]},
+		{"/event/beta/diverted?offset=3&count=1", bkey, failed[b][3:4]},
+		{base + "/diverted?webhookLocator=" + b, key, nil},
+		{base + "/diverted?webhookLocator=" + b + "&offset=2", key, nil},
+		{"/event/beta/diverted?webhookLocator=" + a, bkey, nil},
+		{base + "/diverted?webhookLocator=" + a + "&offset=2", key, failed[a][2:]},
+		{base + "/diverted?offset=9223372036854775807", key, nil},
+		{base + "/diverted?webhookLocator=" + a + "&offset=9223372036854775807&count=1000", key, nil},
+	} {
+		r := s.Do("GET", tt.path, tt.key, nil).Want(t, 200)
+		var got []string
+		for i := range r.Len("") {
+			got = append(got, r.Str(fmt.Sprintf("%d.locator", i)))
+		}
+		if !slices.Equal(got, tt.want) {
+			t.Errorf("%s = %v, want %v", tt.path, got, tt.want)
+		}
+	}
+	wantProblem(t, s.Do("GET", "/event/beta/diverted", key, nil), 404)
+	wantProblem(t, s.Do("GET", base+"/diverted?offset=-1&count=0", key, nil), 400, "offset", "count")
+	wantProblem(t, s.Do("GET", base+"/diverted?offset=x&count=1001", key, nil), 400, "offset", "count")
+	wantProblem(t, s.Do("GET", base+"/diverted?offset=99999999999999999999", key, nil), 400, "offset")
+	wantProblem(t, s.Do("GET", base+"/diverted?offset=1&offset=2", key, nil), 400, "offset")
 }

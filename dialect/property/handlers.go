@@ -433,6 +433,10 @@ func (a *API) messages(w http.ResponseWriter, r *http.Request) error {
 			f.Add(name, "is not a query parameter of this list, which takes %s", strings.Join(queryParams, ", "))
 			continue
 		}
+		if name != "state" && len(vals) > 1 {
+			f.Add(name, "must be an integer") // one, named once
+			continue
+		}
 		for _, v := range vals {
 			n, err := strconv.ParseInt(v, 10, 64)
 			switch {
@@ -440,7 +444,7 @@ func (a *API) messages(w http.ResponseWriter, r *http.Request) error {
 				f.Add(name, "must be one of 1 (Created), 2 (Retrying), 3 (Successful), 4 (Failed), 5 (Aborted), 6 (Pending) or 7 (Resolved)")
 			case name == "state":
 				filter.States = append(filter.States, States[n])
-			case err != nil || len(vals) > 1:
+			case err != nil:
 				f.Add(name, "must be an integer")
 			case name == "pageNumber":
 				number = &n

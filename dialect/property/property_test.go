@@ -410,6 +410,148 @@ func TestRound(t *testing.T) {
 	}
 }
 
+// A registration's messages page by pageNumber and pageSize, oldest
+// first, each page the slice of the whole list at its position, with the
+// list's totalCount; a state filter pages and counts that state's alone,
+// and another registration's messages are not this one's.
+func TestMessagesPages(t *testing.T) {
+	t.Parallel()
+	s, key := start(t, dialecttest.Options{NoEngine: true})
+	id := s.Do("POST", reg, key, body("https://erp.example.com/hooks", 42)).Want(t, 201).Num("id")
+	s.Do("POST", reg, key, body("https://erp.example.com/hooks", 43)).Want(t, 201)
+	for i := range 7 {
+		s.Do("POST", "/v1/tenants/acme/events", key, map[string]any{"type": "Unit.Updated", "payload": map[string]any{"id": i},
+			"attributes": map[string]any{"party_id": []string{"42", "43"}[i%2]}}).Want(t, 202)
+	}
+	// Party 42's: events 0, 2, 4 and 6.
+	path := fmt.Sprintf("%s/%d/webhooks", reg, id)
+	all := s.Do("GET", path, key, nil).Want(t, 200)
+	if all.Num("totalCount") != 4 || all.Len("items") != 4 {
+		t.Fatalf("messages %s", all.Body)
+	}
+	ids := make([]string, 4)
+	for i := range ids {
+		ids[i] = all.Str(fmt.Sprintf("items.%d.id", i))
+	}
+	if !slices.IsSorted(ids) {
+		t.Fatalf("messages not oldest first: %v", ids)
+	}
+	page := func(query string) (got []string, total int64) {
+		t.Helper()
+		r := s.Do("GET", path+"?"+query, key, nil).Want(t, 200)
+		for i := range r.Len("items") {
+			got = append(got, r.Str(fmt.Sprintf("items.%d.id", i)))
+		}
+		return got, r.Num("totalCount")
+	}
+	for _, tt := range []struct {
+		query string
+		want  []string
+		total int64
+	}{
+		{"pageSize=3", ids[:3], 4},
+		{"pageSize=3&pageNumber=2", ids[3:], 4},
+		{"pageSize=3&pageNumber=3", nil, 4},
+		{"pageSize=1&pageNumber=2", ids[1:2], 4},
+		{"pageSize=2&pageNumber=2&state=1", ids[2:], 4},
+		{"state=3", nil, 0},
+	} {
+		if got, total := page(tt.query); !slices.Equal(got, tt.want) || total != tt.total {
+			t.Errorf("?%s: %v, totalCount %d; want %v, %d", tt.query, got, total, tt.want, tt.total)
+		}
+	}
+	s.Do("POST", "/api/webhooks/"+ids[1]+"/abort", key, nil).Want(t, 200)
+	s.Do("POST", "/api/webhooks/"+ids[3]+"/resolve", key, nil).Want(t, 200)
+	for _, tt := range []struct {
+		query string
+		want  []string
+		total int64
+	}{
+		{"state=5", ids[1:2], 1},
+		{"state=1&pageSize=1&pageNumber=2", ids[2:3], 2},
+		{"state=5&state=7", []string{ids[1], ids[3]}, 2},
+		{"state=7&state=1&pageSize=2&pageNumber=2", ids[3:], 3},
+		// The last page there may be, far past the end: empty, the
+		// total still counted.
+		{"pageNumber=2147483647&pageSize=100", nil, 4},
+		{"pageNumber=2147483647&pageSize=100&state=5", nil, 1},
+	} {
+		if got, total := page(tt.query); !slices.Equal(got, tt.want) || total != tt.total {
+			t.Errorf("?%s: %v, totalCount %d; want %v, %d", tt.query, got, total, tt.want, tt.total)
+		}
+	}
+	// A bad page is the validation problem naming each bad parameter once.
+	for query, want := range map[string]map[string][]string{
+		"pageNumber=0&pageSize=101":                  {"pageNumber": {"must be between 1 and 2147483647"}, "pageSize": {"must be between 1 and 100"}},
+		"pageNumber=2147483648":                      {"pageNumber": {"must be between 1 and 2147483647"}},
+		"pageNumber=-1&pageSize=0":                   {"pageNumber": {"must be between 1 and 2147483647"}, "pageSize": {"must be between 1 and 100"}},
+		"pageNumber=x&pageSize=1.5":                  {"pageNumber": {"must be an integer"}, "pageSize": {"must be an integer"}},
+		"pageNumber=99999999999999999999":            {"pageNumber": {"must be an integer"}},
+		"pageNumber=1&pageNumber=2&pageSize=":        {"pageNumber": {"must be an integer"}, "pageSize": {"must be an integer"}},
+		"pageSize=5&pageSize=5&state=1&pageNumber=0": {"pageNumber": {"must be between 1 and 2147483647"}, "pageSize": {"must be an integer"}},
+	} {
+		t.Run(query, func(t *testing.T) { wantErrors(t, s.Do("GET", path+"?"+query, key, nil), want) })
+	}
+}
+
+// Each tenant's registration counts and pages its own messages only:
+// two tenants' registrations of the same number and party, published to
+// alike, answer each its tenant's, and one tenant's key reaches no
+// message of the other's.
+func TestMessagesTenants(t *testing.T) {
+	t.Parallel()
+	s, acme := start(t, dialecttest.Options{NoEngine: true})
+	s.Tenant("beta")
+	beta := s.Key("beta", hookd.ScopeAdmin)
+	want := map[string][]string{}
+	for _, k := range []struct{ tenant, key string }{{"acme", acme}, {"beta", beta}} {
+		if id := s.Do("POST", reg, k.key, body("https://erp.example.com/hooks", 42)).Want(t, 201).Num("id"); id != 1 {
+			t.Fatalf("%s's registration is %d, want 1", k.tenant, id)
+		}
+		n := map[string]int{"acme": 3, "beta": 5}[k.tenant]
+		for i := range n {
+			s.Do("POST", "/v1/tenants/"+k.tenant+"/events", k.key, map[string]any{"type": "Unit.Updated", "payload": map[string]any{"id": i},
+				"attributes": map[string]any{"party_id": "42"}}).Want(t, 202)
+		}
+		all := s.Do("GET", "/v1/tenants/"+k.tenant+"/messages", k.key, nil).Want(t, 200)
+		for i := range all.Len("data") {
+			want[k.tenant] = append(want[k.tenant], all.Str(fmt.Sprintf("data.%d.id", i)))
+		}
+		slices.Sort(want[k.tenant])
+		if len(want[k.tenant]) != n {
+			t.Fatalf("%s has %d messages, want %d", k.tenant, len(want[k.tenant]), n)
+		}
+	}
+	// beta aborts one of its own: acme's counts by state do not move.
+	s.Do("POST", "/api/webhooks/"+want["beta"][0]+"/abort", beta, nil).Want(t, 200)
+	s.Do("POST", "/api/webhooks/"+want["beta"][0]+"/abort", acme, nil).Want(t, 404)
+	s.Do("POST", "/api/webhooks/"+want["acme"][0]+"/resolve", beta, nil).Want(t, 404)
+	for _, tt := range []struct {
+		key, query string
+		want       []string
+		total      int64
+	}{
+		{acme, "", want["acme"], 3},
+		{beta, "", want["beta"], 5},
+		{acme, "pageSize=2&pageNumber=2", want["acme"][2:], 3},
+		{beta, "pageSize=2&pageNumber=3", want["beta"][4:], 5},
+		{acme, "state=5", nil, 0},
+		{beta, "state=5", want["beta"][:1], 1},
+		{acme, "state=1", want["acme"], 3},
+		{beta, "state=1&state=3", want["beta"][1:], 4},
+	} {
+		r := s.Do("GET", reg+"/1/webhooks?"+tt.query, tt.key, nil).Want(t, 200)
+		var got []string
+		for i := range r.Len("items") {
+			got = append(got, r.Str(fmt.Sprintf("items.%d.id", i)))
+		}
+		if !slices.Equal(got, tt.want) || r.Num("totalCount") != tt.total {
+			t.Errorf("%s ?%s: %v, totalCount %d; want %v, %d", map[string]string{acme: "acme", beta: "beta"}[tt.key], tt.query,
+				got, r.Num("totalCount"), tt.want, tt.total)
+		}
+	}
+}
+
 // A grouped registration holds a group behind a failed message (state 4,
 // the next one 6, Pending) until it is resolved (7); abort (5) and retry
 // act on messages by id.
