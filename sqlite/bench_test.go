@@ -218,6 +218,68 @@ func BenchmarkComplete(b *testing.B) {
 	}
 }
 
+// BenchmarkCompleteGrouped measures Complete of outcomes that each
+// release the next message of their group (a grouped webhook, one message
+// per group in flight, as in hookd-bench scenario c): batch groups, each
+// with one message due and one held behind it whenever Claim runs.
+func BenchmarkCompleteGrouped(b *testing.B) {
+	const total = 20_000
+	for _, batch := range []int{25, 100} {
+		b.Run(fmt.Sprintf("batch=%d", batch), func(b *testing.B) {
+			ctx := context.Background()
+			now := time.Now()
+			evs := make([]hookd.EventInput, batch)
+			for i := range evs {
+				evs[i] = hookd.EventInput{Type: "Unit.Updated", Payload: benchPayload, Group: fmt.Sprintf("g%d", i)}
+			}
+			outs := make([]hookd.Outcome, 0, batch)
+			var spent, cpu time.Duration
+			for range b.N {
+				b.StopTimer()
+				db, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "hookd.db"))
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.Cleanup(func() { db.Close() })
+				if err := db.CreateTenant(ctx, &hookd.Tenant{ID: "bench"}); err != nil {
+					b.Fatal(err)
+				}
+				w := hookd.NewWebhookDefaults()
+				w.TenantID, w.URL, w.EventTypes, w.Grouped = "bench", "https://example.com/hook", []string{"*"}, true
+				if err := db.CreateWebhook(ctx, w); err != nil {
+					b.Fatal(err)
+				}
+				if _, err := db.Publish(ctx, "bench", evs, now); err != nil {
+					b.Fatal(err)
+				}
+				for range total / batch {
+					// One more message per group, held behind its head.
+					if _, err := db.Publish(ctx, "bench", evs, now); err != nil {
+						b.Fatal(err)
+					}
+					ds, err := db.Claim(ctx, now, batch, time.Minute)
+					if err != nil || len(ds) != batch {
+						b.Fatalf("claimed %d, %v", len(ds), err)
+					}
+					outs = outs[:0]
+					for _, d := range ds {
+						outs = append(outs, hookd.Outcome{MessageID: d.Message.ID, Lease: d.Lease, State: hookd.StateSuccessful,
+							Attempt: hookd.Attempt{StartedAt: now, StatusCode: 200, Success: true}})
+					}
+					start, cpu0 := time.Now(), processCPU()
+					if err := db.Complete(ctx, outs, now); err != nil {
+						b.Fatal(err)
+					}
+					spent += time.Since(start)
+					cpu += processCPU() - cpu0
+				}
+			}
+			b.ReportMetric(float64(spent.Microseconds())/float64(b.N*total), "µs/outcome")
+			b.ReportMetric(float64(cpu.Microseconds())/float64(b.N*total), "cpu-µs/outcome")
+		})
+	}
+}
+
 // BenchmarkCompleteFailed measures Complete of outcomes that fail their
 // messages for good, each of which publishes hookd.message.failed in the
 // same transaction (the first also hookd.webhook.failing): with no

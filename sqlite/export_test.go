@@ -44,6 +44,7 @@ var (
 	HoldQuery                 = sqlstore.HoldQuery
 	ReleaseQuery              = sqlstore.ReleaseQuery
 	AbortWebhookQuery         = sqlstore.AbortWebhookQuery
+	GroupHeadsQuery           = sqlstore.GroupHeadsQuery
 )
 
 // CountMessagesRow is the dashboard's count of one tenant's messages.
