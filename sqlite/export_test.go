@@ -45,6 +45,7 @@ var (
 	ReleaseQuery              = sqlstore.ReleaseQuery
 	AbortWebhookQuery         = sqlstore.AbortWebhookQuery
 	GroupHeadsQuery           = sqlstore.GroupHeadsQuery
+	BlockedGroupsQuery        = sqlstore.BlockedGroupsQuery
 )
 
 // CountMessagesRow is the dashboard's count of one tenant's messages.

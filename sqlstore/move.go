@@ -264,3 +264,80 @@ func chunkSize(rows int) int {
 	}
 	return 1
 }
+
+// blockedGroups returns which of the groups of gs (distinct) have a
+// message that blocks them, keyed by webhook id and group, with one query
+// per chunk of groups: what blocked(…, math.MaxInt64) says of each.
+// Publish asks it for every group a call publishes to, once, instead of
+// once per group (in hookd-bench scenario c, batches of 1000 events in 250
+// groups, the EXISTS per group was 7 % of hookd's CPU).
+func blockedGroups(ctx context.Context, tx Conn, gs []groupRef) (map[[2]string]bool, error) {
+	var pairs [2][]any // by the webhook's continue_on_failure
+	for _, g := range gs {
+		cof := 0
+		if g.w.ContinueOnFailure {
+			cof = 1
+		}
+		pairs[cof] = append(pairs[cof], g.w.ID, g.group)
+	}
+	out := map[[2]string]bool{}
+	for cof, list := range pairs {
+		for len(list) > 0 {
+			size := chunkSize(len(list) / 2)
+			q, args := BlockedGroupsQuery(cof == 1, list[:size*2])
+			err := QueryRows(ctx, tx, q, args, func(rows *sql.Rows) error {
+				var k [2]string
+				err := rows.Scan(&k[0], &k[1])
+				out[k] = true
+				return err
+			})
+			if err != nil {
+				return nil, fmt.Errorf("check group order: %w", err)
+			}
+			list = list[size*2:]
+		}
+	}
+	return out, nil
+}
+
+// BlockedGroupsQuery returns the query that reads which groups of pairs
+// (webhook id, group key, …), of webhooks with continue_on_failure cof,
+// have a message that blocks them, and its arguments.
+func BlockedGroupsQuery(cof bool, pairs []any) (string, []any) {
+	term, args := blockingTerm(cof)
+	n := len(pairs) / 2
+	return `SELECT v.column1, v.column2 FROM (VALUES ` + strings.Repeat("(?, ?), ", n-1) + `(?, ?)) AS v
+		WHERE EXISTS (SELECT 1 FROM messages
+			WHERE webhook_id = v.column1 AND group_key = v.column2 AND ` + groupIndexTerms + ` AND ` + term + `)`,
+		append(append(make([]any, 0, len(pairs)+len(args)), pairs...), args...)
+}
+
+// groupsBlocked returns which groups of the events (keyed by webhook id
+// and group) an earlier message blocks, for the active grouped webhooks of
+// hooks that match them: the pending rows of the round's earlier calls
+// are written first, so that their messages count.
+func groupsBlocked(ctx context.Context, tx Conn, rows *PendingRows, hooks []*hookd.Webhook, events []hookd.EventInput) (map[[2]string]bool, error) {
+	var gs []groupRef
+	seen := map[[2]string]bool{}
+	for i := range events {
+		in := &events[i]
+		if in.Group == "" {
+			continue
+		}
+		for _, w := range hooks {
+			k := [2]string{w.ID, in.Group}
+			if !w.Grouped || !w.Active() || seen[k] || !w.Matches(in.Type, in.Attributes) {
+				continue
+			}
+			seen[k] = true
+			gs = append(gs, groupRef{w, in.Group})
+		}
+	}
+	if len(gs) == 0 {
+		return nil, nil
+	}
+	if err := rows.flush(ctx, tx); err != nil {
+		return nil, err
+	}
+	return blockedGroups(ctx, tx, gs)
+}
