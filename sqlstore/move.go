@@ -181,6 +181,9 @@ type groupRef struct {
 // webhook, and one SELECT and one UPDATE per group cost twice what the
 // rest of its outcome did (BenchmarkCompleteGrouped in sqlite/).
 func releaseGroups(ctx context.Context, tx Conn, d *Dialect, gs []groupRef, now time.Time) error {
+	if len(gs) == 0 {
+		return nil // most rounds: no outcome of a group
+	}
 	hooks := map[string]*hookd.Webhook{}
 	var pairs [2][]any // webhook id and group, by the webhook's continue_on_failure
 	for _, g := range gs {
@@ -318,7 +321,7 @@ func BlockedGroupsQuery(cof bool, pairs []any) (string, []any) {
 // are written first, so that their messages count.
 func groupsBlocked(ctx context.Context, tx Conn, rows *PendingRows, hooks []*hookd.Webhook, events []hookd.EventInput) (map[[2]string]bool, error) {
 	var gs []groupRef
-	seen := map[[2]string]bool{}
+	var seen map[[2]string]bool // made for the first group: most events have none
 	for i := range events {
 		in := &events[i]
 		if in.Group == "" {
@@ -328,6 +331,9 @@ func groupsBlocked(ctx context.Context, tx Conn, rows *PendingRows, hooks []*hoo
 			k := [2]string{w.ID, in.Group}
 			if !w.Grouped || !w.Active() || seen[k] || !w.Matches(in.Type, in.Attributes) {
 				continue
+			}
+			if seen == nil {
+				seen = map[[2]string]bool{}
 			}
 			seen[k] = true
 			gs = append(gs, groupRef{w, in.Group})
