@@ -494,6 +494,7 @@ func writeRound(ctx context.Context, tx Conn, d *Dialect, cs []completing, ts []
 		return err
 	}
 	released := map[[2]string]bool{}
+	var release []groupRef
 	streak := map[string]*hookd.Webhook{}
 	var suspend []*hookd.Webhook
 	for i := range ts {
@@ -504,7 +505,7 @@ func writeRound(ctx context.Context, tx Conn, d *Dialect, cs []completing, ts []
 		if t.Suspended {
 			suspend = append(suspend, c.w)
 		}
-		// releaseGroup sees the webhook as the round left it: one
+		// The release sees the webhook as the round left it: one
 		// suspended by this round keeps its groups held, and its
 		// unsuspension releases their heads.
 		k := [2]string{t.WebhookID, t.GroupKey}
@@ -512,9 +513,10 @@ func writeRound(ctx context.Context, tx Conn, d *Dialect, cs []completing, ts []
 			continue
 		}
 		released[k] = true
-		if err := releaseGroup(ctx, tx, c.w, t.GroupKey, now); err != nil {
-			return err
-		}
+		release = append(release, groupRef{c.w, t.GroupKey})
+	}
+	if err := releaseGroups(ctx, tx, d, release, now); err != nil {
+		return err
 	}
 	for _, w := range streak {
 		if _, err := tx.ExecContext(ctx, "UPDATE webhooks SET failing_since = ? WHERE id = ?",

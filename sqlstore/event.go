@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"strings"
 	"time"
 
@@ -92,6 +91,11 @@ func PublishTx(ctx context.Context, tx Conn, hc *HookCache, rows *PendingRows, p
 	if err != nil {
 		return nil, err
 	}
+	// Which groups an earlier message blocks, asked once for the call.
+	blocking, err := groupsBlocked(ctx, tx, rows, hooks, events)
+	if err != nil {
+		return nil, err
+	}
 	type use struct {
 		i  int // the event that used the key first in this call
 		fp string
@@ -164,20 +168,10 @@ func PublishTx(ctx context.Context, tx Conn, hc *HookCache, rows *PendingRows, p
 			if w.Grouped {
 				group = in.Group
 			}
-			// Whether an earlier message blocks the group is asked only
-			// when it matters: the webhook is active (hooks holds only
-			// enabled webhooks).
 			isBlocked := false
 			if w.Active() && group != "" {
-				isBlocked = busy[[2]string{w.ID, group}]
-				if !isBlocked {
-					if err := rows.flush(ctx, tx); err != nil {
-						return nil, err
-					}
-					if isBlocked, err = blocked(ctx, tx, w, group, math.MaxInt64); err != nil {
-						return nil, err
-					}
-				}
+				k := [2]string{w.ID, group}
+				isBlocked = busy[k] || blocking[k]
 			}
 			state := hookd.PublishedState(w, isBlocked)
 			if group != "" {
