@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -151,20 +152,32 @@ var histCols = func() []string {
 // statsCols are the columns addStats writes, in order.
 var statsCols = append([]string{"tenant_id", "webhook_id", "bucket", "attempts", "successes"}, histCols...)
 
-// statsUpsert adds a row's counts to the stored ones.
-var statsUpsert = func() string {
+// shardedStatsCols are the columns addStats writes with a shard (see
+// Dialect.StatsShard).
+var shardedStatsCols = append(append([]string{}, statsCols[:3]...), append([]string{"shard"}, statsCols[3:]...)...)
+
+// statsUpsert adds a row's counts to the stored ones: the row of the
+// conflict target's columns.
+func statsUpsert(target string) string {
 	set := []string{"attempts = delivery_stats.attempts + excluded.attempts",
 		"successes = delivery_stats.successes + excluded.successes"}
 	for _, c := range histCols {
 		set = append(set, c+" = delivery_stats."+c+" + excluded."+c)
 	}
-	return " ON CONFLICT (tenant_id, webhook_id, bucket) DO UPDATE SET " + strings.Join(set, ", ")
-}()
+	return " ON CONFLICT (" + target + ") DO UPDATE SET " + strings.Join(set, ", ")
+}
+
+var (
+	plainUpsert   = statsUpsert("tenant_id, webhook_id, bucket")
+	shardedUpsert = statsUpsert("tenant_id, webhook_id, bucket, shard")
+)
 
 // addStats counts the recorded attempts of ts (test calls aside: they say
 // nothing of a webhook's deliveries, as for its failure streak) into
-// delivery_stats: one row per webhook and bucket of the round.
-func addStats(ctx context.Context, tx Conn, ts []hookd.Transition) error {
+// delivery_stats: one row per webhook and bucket of the round (and shard,
+// see Dialect.StatsShard), in key order, the one order in which
+// transactions running at once lock them.
+func addStats(ctx context.Context, tx Conn, d *Dialect, ts []hookd.Transition) error {
 	type key struct {
 		tenant, webhook string
 		bucket          int64
@@ -198,15 +211,24 @@ func addStats(ctx context.Context, tx Conn, ts []hookd.Transition) error {
 	if len(order) == 0 {
 		return nil
 	}
-	args := make([]any, 0, len(order)*len(statsCols))
+	slices.SortFunc(order, func(a, b key) int {
+		return cmp.Or(strings.Compare(a.tenant, b.tenant), strings.Compare(a.webhook, b.webhook), cmp.Compare(a.bucket, b.bucket))
+	})
+	cols, upsert := statsCols, plainUpsert
+	var shard []any
+	if d.StatsShard != nil {
+		cols, upsert, shard = shardedStatsCols, shardedUpsert, []any{d.StatsShard()}
+	}
+	args := make([]any, 0, len(order)*len(cols))
 	for _, k := range order {
 		r := rows[k]
-		args = append(args, k.tenant, k.webhook, k.bucket, r.attempts, r.successes)
+		args = append(append(args, k.tenant, k.webhook, k.bucket), shard...)
+		args = append(args, r.attempts, r.successes)
 		for _, v := range r.hist {
 			args = append(args, v)
 		}
 	}
-	if err := insertRows(ctx, tx, "delivery_stats", statsCols, statsUpsert, args); err != nil {
+	if err := insertRows(ctx, tx, "delivery_stats", cols, upsert, args); err != nil {
 		return fmt.Errorf("count delivery statistics: %w", err)
 	}
 	return nil

@@ -263,6 +263,19 @@ func (s *Store) DeferMessage(ctx context.Context, messageID string, lease int64,
 // DeferMessages is DeferMessage for each of ds, in one transaction.
 func (s *Store) DeferMessages(ctx context.Context, ds []hookd.Deferral) error {
 	err := s.Lazy(ctx, func(tx Conn) error {
+		if d := s.Dialect.ForUpdate; d != "" && len(ds) > 0 {
+			// Locked first, all in seq order (the order Complete locks
+			// them in): a Complete or a Claim of another node must not
+			// move a message between its read and its write.
+			ids := make([]any, len(ds))
+			for i := range ds {
+				ids[i] = ds[i].MessageID
+			}
+			if err := queryIn(ctx, tx, "SELECT seq FROM messages WHERE id IN (IN) ORDER BY seq"+d, nil, ids,
+				func(*sql.Rows) error { return nil }); err != nil {
+				return fmt.Errorf("lock messages: %w", err)
+			}
+		}
 		now := FromMS(MS(s.now()))
 		for _, d := range ds {
 			seq, m, err := scanStatus(tx.QueryRowContext(ctx, "SELECT "+statusColumns+" FROM messages WHERE id = ?", d.MessageID))
@@ -373,7 +386,7 @@ type completing struct {
 // writes the transitions. It returns them and the operational events they
 // cause, to publish.
 func completeRound(ctx context.Context, tx Conn, d *Dialect, outs []hookd.Outcome, now time.Time) ([]hookd.Transition, []hookd.OperationalEvent, error) {
-	cs, err := loadRound(ctx, tx, outs)
+	cs, err := loadRound(ctx, tx, d, outs)
 	if err != nil || len(cs) == 0 {
 		return nil, nil, err
 	}
@@ -390,6 +403,11 @@ func completeRound(ctx context.Context, tx Conn, d *Dialect, outs []hookd.Outcom
 			ts[i].ApplyTo(c.w)
 		}
 	}
+	if d.LockRound != nil {
+		if err := d.LockRound(ctx, tx, ts); err != nil {
+			return nil, nil, err
+		}
+	}
 	if err := writeRound(ctx, tx, d, cs, ts, now); err != nil {
 		return nil, nil, err
 	}
@@ -401,7 +419,9 @@ func completeRound(ctx context.Context, tx Conn, d *Dialect, outs []hookd.Outcom
 // deleted meanwhile, and those whose attempt id is already stored (an
 // earlier call whose answer was lost applied them). It gives an attempt
 // without an id one, and keeps its start to the millisecond, as stored.
-func loadRound(ctx context.Context, tx Conn, outs []hookd.Outcome) ([]completing, error) {
+// The messages are locked (d.ForUpdate) in seq order, the one order in
+// which every Complete locks them.
+func loadRound(ctx context.Context, tx Conn, d *Dialect, outs []hookd.Outcome) ([]completing, error) {
 	ids := make([]any, len(outs))
 	for i := range outs {
 		ids[i] = outs[i].MessageID
@@ -412,7 +432,7 @@ func loadRound(ctx context.Context, tx Conn, outs []hookd.Outcome) ([]completing
 	}
 	msgs := make(map[string]*loaded, len(outs))
 	err := queryIn(ctx, tx, `SELECT seq, id, tenant_id, webhook_id, event_id, event_type, group_key, state, attempt_count,
-		lease, test FROM messages WHERE id IN (IN)`, nil, ids, func(rows *sql.Rows) error {
+		lease, test FROM messages WHERE id IN (IN) ORDER BY seq`+d.ForUpdate, nil, ids, func(rows *sql.Rows) error {
 		r := &loaded{}
 		err := rows.Scan(&r.seq, &r.m.ID, &r.m.TenantID, &r.m.WebhookID, &r.m.EventID, &r.m.EventType, &r.m.GroupKey,
 			&r.m.State, &r.m.AttemptCount, &r.m.Lease, &r.m.Test)
@@ -489,7 +509,7 @@ func writeRound(ctx context.Context, tx Conn, d *Dialect, cs []completing, ts []
 	if err := insertAttempts(ctx, tx, ts); err != nil {
 		return err
 	}
-	if err := addStats(ctx, tx, ts); err != nil {
+	if err := addStats(ctx, tx, d, ts); err != nil {
 		return err
 	}
 	if err := moveMessages(ctx, tx, d, cs, ts, now); err != nil {
@@ -497,11 +517,15 @@ func writeRound(ctx context.Context, tx Conn, d *Dialect, cs []completing, ts []
 	}
 	released := map[[2]string]bool{}
 	streak := map[string]*hookd.Webhook{}
+	ended := map[string]bool{} // webhooks whose streak a transition of the round ended
 	var suspend []*hookd.Webhook
 	for i := range ts {
 		c, t := &cs[i], &ts[i]
 		if t.StreakStarted || t.StreakEnded {
 			streak[c.w.ID] = c.w
+		}
+		if t.StreakEnded {
+			ended[c.w.ID] = true
 		}
 		if t.Suspended {
 			suspend = append(suspend, c.w)
@@ -519,8 +543,14 @@ func writeRound(ctx context.Context, tx Conn, d *Dialect, cs []completing, ts []
 		}
 	}
 	for _, w := range streak {
-		if _, err := tx.ExecContext(ctx, "UPDATE webhooks SET failing_since = ? WHERE id = ?",
-			msPtr(w.FailingSince), w.ID); err != nil {
+		// A streak the round only started keeps one that another writer
+		// started meanwhile (PostgreSQL nodes complete at once): as if
+		// this round had come second and found it running.
+		q := "UPDATE webhooks SET failing_since = ? WHERE id = ?"
+		if w.FailingSince != nil && !ended[w.ID] {
+			q = "UPDATE webhooks SET failing_since = coalesce(failing_since, ?) WHERE id = ?"
+		}
+		if _, err := tx.ExecContext(ctx, q, msPtr(w.FailingSince), w.ID); err != nil {
 			return fmt.Errorf("keep failure streak: %w", err)
 		}
 	}

@@ -196,7 +196,7 @@ func PublishTx(ctx context.Context, tx Conn, hc *HookCache, rows *PendingRows, p
 					}
 				}
 			}
-			seq, err := rows.nextSeq(ctx, tx)
+			seq, err := rows.nextSeq(ctx, tx, &hc.s.Dialect)
 			if err != nil {
 				return nil, fmt.Errorf("number message: %w", err)
 			}
@@ -311,14 +311,27 @@ type PendingRows struct {
 	// SQLite store remembers: messages get their seq from it, not from
 	// SQLite's max(seq)+1, so that seqs never go back when the newest
 	// rows are deleted (the reading of parked rows relies on it). In
-	// PostgreSQL the write lock (see postgres.DB.tx) keeps another
-	// transaction from taking the same numbers.
+	// PostgreSQL the seqs come in blocks of Dialect.SeqBlock instead.
 	Seq, SeqTop int64
+
+	blockEnd int64 // the last seq of the current block of SeqBlock
 }
 
-// nextSeq returns the seq of the transaction's next message: one past the
-// largest of the table's and of any committed before (SeqTop).
-func (p *PendingRows) nextSeq(ctx context.Context, tx Conn) (int64, error) {
+// nextSeq returns the seq of the transaction's next message: the next of
+// the current block of d.SeqBlock, or, without it, one past the largest
+// of the table's and of any committed before (SeqTop).
+func (p *PendingRows) nextSeq(ctx context.Context, tx Conn, d *Dialect) (int64, error) {
+	if d.SeqBlock != nil {
+		if p.Seq == 0 || p.Seq >= p.blockEnd {
+			first, size, err := d.SeqBlock(ctx, tx)
+			if err != nil {
+				return 0, err
+			}
+			p.Seq, p.blockEnd = first-1, first+size-1
+		}
+		p.Seq++
+		return p.Seq, nil
+	}
 	if p.Seq == 0 {
 		m, err := MaxSeq(ctx, tx)
 		if err != nil {
