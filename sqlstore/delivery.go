@@ -77,13 +77,15 @@ func LeaseDueTx(ctx context.Context, tx Conn, d *Dialect, c *ClaimCall, now time
 	return batch, err
 }
 
-// Claimed is a message Claim leased, with its event when read with it
-// (the SQLite store's parked messages).
+// Claimed is a message Claim leased, with its event and its webhook when
+// read with it (the SQLite store's parked messages; the PostgreSQL store's
+// Claim reads both in its statement).
 type Claimed struct {
 	M      *hookd.Message
 	Manual bool
 	Seq    int64
 	Ev     *hookd.Event
+	W      *hookd.Webhook
 }
 
 // DeliveriesOf returns the claimed messages, leased with token, as
@@ -136,7 +138,9 @@ func (s *Store) deliveries(ctx context.Context, batch []Claimed, lease int64) ([
 		if c.Ev == nil {
 			eventIDs = append(eventIDs, c.M.EventID)
 		}
-		webhookIDs = append(webhookIDs, c.M.WebhookID)
+		if c.W == nil {
+			webhookIDs = append(webhookIDs, c.M.WebhookID)
+		}
 	}
 	events := map[string]*hookd.Event{}
 	if len(eventIDs) > 0 {
@@ -150,9 +154,17 @@ func (s *Store) deliveries(ctx context.Context, batch []Claimed, lease int64) ([
 			events[c.M.EventID] = c.Ev
 		}
 	}
-	hooks, err := webhooksByID(ctx, s.Fixed, webhookIDs, s.openColumn)
-	if err != nil {
-		return nil, nil, err
+	hooks := map[string]*hookd.Webhook{}
+	if len(webhookIDs) > 0 {
+		var err error
+		if hooks, err = webhooksByID(ctx, s.Fixed, webhookIDs, s.openColumn); err != nil {
+			return nil, nil, err
+		}
+	}
+	for _, c := range batch {
+		if c.W != nil {
+			hooks[c.M.WebhookID] = c.W
+		}
 	}
 	out := make([]*hookd.Delivery, 0, len(batch))
 	var orphans []Claimed
