@@ -528,6 +528,8 @@ func writeRound(ctx context.Context, tx Conn, d *Dialect, cs []completing, ts []
 		return err
 	}
 	released := map[[2]string]bool{}
+	var releasing []*hookd.Webhook  // in the order first released
+	groups := map[string][]string{} // webhook id → groups to release
 	streak := map[string]*hookd.Webhook{}
 	ended := map[string]bool{} // webhooks whose streak a transition of the round ended
 	var suspend []*hookd.Webhook
@@ -542,15 +544,21 @@ func writeRound(ctx context.Context, tx Conn, d *Dialect, cs []completing, ts []
 		if t.Suspended {
 			suspend = append(suspend, c.w)
 		}
-		// releaseGroup sees the webhook as the round left it: one
-		// suspended by this round keeps its groups held, and its
-		// unsuspension releases their heads.
 		k := [2]string{t.WebhookID, t.GroupKey}
-		if !t.GroupReleased || released[k] {
-			continue
+		if !t.GroupReleased || c.w == nil || released[k] {
+			continue // a deleted webhook's groups have nothing left to release
 		}
 		released[k] = true
-		if err := releaseGroup(ctx, tx, c.w, t.GroupKey, now); err != nil {
+		if groups[c.w.ID] == nil {
+			releasing = append(releasing, c.w)
+		}
+		groups[c.w.ID] = append(groups[c.w.ID], t.GroupKey)
+	}
+	// releaseGroups sees the webhook as the round left it: one suspended
+	// by this round keeps its groups held, and its unsuspension releases
+	// their heads. One statement per webhook, which only writes.
+	for _, w := range releasing {
+		if err := releaseGroups(ctx, tx, w, groups[w.ID], now); err != nil {
 			return err
 		}
 	}

@@ -3,8 +3,8 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/hookd/hookd"
@@ -113,12 +113,50 @@ func releaseWebhook(ctx context.Context, tx Conn, w *hookd.Webhook, now time.Tim
 	if err != nil {
 		return fmt.Errorf("list held groups: %w", err)
 	}
+	return releaseGroups(ctx, tx, w, groups, now)
+}
+
+// releaseHeadsQuery releases the heads of a webhook's groups as
+// hookd.Release does one message, in one statement: a group's head, its
+// first message (in seq order) that blocks it, when pending, resumes in
+// hookd.ReleasedState, due when it was last scheduled or, never scheduled,
+// since its creation; a lease it holds (an attempt in flight when it was
+// held) stays, so that the attempt's outcome still applies. A statement
+// that only writes, so that a store may send it with others in one round
+// trip. Arguments: updated_at, the webhook id, the blocking states
+// (blockingStates), then the groups, whose "(VALUES)" the caller fills.
+const releaseHeadsQuery = `UPDATE messages SET
+	state = CASE WHEN attempt_count > 0 THEN %s ELSE %s END,
+	due_at = coalesce(next_attempt_at, created_at), next_attempt_at = coalesce(next_attempt_at, created_at),
+	updated_at = ?
+	WHERE state = %s AND seq IN (SELECT (SELECT h.seq FROM messages h
+		WHERE h.webhook_id = ? AND h.group_key = g.column1 AND %s AND h.state IN (%s) ORDER BY h.seq LIMIT 1)
+		FROM (VALUES) AS g)`
+
+// releaseGroups releases the heads of the groups of w (see
+// releaseHeadsQuery) when w is active, as hookd.Release says; they stay
+// held otherwise.
+func releaseGroups(ctx context.Context, tx Conn, w *hookd.Webhook, groups []string, now time.Time) error {
+	if w == nil || !w.Active() {
+		return nil
+	}
+	var keys []any
 	for _, g := range groups {
-		if err := releaseGroup(ctx, tx, w, g, now); err != nil {
-			return err
+		if g != "" {
+			keys = append(keys, g)
 		}
 	}
-	return nil
+	states := blockingStates[w.ContinueOnFailure]
+	q := fmt.Sprintf(releaseHeadsQuery, Lit(hookd.ReleasedState(1)), Lit(hookd.ReleasedState(0)), Lit(hookd.StatePending),
+		groupIndexTerms, Placeholders(len(states)))
+	args := append([]any{MS(now), w.ID}, stateArgs(states)...)
+	return InChunks(keys, func(_ string, chunk []any) error {
+		values := "VALUES " + strings.Repeat("(?), ", len(chunk)-1) + "(?)"
+		if _, err := tx.ExecContext(ctx, strings.Replace(q, "VALUES", values, 1), append(args[:len(args):len(args)], chunk...)...); err != nil {
+			return fmt.Errorf("release groups: %w", err)
+		}
+		return nil
+	})
 }
 
 // blockingTerm is the condition that a message blocks its group in a
@@ -128,26 +166,9 @@ func blockingTerm(cof bool) (string, []any) {
 	return "state IN (" + Placeholders(len(states)) + ")", stateArgs(states)
 }
 
-// releaseGroup releases the group's head, its first message that blocks
-// it, when hookd.Release says so: the head is pending and w is active.
+// releaseGroup releases the group's head (see releaseGroups).
 func releaseGroup(ctx context.Context, tx Conn, w *hookd.Webhook, group string, now time.Time) error {
-	if w == nil || !w.Active() || group == "" {
-		return nil
-	}
-	term, args := blockingTerm(w.ContinueOnFailure)
-	seq, head, err := scanStatus(tx.QueryRowContext(ctx, `SELECT `+statusColumns+` FROM messages
-		WHERE webhook_id = ? AND group_key = ? AND `+groupIndexTerms+` AND `+term+`
-		ORDER BY seq LIMIT 1`, append([]any{w.ID, group}, args...)...))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil
-	} else if err != nil {
-		return fmt.Errorf("find group head: %w", err)
-	}
-	t, ok := hookd.Release(head, w, now)
-	if !ok {
-		return nil // the head is waiting, in flight or a blocking failure
-	}
-	return writeMove(ctx, tx, seq, head.Lease, &t)
+	return releaseGroups(ctx, tx, w, []string{group}, now)
 }
 
 // blocked reports whether a message of w's group at seq (math.MaxInt64 for
