@@ -196,10 +196,11 @@ func (t *wtx) lock(ctx context.Context, keys []lockKey) error {
 		as[i], bs[i] = k.a, k.b
 	}
 	// unnest gives the rows in array order, and count() calls the lock
-	// function once per row in that order.
-	var n int
-	if err := t.Tx.QueryRowContext(ctx, `SELECT count(pg_advisory_xact_lock(a, b))
-		FROM unnest($1::int4[], $2::int4[]) AS k(a, b)`, as, bs).Scan(&n); err != nil {
+	// function once per row in that order. A write for the pipeline: the
+	// locks must be held before the next statement runs, which they are
+	// once this one has.
+	if _, err := t.ExecContext(ctx, `SELECT count(pg_advisory_xact_lock(a, b))
+		FROM unnest($1::int4[], $2::int4[]) AS k(a, b)`, as, bs); err != nil {
 		return fmt.Errorf("take group and key locks: %w", err)
 	}
 	return nil
@@ -389,8 +390,12 @@ const maxDeadlocks = 3
 // nil; a transaction of the engine that PostgreSQL fails to break a
 // deadlock is run again (fn must start afresh each time).
 func (db *DB) runTx(ctx context.Context, m txMode, fn func(tx *wtx) error) error {
+	run := db.runTxOnce
+	if m.shared {
+		run = db.runPipelined
+	}
 	for try := 0; ; try++ {
-		err := db.runTxOnce(ctx, m, fn)
+		err := run(ctx, m, fn)
 		if m != engine || try == maxDeadlocks || !isDeadlock(err) {
 			return err
 		}
@@ -402,14 +407,7 @@ func (db *DB) runTxOnce(ctx context.Context, m txMode, fn func(tx *wtx) error) e
 	if err != nil {
 		return err
 	}
-	lock := "pg_advisory_xact_lock($1)"
-	if m.shared {
-		lock = "pg_advisory_xact_lock_shared($1)"
-	}
-	if m.lazy { // in the same round trip
-		lock = "set_config('synchronous_commit', 'off', true), " + lock
-	}
-	if _, err := t.ExecContext(ctx, "SELECT "+lock, int64(writeLock)); err != nil {
+	if _, err := t.ExecContext(ctx, "SELECT "+lockCall(m, "$1"), int64(writeLock)); err != nil {
 		t.Rollback()
 		return fmt.Errorf("take the write lock: %w", err)
 	}
@@ -420,6 +418,19 @@ func (db *DB) runTxOnce(ctx context.Context, m txMode, fn func(tx *wtx) error) e
 	return t.Commit()
 }
 
+// lockCall is what takes the write lock of key in mode m, and, for a lazy
+// transaction, turns off synchronous_commit for it, in the same round trip.
+func lockCall(m txMode, key string) string {
+	lock := "pg_advisory_xact_lock(" + key + ")"
+	if m.shared {
+		lock = "pg_advisory_xact_lock_shared(" + key + ")"
+	}
+	if m.lazy {
+		lock = "set_config('synchronous_commit', 'off', true), " + lock
+	}
+	return lock
+}
+
 // isDeadlock reports whether err is PostgreSQL's deadlock_detected.
 func isDeadlock(err error) bool {
 	var pe *pgconn.PgError
@@ -427,21 +438,39 @@ func isDeadlock(err error) bool {
 }
 
 // wtx is a write transaction whose statements are written with '?'
-// placeholders, as the SQLite store's are (see rebind).
+// placeholders, as the SQLite store's are (see rebind): a database/sql Tx,
+// or a pipelined transaction (p, see pipeline.go).
 type wtx struct {
 	*sql.Tx
+	p      *pipe
 	shared bool // under the shared write lock: other writers run meanwhile
 }
 
 func (t *wtx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if t.p != nil {
+		t.p.queue(query, args)
+		return queuedResult{}, nil
+	}
 	return t.Tx.ExecContext(ctx, rebind(query), pgArgs(args)...)
 }
 
+// QueryContext runs a read; in a pipeline, after the writes queued. When
+// sending them failed, the read fails too (the transaction is aborted),
+// and the pipeline reports the first error.
 func (t *wtx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if t.p != nil {
+		_ = t.p.send(ctx, "")
+		return t.p.conn.QueryContext(ctx, rebind(query), pgArgs(args)...)
+	}
 	return t.Tx.QueryContext(ctx, rebind(query), pgArgs(args)...)
 }
 
+// QueryRowContext is QueryContext for one row.
 func (t *wtx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	if t.p != nil {
+		_ = t.p.send(ctx, "")
+		return t.p.conn.QueryRowContext(ctx, rebind(query), pgArgs(args)...)
+	}
 	return t.Tx.QueryRowContext(ctx, rebind(query), pgArgs(args)...)
 }
 

@@ -49,3 +49,6 @@ func IdempotencyLock(tenantID, key string) (int32, int32) {
 	k := idempotencyLock(tenantID, key)
 	return k.a, k.b
 }
+
+// Renumber is renumber: $N placeholders shifted by off.
+func Renumber(query string, off int) string { return renumber(query, off) }
