@@ -10,7 +10,6 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"os"
 	"sync"
 	"testing"
 	"time"
@@ -20,13 +19,12 @@ import (
 	"github.com/hookd/hookd/postgres/pgtest"
 )
 
-// holdLock takes a session-level advisory lock with the statement
-// lockSQL and its arguments on a connection of its own, and returns the
-// function that lets it go (unlockSQL). A lock of the write lock's key
-// makes every other test's writes of that kind wait: keep it short.
-func holdLock(t *testing.T, lockSQL, unlockSQL string, args ...any) (release func()) {
+// holdLock takes a session-level advisory lock of the database of dbURL
+// with the statement lockSQL and its arguments on a connection of its
+// own, and returns the function that lets it go (unlockSQL).
+func holdLock(t *testing.T, dbURL, lockSQL, unlockSQL string, args ...any) (release func()) {
 	t.Helper()
-	raw, err := sql.Open("pgx", pgtest.ServerURL(t))
+	raw, err := sql.Open("pgx", dbURL)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,13 +88,27 @@ func mustNotWait(t *testing.T, name string, write func() error) {
 	}
 }
 
-// lockTenant creates a tenant with a name no other test uses (group and
-// key locks are the database's: tests in other schemas share them) and a
-// grouped webhook in it.
+// openLockDB opens a store on a database of its own (see
+// pgtest.FreshDatabaseURL: the locks a test holds are the database's, and
+// a write of another test waiting for one would make the test's writes
+// queue behind it), closed when t ends, and returns it with the
+// database's URL.
+func openLockDB(t *testing.T) (*postgres.DB, string) {
+	t.Helper()
+	u := pgtest.FreshDatabaseURL(t)
+	db, err := postgres.Open(context.Background(), u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db, u
+}
+
+// lockTenant creates a tenant and a grouped webhook in it.
 func lockTenant(t *testing.T, db *postgres.DB) (tenant string, w *hookd.Webhook) {
 	t.Helper()
 	ctx := context.Background()
-	tenant = fmt.Sprintf("locks-%d-%d", os.Getpid(), names.Add(1))
+	tenant = "locks"
 	if err := db.CreateTenant(ctx, &hookd.Tenant{ID: tenant, Name: "locks"}); err != nil {
 		t.Fatal(err)
 	}
@@ -149,14 +161,14 @@ func outcome(d *hookd.Delivery, state hookd.MessageState) []hookd.Outcome {
 func TestEngineSharesTheWriteLock(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	db := MustOpenDB(t)
+	db, u := openLockDB(t)
 	tenant, w := lockTenant(t, db)
 	if err := publishIn(db, tenant, "g", ""); err != nil {
 		t.Fatal(err)
 	}
 	d := claim(t, db, "g")["g"]
 
-	release := holdLock(t, "SELECT pg_advisory_lock_shared($1)", "SELECT pg_advisory_unlock_shared($1)", int64(postgres.WriteLock))
+	release := holdLock(t, u, "SELECT pg_advisory_lock_shared($1)", "SELECT pg_advisory_unlock_shared($1)", int64(postgres.WriteLock))
 	mustNotWait(t, "Publish", func() error { return publishIn(db, tenant, "h", "") })
 	mustNotWait(t, "DeferMessage", func() error { return db.DeferMessage(ctx, d.Message.ID, d.Lease, time.Now()) })
 	ds := claim(t, db, "g", "h")
@@ -166,7 +178,7 @@ func TestEngineSharesTheWriteLock(t *testing.T) {
 	if err := db.DeferMessage(ctx, ds["h"].Message.ID, ds["h"].Lease, time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	release = holdLock(t, "SELECT pg_advisory_lock($1)", "SELECT pg_advisory_unlock($1)", int64(postgres.WriteLock))
+	release = holdLock(t, u, "SELECT pg_advisory_lock($1)", "SELECT pg_advisory_unlock($1)", int64(postgres.WriteLock))
 	var h []*hookd.Delivery
 	mustNotWait(t, "Claim", func() error {
 		var err error
@@ -184,7 +196,7 @@ func TestEngineSharesTheWriteLock(t *testing.T) {
 func TestGroupLock(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	db := MustOpenDB(t)
+	db, u := openLockDB(t)
 	tenant, _ := lockTenant(t, db)
 	for _, g := range []string{"g", "g", "h"} {
 		if err := publishIn(db, tenant, g, ""); err != nil {
@@ -195,7 +207,7 @@ func TestGroupLock(t *testing.T) {
 	dg, dh := ds["g"], ds["h"]
 	a, b := postgres.GroupLock(tenant, "g")
 	lock := func() func() {
-		return holdLock(t, "SELECT pg_advisory_lock($1, $2)", "SELECT pg_advisory_unlock($1, $2)", a, b)
+		return holdLock(t, u, "SELECT pg_advisory_lock($1, $2)", "SELECT pg_advisory_unlock($1, $2)", a, b)
 	}
 
 	release := lock()
@@ -216,10 +228,10 @@ func TestGroupLock(t *testing.T) {
 // does not.
 func TestIdempotencyKeyLock(t *testing.T) {
 	t.Parallel()
-	db := MustOpenDB(t)
+	db, u := openLockDB(t)
 	tenant, _ := lockTenant(t, db)
 	a, b := postgres.IdempotencyLock(tenant, "k")
-	release := holdLock(t, "SELECT pg_advisory_lock($1, $2)", "SELECT pg_advisory_unlock($1, $2)", a, b)
+	release := holdLock(t, u, "SELECT pg_advisory_lock($1, $2)", "SELECT pg_advisory_unlock($1, $2)", a, b)
 	mustNotWait(t, "Publish without the key", func() error { return publishIn(db, tenant, "", "") })
 	mustWait(t, "Publish with the key", release, func() error { return publishIn(db, tenant, "", "k") })
 }
@@ -231,7 +243,7 @@ func TestIdempotencyKeyLock(t *testing.T) {
 func TestSuspensionTakesTheWriteLock(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	db := MustOpenDB(t)
+	db, u := openLockDB(t)
 	tenant, w := lockTenant(t, db)
 	w.FailureHandling.SuspendAfter = hookd.Duration(time.Millisecond)
 	if err := db.UpdateWebhook(ctx, w); err != nil {
@@ -250,7 +262,7 @@ func TestSuspensionTakesTheWriteLock(t *testing.T) {
 		return o
 	}
 
-	release := holdLock(t, "SELECT pg_advisory_lock_shared($1)", "SELECT pg_advisory_unlock_shared($1)", int64(postgres.WriteLock))
+	release := holdLock(t, u, "SELECT pg_advisory_lock_shared($1)", "SELECT pg_advisory_unlock_shared($1)", int64(postgres.WriteLock))
 	// The first failure starts the streak: no suspension yet.
 	mustNotWait(t, "Complete that starts a failure streak", func() error { return db.Complete(ctx, fail(ds["g"]), start) })
 	mustWait(t, "Complete that suspends", release, func() error {
