@@ -6,7 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -100,6 +101,10 @@ func PublishTx(ctx context.Context, tx Conn, hc *HookCache, rows *PendingRows, p
 	// (webhook, group) pairs that got a message in this call: a later
 	// one is blocked by it without asking the database.
 	busy := map[[2]string]bool{}
+	stuck, err := blockedGroups(ctx, tx, rows, hooks, events)
+	if err != nil {
+		return nil, err
+	}
 	nowMS := MS(now)
 	out := make([]hookd.PublishResult, len(events))
 	evArgs := make([]any, 0, len(events)*len(eventCols))
@@ -164,20 +169,13 @@ func PublishTx(ctx context.Context, tx Conn, hc *HookCache, rows *PendingRows, p
 			if w.Grouped {
 				group = in.Group
 			}
-			// Whether an earlier message blocks the group is asked only
-			// when it matters: the webhook is active (hooks holds only
-			// enabled webhooks).
+			// Whether an earlier message blocks the group: one of this
+			// call's, or one stored (asked for all of the call's groups
+			// at once, see blockedGroups).
 			isBlocked := false
 			if w.Active() && group != "" {
-				isBlocked = busy[[2]string{w.ID, group}]
-				if !isBlocked {
-					if err := rows.flush(ctx, tx); err != nil {
-						return nil, err
-					}
-					if isBlocked, err = blocked(ctx, tx, w, group, math.MaxInt64); err != nil {
-						return nil, err
-					}
-				}
+				k := [2]string{w.ID, group}
+				isBlocked = busy[k] || stuck[k]
 			}
 			state := hookd.PublishedState(w, isBlocked)
 			if group != "" {
@@ -209,6 +207,58 @@ func PublishTx(ctx context.Context, tx Conn, hc *HookCache, rows *PendingRows, p
 	rows.events = append(rows.events, evArgs...)
 	rows.keys = append(rows.keys, keyArgs...)
 	rows.messages = append(rows.messages, msgArgs...)
+	return out, nil
+}
+
+// blockedGroups returns the (webhook, group) pairs of the events' groups
+// whose stored messages block them (an earlier message is open, or failed
+// while the webhook stops at failures): one query per webhook for all its
+// groups, after the pending rows of the calls before are written. It asks
+// only where the answer matters: for an active, grouped webhook that
+// an event of the group matches (hooks holds only enabled webhooks).
+func blockedGroups(ctx context.Context, tx Conn, rows *PendingRows, hooks []*hookd.Webhook, events []hookd.EventInput) (map[[2]string]bool, error) {
+	var order []*hookd.Webhook
+	groups := map[string]map[string]bool{} // webhook id → its groups in the events
+	for i := range events {
+		in := &events[i]
+		if in.Group == "" {
+			continue
+		}
+		for _, w := range hooks {
+			if !w.Grouped || !w.Active() || !w.Matches(in.Type, in.Attributes) {
+				continue
+			}
+			if groups[w.ID] == nil {
+				groups[w.ID] = map[string]bool{}
+				order = append(order, w)
+			}
+			groups[w.ID][in.Group] = true
+		}
+	}
+	out := map[[2]string]bool{}
+	if len(order) == 0 {
+		return out, nil
+	}
+	if err := rows.flush(ctx, tx); err != nil {
+		return nil, err
+	}
+	for _, w := range order {
+		keys := make([]any, 0, len(groups[w.ID]))
+		for _, g := range slices.Sorted(maps.Keys(groups[w.ID])) {
+			keys = append(keys, g)
+		}
+		term, args := blockingTerm(w.ContinueOnFailure)
+		err := queryIn(ctx, tx, `SELECT DISTINCT group_key FROM messages WHERE webhook_id = ? AND `+groupIndexTerms+
+			` AND `+term+` AND group_key IN (IN)`, append([]any{w.ID}, args...), keys, func(r *sql.Rows) error {
+			var g string
+			err := r.Scan(&g)
+			out[[2]string{w.ID, g}] = true
+			return err
+		})
+		if err != nil {
+			return nil, fmt.Errorf("check group order: %w", err)
+		}
+	}
 	return out, nil
 }
 
