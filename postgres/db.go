@@ -24,9 +24,14 @@
 //   - Complete and DeferMessage lock the message rows they read (FOR
 //     UPDATE, in seq order) before they decide and write.
 //   - A Complete that would suspend a webhook (and hold its messages,
-//     which a concurrent Publish may be adding to) applies its outcomes
-//     again under the exclusive write lock; the failure streak is written
-//     so that two nodes starting one keep the first (sqlstore).
+//     which a concurrent Publish may be adding to), or announce the start
+//     or end of its failure streak (which another node may be starting or
+//     ending too), applies its outcomes again under the exclusive write
+//     lock; a streak started without an announcement (by a delivery of
+//     an operational event) is written so that two nodes starting one
+//     keep the first (sqlstore). The operational
+//     events a Complete publishes take their group's lock as Publish's
+//     events do.
 //
 // Reads never wait for any of them. Advisory locks are the database's:
 // stores in several schemas of one database share them.
@@ -134,10 +139,12 @@ func seqBlock(ctx context.Context, tx sqlstore.Conn) (first, size int64, err err
 var errExclusive = errors.New("postgres: this write needs the exclusive write lock")
 
 // lockRound takes, in a transaction of Complete under the shared write
-// lock, the locks of the groups its transitions release (see the package
-// comment), and asks for the exclusive write lock when one suspends a
-// webhook; see sqlstore.Dialect.LockRound.
-func lockRound(ctx context.Context, c sqlstore.Conn, ts []hookd.Transition) error {
+// lock, the locks of the groups its transitions release and of those its
+// operational events are published to (see the package comment), and
+// asks for the exclusive write lock when one suspends a webhook or its
+// events announce the start or end of a failure streak (once per streak,
+// not per delivery); see sqlstore.Dialect.LockRound.
+func lockRound(ctx context.Context, c sqlstore.Conn, ts []hookd.Transition, evs []hookd.OperationalEvent) error {
 	tx := c.(*wtx)
 	if !tx.shared {
 		return nil
@@ -150,6 +157,20 @@ func lockRound(ctx context.Context, c sqlstore.Conn, ts []hookd.Transition) erro
 		}
 		if t.GroupReleased {
 			keys = append(keys, groupLock(t.TenantID, t.GroupKey))
+		}
+	}
+	for i := range evs {
+		switch evs[i].Type {
+		case hookd.EventWebhookFailing, hookd.EventWebhookRecovered:
+			// The streak was read without a lock: another node may be
+			// starting or ending it too, and each would announce it.
+			// Alone, the round reads what the other committed.
+			return errExclusive
+		}
+		// Published as Publish publishes: into a group (the webhook's),
+		// whose order the lock keeps against other nodes' events.
+		if g := evs[i].Input().Group; g != "" {
+			keys = append(keys, groupLock(evs[i].TenantID, g))
 		}
 	}
 	return tx.lock(ctx, keys)

@@ -192,7 +192,10 @@ func TestEngineSharesTheWriteLock(t *testing.T) {
 
 // A Publish to a group waits for the group's lock, and so does a Complete
 // that releases the group's next message; a Complete that does not
-// release it (a retry), and a Publish to another group, do not.
+// release it (a retry), and a Publish to another group, do not. (The
+// retry comes last: it starts the webhook's failure streak, and the
+// success after it would announce the streak's end and so run alone,
+// under the exclusive write lock, which needs no group lock.)
 func TestGroupLock(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -212,15 +215,18 @@ func TestGroupLock(t *testing.T) {
 
 	release := lock()
 	mustNotWait(t, "Publish to another group", func() error { return publishIn(db, tenant, "h", "") })
-	mustNotWait(t, "Complete that retries", func() error {
-		return db.Complete(ctx, outcome(dh, hookd.StateRetrying), time.Now())
-	})
 	mustWait(t, "Publish to the group", release, func() error { return publishIn(db, tenant, "g", "") })
 
 	release = lock()
 	mustWait(t, "Complete that releases the group", release, func() error {
 		return db.Complete(ctx, outcome(dg, hookd.StateSuccessful), time.Now())
 	})
+
+	release = lock()
+	mustNotWait(t, "Complete that retries", func() error {
+		return db.Complete(ctx, outcome(dh, hookd.StateRetrying), time.Now())
+	})
+	release()
 	claim(t, db, "g", "h") // g's next one, released; h's retried
 }
 
@@ -237,36 +243,43 @@ func TestIdempotencyKeyLock(t *testing.T) {
 }
 
 // A Complete whose outcome suspends a webhook (and holds its waiting
-// messages, which another node's Publish may be adding to) takes the
-// write lock exclusively: it waits while another transaction holds it
-// shared, where a Complete that suspends nothing goes ahead.
+// messages, which another node's Publish may be adding to), or announces
+// the start of its failure streak (which another node may be starting
+// too), takes the write lock exclusively: it waits while another
+// transaction holds it shared, where a Complete that continues the streak
+// goes ahead.
 func TestSuspensionTakesTheWriteLock(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	db, u := openLockDB(t)
 	tenant, w := lockTenant(t, db)
-	w.FailureHandling.SuspendAfter = hookd.Duration(time.Millisecond)
+	w.FailureHandling.SuspendAfter = hookd.Duration(time.Hour)
 	if err := db.UpdateWebhook(ctx, w); err != nil {
 		t.Fatal(err)
 	}
-	for _, g := range []string{"g", "h"} {
+	for _, g := range []string{"g", "h", "i"} {
 		if err := publishIn(db, tenant, g, ""); err != nil {
 			t.Fatal(err)
 		}
 	}
-	ds := claim(t, db, "g", "h")
+	ds := claim(t, db, "g", "h", "i")
 	start := time.Now()
 	fail := func(d *hookd.Delivery) []hookd.Outcome {
 		o := outcome(d, hookd.StateRetrying)
 		o[0].Attempt.StartedAt, o[0].Attempt.StatusCode = start, 500
 		return o
 	}
+	shared := func() func() {
+		return holdLock(t, u, "SELECT pg_advisory_lock_shared($1)", "SELECT pg_advisory_unlock_shared($1)", int64(postgres.WriteLock))
+	}
 
-	release := holdLock(t, u, "SELECT pg_advisory_lock_shared($1)", "SELECT pg_advisory_unlock_shared($1)", int64(postgres.WriteLock))
-	// The first failure starts the streak: no suspension yet.
-	mustNotWait(t, "Complete that starts a failure streak", func() error { return db.Complete(ctx, fail(ds["g"]), start) })
-	mustWait(t, "Complete that suspends", release, func() error {
+	mustWait(t, "Complete that starts a failure streak", shared(), func() error { return db.Complete(ctx, fail(ds["g"]), start) })
+	release := shared()
+	mustNotWait(t, "Complete that continues a failure streak", func() error {
 		return db.Complete(ctx, fail(ds["h"]), start.Add(time.Second))
+	})
+	mustWait(t, "Complete that suspends", release, func() error {
+		return db.Complete(ctx, fail(ds["i"]), start.Add(2*time.Hour))
 	})
 	got, err := db.GetWebhook(ctx, tenant, w.ID)
 	if err != nil {
@@ -274,5 +287,12 @@ func TestSuspensionTakesTheWriteLock(t *testing.T) {
 	}
 	if !got.Suspended {
 		t.Error("webhook not suspended")
+	}
+	evs, err := db.ListEvents(ctx, tenant, hookd.EventFilter{Type: hookd.EventWebhookFailing, Page: hookd.Page{Limit: 10}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(evs) != 1 {
+		t.Errorf("%d events %s, want 1", len(evs), hookd.EventWebhookFailing)
 	}
 }

@@ -405,8 +405,9 @@ func TestNodesShareIdempotencyKeys(t *testing.T) {
 }
 
 // Three nodes fail a webhook's deliveries at once until its failure streak
-// suspends it: it is suspended once (one transition says so), and then no
-// message of it is left claimable.
+// suspends it: it is suspended once (one transition says so), its streak's
+// start and its suspension are announced once each, and then no message
+// of it is left claimable.
 func TestNodesSuspendOnce(t *testing.T) {
 	t.Parallel()
 	dbs := openNodes(t, 3)
@@ -466,6 +467,18 @@ func TestNodesSuspendOnce(t *testing.T) {
 		t.Errorf("%d transitions suspended the webhook, want 1: %+v", len(suspensions), suspensions)
 	}
 	mu.Unlock()
+	// The operational events: one for the streak's start, one for the
+	// suspension, whichever node's outcome caused them (events of no
+	// subscribed webhook: stored, with no message).
+	for _, typ := range []string{hookd.EventWebhookFailing, hookd.EventWebhookSuspended} {
+		evs, err := dbs[2].ListEvents(ctx, "a", hookd.EventFilter{Type: typ, Page: hookd.Page{Limit: 100}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(evs) != 1 {
+			t.Errorf("%d events %s, want 1", len(evs), typ)
+		}
+	}
 	states := countMessages(t, dbs[2], "a")
 	if states[hookd.StateCreated]+states[hookd.StateRetrying] != 0 || states[hookd.StatePending] != 600 {
 		t.Errorf("messages by state %v, want all 600 pending (held)", states)

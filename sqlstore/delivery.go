@@ -354,7 +354,7 @@ func CompleteTx(ctx context.Context, tx Conn, d *Dialect, rows *PendingRows, out
 	}
 	// The webhooks as the outcomes left them (suspended ones hold their
 	// messages), their secrets left sealed.
-	ops, err := PublishOperational(ctx, tx, &HookCache{}, rows, ops, now)
+	ops, err := PublishOperational(ctx, tx, SealedHookCache(d), rows, ops, now)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -416,7 +416,7 @@ func completeRound(ctx context.Context, tx Conn, d *Dialect, outs []hookd.Outcom
 		}
 	}
 	if d.LockRound != nil {
-		if err := d.LockRound(ctx, tx, ts); err != nil {
+		if err := d.LockRound(ctx, tx, ts, evs); err != nil {
 			return nil, nil, err
 		}
 	}

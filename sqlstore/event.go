@@ -194,7 +194,7 @@ func PublishTx(ctx context.Context, tx Conn, hc *HookCache, rows *PendingRows, p
 					}
 				}
 			}
-			seq, err := rows.nextSeq(ctx, tx, &hc.s.Dialect)
+			seq, err := rows.nextSeq(ctx, tx, hc.d)
 			if err != nil {
 				return nil, fmt.Errorf("number message: %w", err)
 			}
@@ -286,16 +286,22 @@ type Placer interface {
 // HookCache holds what Publish reads of each tenant during one
 // transaction: whether it exists, and its enabled webhooks. Publish writes
 // neither, so the calls of one group commit share them. Store.NewHookCache
-// makes one (it opens the webhooks' secrets with the store's keys); the
-// zero HookCache leaves them sealed, for a PublishTx without a Placer,
-// which hands no message off and so reads no secret (operational events).
+// makes one (it opens the webhooks' secrets with the store's keys);
+// SealedHookCache makes one that leaves them sealed, for a PublishTx
+// without a Placer, which hands no message off and so reads no secret
+// (operational events).
 type HookCache struct {
 	s       *Store                      // nil: the sealed columns stay unset
+	d       *Dialect                    // the store's: how messages are numbered (SeqBlock)
 	tenants map[string][]*hookd.Webhook // nil slice: tenant not found
 }
 
 // NewHookCache returns an empty HookCache for one transaction of s.
-func (s *Store) NewHookCache() *HookCache { return &HookCache{s: s} }
+func (s *Store) NewHookCache() *HookCache { return &HookCache{s: s, d: &s.Dialect} }
+
+// SealedHookCache returns an empty HookCache for one transaction of a
+// store of dialect d that reads no secret.
+func SealedHookCache(d *Dialect) *HookCache { return &HookCache{d: d} }
 
 // Reset forgets what the cache read: a webhook changed in the
 // transaction.

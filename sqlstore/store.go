@@ -152,11 +152,13 @@ type Dialect struct {
 
 	// LockRound, when set, is called by Complete in its transaction with
 	// the transitions of a round of outcomes, decided and not yet written,
-	// to take the locks their writes need that the rows read did not give
-	// (PostgreSQL: the groups a transition releases, which a concurrent
-	// Publish may be adding to). An error rolls the transaction back; a
-	// store may so ask to apply the outcomes again another way.
-	LockRound func(ctx context.Context, tx Conn, ts []hookd.Transition) error
+	// and the operational events they cause, to be published in the same
+	// transaction, to take the locks their writes need that the rows read
+	// did not give (PostgreSQL: the groups a transition releases and the
+	// groups the events go to, which a concurrent Publish may be adding
+	// to). An error rolls the transaction back; a store may so ask to
+	// apply the outcomes again another way.
+	LockRound func(ctx context.Context, tx Conn, ts []hookd.Transition, evs []hookd.OperationalEvent) error
 
 	// StatsShard, when set, is the shard of the delivery_stats rows that
 	// Complete adds to (the table then has a shard column, which readers
