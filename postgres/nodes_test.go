@@ -199,14 +199,24 @@ func countMessages(t *testing.T, db hookd.Store, tenantID string) map[hookd.Mess
 	}
 }
 
-// Three nodes publish to groups and deliver them at once: every message is
-// claimed by one node at a time and succeeds once, a group never has two
-// messages in flight, and each group's events succeed in the order they
-// were published, though each was published through another node than the
-// one before it and some attempts fail and are retried.
+// Two and three nodes publish to groups and deliver them at once: every
+// message is claimed by one node at a time and succeeds once, a group
+// never has two messages in flight, and each group's events succeed in
+// the order they were published, though each was published through
+// another node than the one before it and some attempts fail and are
+// retried.
 func TestNodesKeepGroupOrder(t *testing.T) {
 	t.Parallel()
-	dbs := openNodes(t, 3)
+	for _, n := range []int{2, 3} {
+		t.Run(fmt.Sprintf("%d nodes", n), func(t *testing.T) {
+			t.Parallel()
+			testNodesKeepGroupOrder(t, n)
+		})
+	}
+}
+
+func testNodesKeepGroupOrder(t *testing.T, nodes int) {
+	dbs := openNodes(t, nodes)
 	ctx := context.Background()
 	mustTenantAndWebhook(t, dbs[0], "flat", "https://example.com/flat")
 	g := hookd.NewWebhookDefaults()
@@ -295,16 +305,25 @@ func TestNodesKeepGroupOrder(t *testing.T) {
 			t.Errorf("group %s: %d of %d succeeded", key, len(got), perGroup)
 		}
 	}
-	if got := countMessages(t, dbs[2], "a"); got[hookd.StateSuccessful] != int(2*want) || len(got) != 1 {
+	if got := countMessages(t, dbs[nodes-1], "a"); got[hookd.StateSuccessful] != int(2*want) || len(got) != 1 {
 		t.Errorf("messages by state %v, want %d successful", got, 2*want)
 	}
 }
 
-// Three nodes, two engines each, claim the same due messages at once: each
-// message is leased by exactly one claim.
+// Two and three nodes, two engines each, claim the same due messages at
+// once: each message is leased by exactly one claim.
 func TestNodesClaimEachMessageOnce(t *testing.T) {
 	t.Parallel()
-	dbs := openNodes(t, 3)
+	for _, n := range []int{2, 3} {
+		t.Run(fmt.Sprintf("%d nodes", n), func(t *testing.T) {
+			t.Parallel()
+			testNodesClaimEachMessageOnce(t, n)
+		})
+	}
+}
+
+func testNodesClaimEachMessageOnce(t *testing.T, nodes int) {
+	dbs := openNodes(t, nodes)
 	ctx := context.Background()
 	mustTenantAndWebhook(t, dbs[0], "w", "https://example.com/")
 	const total = 1500
