@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hookd/hookd"
@@ -432,57 +433,65 @@ func completeRound(ctx context.Context, tx Conn, d *Dialect, outs []hookd.Outcom
 // earlier call whose answer was lost applied them). It gives an attempt
 // without an id one, and keeps its start to the millisecond, as stored.
 // The messages are locked (d.ForUpdate) in seq order, the one order in
-// which every Complete locks them.
+// which every Complete locks them. One statement reads it all (see
+// loadRoundQuery): on PostgreSQL each statement is a round trip, and a
+// node's Complete calls run one after the other.
 func loadRound(ctx context.Context, tx Conn, d *Dialect, outs []hookd.Outcome) ([]completing, error) {
-	ids := make([]any, len(outs))
-	for i := range outs {
-		ids[i] = outs[i].MessageID
-	}
 	type loaded struct {
-		seq int64
-		m   hookd.MessageStatus
+		seq     int64
+		m       hookd.MessageStatus
+		applied bool // the outcome's attempt is stored
 	}
 	msgs := make(map[string]*loaded, len(outs))
-	err := queryIn(ctx, tx, `SELECT seq, id, tenant_id, webhook_id, event_id, event_type, group_key, state, attempt_count,
-		lease, test FROM messages WHERE id IN (IN) ORDER BY seq`+d.ForUpdate, nil, ids, func(rows *sql.Rows) error {
-		r := &loaded{}
-		err := rows.Scan(&r.seq, &r.m.ID, &r.m.TenantID, &r.m.WebhookID, &r.m.EventID, &r.m.EventType, &r.m.GroupKey,
-			&r.m.State, &r.m.AttemptCount, &r.m.Lease, &r.m.Test)
-		msgs[r.m.ID] = r
-		return err
+	hooks := map[string]*hookd.Webhook{}
+	nw := ColumnCount(webhookColumns)
+	idx := make([]any, len(outs))
+	for i := range outs {
+		idx[i] = i
+	}
+	err := InChunks(idx, func(_ string, chunk []any) error {
+		args := make([]any, 0, 2*len(chunk))
+		for _, i := range chunk {
+			o := &outs[i.(int)]
+			args = append(args, o.MessageID, o.Attempt.ID)
+		}
+		return QueryRows(ctx, tx, loadRoundQuery(len(chunk), d), args, func(rows *sql.Rows) error {
+			r := &loaded{}
+			var hookID sql.NullString
+			dest := []any{&r.seq, &r.m.ID, &r.m.TenantID, &r.m.WebhookID, &r.m.EventID, &r.m.EventType, &r.m.GroupKey,
+				&r.m.State, &r.m.AttemptCount, &r.m.Lease, &r.m.Test, &r.applied, &hookID}
+			for range nw - 1 {
+				dest = append(dest, Discard{})
+			}
+			if err := rows.Scan(dest...); err != nil {
+				return err
+			}
+			msgs[r.m.ID] = r
+			if id := hookID.String; hookID.Valid && hooks[id] == nil {
+				// Only the webhooks' state is needed: their secrets stay
+				// sealed. Scanned once per webhook, on its first row.
+				w, err := scanWebhookRow(SkipScanner{Rows: rows, Skip: len(dest) - nw}, nil)
+				if err != nil {
+					return err
+				}
+				hooks[id] = w
+			}
+			return nil
+		})
 	})
 	if err != nil {
 		return nil, fmt.Errorf("load messages: %w", err)
 	}
 
-	var given []any
-	for i := range outs {
-		if id := outs[i].Attempt.ID; id != "" {
-			given = append(given, id)
-		}
-	}
-	stored := map[string]bool{}
-	if len(given) > 0 {
-		err := queryIn(ctx, tx, "SELECT id FROM attempts WHERE id IN (IN)", nil, given, func(rows *sql.Rows) error {
-			var id string
-			err := rows.Scan(&id)
-			stored[id] = true
-			return err
-		})
-		if err != nil {
-			return nil, fmt.Errorf("look up attempts: %w", err)
-		}
-	}
-
 	cs := make([]completing, 0, len(outs))
-	var hookIDs []string
+	stored := map[string]bool{}
 	for i := range outs {
 		o := outs[i]
 		r, ok := msgs[o.MessageID]
 		if !ok {
 			continue // deleted with its tenant meanwhile: nothing to record it on
 		}
-		if o.Attempt.ID != "" && stored[o.Attempt.ID] {
+		if o.Attempt.ID != "" && (r.applied || stored[o.Attempt.ID]) {
 			continue // recorded, and applied, by an earlier Complete
 		}
 		stored[o.Attempt.ID] = o.Attempt.ID != "" // the same attempt twice in one call counts once
@@ -492,24 +501,40 @@ func loadRound(ctx context.Context, tx Conn, d *Dialect, outs []hookd.Outcome) (
 		if !o.Attempt.StartedAt.IsZero() {
 			o.Attempt.StartedAt = FromMS(MS(o.Attempt.StartedAt))
 		}
-		cs = append(cs, completing{seq: r.seq, m: &r.m, o: o})
-		hookIDs = append(hookIDs, r.m.WebhookID)
+		c := completing{seq: r.seq, m: &r.m, o: o}
+		if w := hooks[r.m.WebhookID]; w != nil && w.TenantID == r.m.TenantID {
+			c.w = w // one value per webhook: the outcomes of a round share it
+		}
+		cs = append(cs, c)
 	}
 	if len(cs) == 0 {
 		return nil, nil
 	}
-	// Only the webhooks' state is needed: their secrets stay sealed.
-	hooks, err := webhooksByID(ctx, tx, hookIDs, nil)
-	if err != nil {
-		return nil, err
-	}
-	for i := range cs {
-		c := &cs[i]
-		if w := hooks[c.m.WebhookID]; w != nil && w.TenantID == c.m.TenantID {
-			c.w = w // one value per webhook: the outcomes of a round share it
-		}
-	}
 	return cs, nil
+}
+
+// loadRoundQueries caches loadRoundQuery's texts by dialect and number
+// of outcomes (InChunks keeps those few).
+var loadRoundQueries sync.Map // [2]any{*Dialect's ForUpdate, n} → string
+
+// loadRoundQuery is loadRound's statement for n outcomes, given as n
+// (message id, attempt id) pairs: each outcome's message (locked, in seq
+// order), whether its attempt is stored already, and its webhook's
+// columns (NULL when the webhook is gone).
+func loadRoundQuery(n int, d *Dialect) string {
+	key := [2]any{d.ForUpdate, n}
+	if q, ok := loadRoundQueries.Load(key); ok {
+		return q.(string)
+	}
+	q := `WITH o (mid, aid) AS (VALUES ` + strings.Repeat("(?, ?), ", n-1) + `(?, ?)),
+	locked AS (SELECT seq, id, tenant_id, webhook_id, event_id, event_type, group_key, state, attempt_count, lease, test
+		FROM messages WHERE id IN (SELECT mid FROM o) ORDER BY seq` + d.ForUpdate + `)
+	SELECT l.seq, l.id, l.tenant_id, l.webhook_id, l.event_id, l.event_type, l.group_key, l.state, l.attempt_count,
+		l.lease, l.test, EXISTS (SELECT 1 FROM o JOIN attempts a ON a.id = o.aid WHERE o.mid = l.id),
+		` + Qualified("w", webhookColumns) + `
+	FROM locked l LEFT JOIN webhooks w ON w.id = l.webhook_id ORDER BY l.seq`
+	loadRoundQueries.Store(key, q)
+	return q
 }
 
 // writeRound writes the round's transitions ts: the attempts, the delivery
