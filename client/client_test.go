@@ -79,7 +79,7 @@ func TestEveryOperation(t *testing.T) {
 	}
 
 	// Portal links.
-	link, err := c.PortalLinks.Create(ctx(t), tenant, &client.PortalLinkInput{ReadOnly: true, ExpiresIn: client.Duration(time.Hour)})
+	link, err := c.PortalLinks.Create(ctx(t), tenant, &client.PortalLinkInput{ReadOnly: true, ExpiresIn: client.Duration(time.Hour), Label: "support"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,6 +91,34 @@ func TestEveryOperation(t *testing.T) {
 	}
 	if _, err := c.PortalLinks.Create(ctx(t), tenant, &client.PortalLinkInput{ExpiresIn: client.Duration(time.Second)}); client.AsError(err).FieldMessage("expires_in") == "" {
 		t.Fatalf("a link expiring in 1s: %v, want 400 naming expires_in", err)
+	}
+	links, err := c.PortalLinks.List(ctx(t), tenant)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var listed *client.PortalLink
+	for i := range links.Data {
+		if links.Data[i].ID == link.ID {
+			listed = &links.Data[i]
+		}
+	}
+	if listed == nil || listed.Label != "support" || listed.Status != "unused" || listed.URL != "" || listed.CreatedBy == "" {
+		t.Fatalf("listed links = %+v, want %s labelled support, unused, without its URL", links.Data, link.ID)
+	}
+	if err := c.PortalLinks.Revoke(ctx(t), tenant, link.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.PortalLinks.Revoke(ctx(t), tenant, "pl_nope"); !client.IsNotFound(err) {
+		t.Fatalf("revoking an unknown link: %v, want 404", err)
+	}
+	links, err = c.PortalLinks.List(ctx(t), tenant)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range links.Data {
+		if l.ID == link.ID && (l.Status != "revoked" || l.RevokedAt == nil) {
+			t.Fatalf("revoked link listed as %+v", l)
+		}
 	}
 
 	// Webhooks: create with every field, read, replace, patch.

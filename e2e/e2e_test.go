@@ -5,6 +5,7 @@ package e2e_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -14,6 +15,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -489,6 +491,169 @@ func TestTwoNodesShareOnePostgres(t *testing.T) {
 		}
 	}
 	rcv.mu.Unlock()
+	ord.mu.Lock()
+	for _, v := range ord.violations {
+		t.Errorf("order violated: %s", v)
+	}
+	ord.mu.Unlock()
+}
+
+// TestThreeNodesOneKilled runs three hookd processes on one PostgreSQL
+// database, publishes to all of them while they deliver, and kills one
+// with SIGKILL in the middle. Every event accepted (by any node, the dead
+// one too) must reach the receiver, the grouped webhook must get every
+// group in order (groups of each node's own, and groups published through
+// two nodes in turn), and the messages the dead node held must be taken
+// over by the others within bounded time: when their lease ends (the
+// longest webhook timeout plus the margin, 60 s) and the next claim sees
+// them due.
+func TestThreeNodesOneKilled(t *testing.T) {
+	db := pgtest.FreshURL(t)
+	const token = "e2e-root-token-shared-by-three-nodes-012345678"
+	store := []string{"--db", db, "--root-token", token, "--encryption-key-file", keyFile(t)}
+	rcv, url := newReceiver(t, 2*time.Millisecond) // attempts take a moment: some are in flight at the kill
+	var nodes []*proc
+	for range 3 {
+		nodes = append(nodes, startHookd(t, t.TempDir(), freeAddr(t), store...))
+	}
+	setupTenant(t, nodes[0].base, token, url)
+	ord := groupedWebhook(t, nodes[1].base, token)
+
+	var mu sync.Mutex
+	accepted := map[string]bool{}
+	acceptedSeq := map[int]bool{}
+	var seqs sync.Mutex
+	next := 0
+	// publish sends one batch of 20 through node n: groups named by
+	// group(i) for the batch's i-th event, and records what was accepted.
+	publish := func(n int, group func(i int) string) bool {
+		seqs.Lock()
+		first := next
+		next += 20
+		seqs.Unlock()
+		events := make([]client.EventInput, 20)
+		for i := range events {
+			events[i] = client.EventInput{Type: "Unit.Updated", Group: group(i), Payload: map[string]int{"seq": first + i}}
+		}
+		res, err := api(t, nodes[n].base, token).Events.PublishBatch(context.Background(), "acme", events)
+		if err != nil {
+			return false
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		for i, d := range res {
+			accepted[d.ID] = true
+			acceptedSeq[first+i] = true
+		}
+		return true
+	}
+	stop := make(chan struct{})
+	var killing atomic.Bool // node 2 is being killed: its publishes may fail
+	var wg sync.WaitGroup
+	for n := range nodes {
+		// Node n's own groups, published through it, in order.
+		wg.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if !publish(n, func(i int) string { return fmt.Sprintf("n%d-g%d", n, i%8) }) {
+					// The node being killed: its groups end here. (Its
+					// process may not be reaped yet when the request fails.)
+					if n != 2 || !killing.Load() {
+						t.Errorf("publish to node %d failed", n)
+					}
+					return
+				}
+			}
+		})
+	}
+	// Groups published through the two nodes that live, in turn: each
+	// batch waits for the one before, through the other node.
+	wg.Go(func() {
+		for b := 0; ; b++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if !publish(b%2, func(i int) string { return fmt.Sprintf("x-g%d", i%4) }) {
+				t.Errorf("publish to node %d failed", b%2)
+				return
+			}
+		}
+	})
+	acceptedNow := func() int { mu.Lock(); defer mu.Unlock(); return len(accepted) }
+	for deadline := time.Now().Add(60 * time.Second); rcv.count() < 500 || acceptedNow() < 1000; {
+		if time.Now().After(deadline) {
+			close(stop)
+			wg.Wait()
+			t.Fatalf("only %d of %d accepted delivered before the kill", rcv.count(), acceptedNow())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	killing.Store(true)
+	if err := nodes[2].cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	killed := time.Now()
+	<-nodes[2].done
+	time.Sleep(time.Second) // the others publish and deliver on
+	close(stop)
+	wg.Wait()
+	want := acceptedNow()
+	t.Logf("killed node 2 with %d of %d accepted events delivered", rcv.count(), want)
+
+	// The dead node's leases end 60 s after it last claimed; the others
+	// claim its messages when they next look (within their poll interval,
+	// 5 s). Allow that, and as much again for a loaded machine.
+	const lease, takeOver = 60 * time.Second, 60 * time.Second
+	deadline := killed.Add(lease + takeOver)
+	var missing int
+	for {
+		missing = 0
+		rcv.mu.Lock()
+		mu.Lock()
+		for id := range accepted {
+			if rcv.events[id] == 0 {
+				missing++
+			}
+		}
+		mu.Unlock()
+		rcv.mu.Unlock()
+		ord.mu.Lock()
+		seen := 0
+		for sq := range acceptedSeq {
+			if ord.seen[sq] {
+				seen++
+			}
+		}
+		ord.mu.Unlock()
+		if missing == 0 && seen == want {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d accepted events never delivered, %d of them in order, %s after the kill\nnode 0:\n%s\nnode 1:\n%s",
+				missing, want, want-seen, time.Since(killed).Round(time.Second), nodes[0].log.String(), nodes[1].log.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Logf("every accepted event delivered %s after the kill", time.Since(killed).Round(100*time.Millisecond))
+	// No message is left waiting: the dead node's leases were taken over.
+	for {
+		waiting, err := api(t, nodes[0].base, token).Messages.List(t.Context(), "acme", &client.MessageListOptions{
+			States:      []client.MessageState{client.StateCreated, client.StateRetrying, client.StatePending},
+			ListOptions: client.ListOptions{Limit: 5}})
+		if err == nil && len(waiting.Data) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("messages still waiting: %+v, %v", waiting, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	ord.mu.Lock()
 	for _, v := range ord.violations {
 		t.Errorf("order violated: %s", v)

@@ -296,8 +296,9 @@ func TestWritesWaitForTheWriteLock(t *testing.T) {
 // (default_transaction_isolation, set here on the connection as an
 // operator may set it for the database): at REPEATABLE READ or
 // SERIALIZABLE a transaction's snapshot is taken when it asks for the
-// write lock, so one that waited for it would not see the writes of the
-// one before, and would number its messages with the same seq.
+// write lock, so one that waited for it (or for a group's lock) would not
+// see the writes of the one before: a group's messages, an idempotency
+// key.
 func TestWritesIgnoreDefaultIsolation(t *testing.T) {
 	t.Parallel()
 	for _, level := range []string{"repeatable read", "serializable"} {

@@ -14,9 +14,14 @@ const WriteLock = writeLock
 func (db *DB) OnRound(fn func(calls int)) { db.pub.onRound = fn }
 
 // InTx runs fn in a write transaction (lazy: as the delivery engine's
-// bookkeeping), with a function running a query in it.
+// bookkeeping, under the shared write lock), with a function running a
+// query in it.
 func (db *DB) InTx(ctx context.Context, lazy bool, fn func(q func(string) *sql.Row) error) error {
-	return db.txDurable(ctx, !lazy, func(tx *wtx) error {
+	m := exclusive
+	if lazy {
+		m = engine
+	}
+	return db.write(ctx, m, func(tx *wtx) error {
 		return fn(func(query string) *sql.Row { return tx.QueryRowContext(ctx, query) })
 	})
 }
@@ -34,3 +39,20 @@ func OpenAtVersion(ctx context.Context, url string, version int) (*DB, error) {
 // Rebind returns the text the store runs for a statement of sqlstore,
 // written with '?' placeholders.
 func Rebind(query string) string { return rebind(query) }
+
+// GroupLock returns the two keys of the advisory lock of the tenant's
+// group, for tests that hold it.
+func GroupLock(tenantID, group string) (int32, int32) {
+	k := groupLock(tenantID, group)
+	return k.a, k.b
+}
+
+// IdempotencyLock returns the two keys of the advisory lock of the
+// tenant's idempotency key.
+func IdempotencyLock(tenantID, key string) (int32, int32) {
+	k := idempotencyLock(tenantID, key)
+	return k.a, k.b
+}
+
+// Renumber is renumber: $N placeholders shifted by off.
+func Renumber(query string, off int) string { return renumber(query, off) }

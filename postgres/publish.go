@@ -11,24 +11,28 @@ import (
 
 // Group commit of Publish.
 //
-// A Publish is answered once its commit is durable, and every write
-// transaction holds the write lock until its commit record is on disk: one
-// transaction per Publish would cap publishing at the disk's flushes per
-// second, across all processes (about 300 events/s here with 32
-// clients). So Publish does not write itself: it queues its call for one
-// writer goroutine per process, which takes every call queued, and those
-// queued while it runs them (up to maxBatchCalls calls or about
-// maxBatchEvents events), runs them in ONE transaction, writing their
-// rows together (see sqlstore.PendingRows), commits once and answers
-// every caller. A call that fails on a rule (an idempotency conflict, an
-// unknown tenant) writes nothing and only it fails; the others still
-// commit. Calls run in queue order, so a later call sees an earlier
-// call's idempotency key and group messages just as if they had committed
-// one after the other. The queue and the calls' protocol are
-// sqlstore.Queue's, as in the SQLite store.
+// A Publish is answered once its commit is durable: one transaction per
+// Publish would cap publishing at the disk's flushes per second (about 300
+// events/s here with 32 clients). So Publish does not write itself: it
+// queues its call for one writer goroutine per process, which takes every
+// call queued (up to maxBatchCalls calls or about maxBatchEvents events),
+// runs them in ONE transaction, writing their rows together (see
+// sqlstore.PendingRows), commits once and answers every caller. A call
+// that fails on a rule (an idempotency conflict, an unknown tenant) writes
+// nothing and only it fails; the others still commit. Calls run in queue
+// order, so a later call sees an earlier call's idempotency key and group
+// messages just as if they had committed one after the other. The queue
+// and the calls' protocol are sqlstore.Queue's, as in the SQLite store.
+//
+// The transaction holds the write lock shared: the rounds of several
+// nodes, and their delivery engines, write at once. Before it runs the
+// calls it takes, in one order, the locks of every group its events name
+// and of every idempotency key they use (see the package comment): a
+// round of another node publishing to the same group or key waits until
+// this one committed, and then sees its messages and keys.
 
-// Bounds of one group commit: a larger one would hold the write lock, and
-// so Claim and Complete, for longer.
+// Bounds of one group commit: a larger one would hold its group locks,
+// and so the Complete calls releasing those groups, for longer.
 const (
 	maxBatchCalls  = 256
 	maxBatchEvents = 5000
@@ -111,10 +115,12 @@ func (p *publisher) fill(batch []*publishCall, events int) ([]*publishCall, int)
 	return batch, events
 }
 
-// publishRound runs the calls in one transaction, taking the calls that
-// queue up meanwhile (while it waits for the write lock and runs the
-// calls it has), commits and answers them all. A failed write or commit
-// fails every call of the round.
+// publishRound takes the calls queued meanwhile (within the bounds of a
+// round) and runs them all in one transaction, under the locks of their
+// groups and idempotency keys, then commits and answers them. A failed
+// write or commit fails every call of the round. Calls that queue while
+// the round runs wait for the next: their locks could be taken only out
+// of order.
 func (db *DB) publishRound(p *publisher, batch []*publishCall) {
 	// The statements run under the writer's context, not a caller's: one
 	// caller going away must not roll back the others' events.
@@ -123,27 +129,38 @@ func (db *DB) publishRound(p *publisher, batch []*publishCall) {
 	for _, c := range batch {
 		events += len(c.events)
 	}
+	batch, _ = p.fill(batch, events)
+	var keys []lockKey
+	for _, c := range batch {
+		for i := range c.events {
+			if g := c.events[i].Group; g != "" {
+				keys = append(keys, groupLock(c.tenantID, g))
+			}
+			if k := c.events[i].IdempotencyKey; k != "" {
+				keys = append(keys, idempotencyLock(c.tenantID, k))
+			}
+		}
+	}
 	// Messages due now go to the delivery engine, leased, while it has
 	// room (see hookd.Handoff): they need no Claim.
 	place := &sqlstore.Fresh{}
 	if b := db.handoff.Load(); b != nil {
 		place.Handoff, place.Lease = b.h, sqlstore.NewLease()
 	}
-	err := db.tx(ctx, func(tx *wtx) error {
+	err := db.write(ctx, publishing, func(tx *wtx) error {
+		if err := tx.lock(ctx, keys); err != nil {
+			return err
+		}
 		hc := db.NewHookCache()
 		rows := &sqlstore.PendingRows{}
-		for i := 0; i < len(batch); {
-			for ; i < len(batch); i++ {
-				c := batch[i]
-				c.res, c.err = sqlstore.PublishTx(ctx, tx, hc, rows, place, c.tenantID, c.events, c.now)
-				var rule *hookd.Error
-				if c.err != nil && !errors.As(c.err, &rule) {
-					// Not a rule of the call's: the transaction's (and
-					// PostgreSQL ends a transaction at its first error).
-					return c.err
-				}
+		for _, c := range batch {
+			c.res, c.err = sqlstore.PublishTx(ctx, tx, hc, rows, place, c.tenantID, c.events, c.now)
+			var rule *hookd.Error
+			if c.err != nil && !errors.As(c.err, &rule) {
+				// Not a rule of the call's: the transaction's (and
+				// PostgreSQL ends a transaction at its first error).
+				return c.err
 			}
-			batch, events = p.fill(batch, events)
 		}
 		return rows.Flush(ctx, tx)
 	})

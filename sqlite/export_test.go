@@ -44,8 +44,6 @@ var (
 	HoldQuery                 = sqlstore.HoldQuery
 	ReleaseQuery              = sqlstore.ReleaseQuery
 	AbortWebhookQuery         = sqlstore.AbortWebhookQuery
-	GroupHeadsQuery           = sqlstore.GroupHeadsQuery
-	BlockedGroupsQuery        = sqlstore.BlockedGroupsQuery
 )
 
 // CountMessagesRow is the dashboard's count of one tenant's messages.

@@ -27,9 +27,6 @@ func TestQueryPlans(t *testing.T) {
 	since, until := time.Unix(0, 0), time.Now()
 	listFailedRange, listFailedRangeArgs := sqlite.ListMessagesQuery("a",
 		hookd.MessageFilter{States: []hookd.MessageState{hookd.StateFailed, hookd.StateFailed}, Since: &since, Until: &until})
-	heads, headsArgs := sqlite.GroupHeadsQuery(false, []any{"wh", "g1", "wh", "g2"})
-	headsCOF, headsCOFArgs := sqlite.GroupHeadsQuery(true, []any{"wh", "g1"})
-	blockedGroups, blockedGroupsArgs := sqlite.BlockedGroupsQuery(false, []any{"wh", "g1", "wh", "g2"})
 	listOther, listOtherArgs := sqlite.ListMessagesQuery("a",
 		hookd.MessageFilter{States: []hookd.MessageState{hookd.StateFailed, hookd.StateRetrying}})
 	for _, tt := range []struct {
@@ -56,11 +53,6 @@ func TestQueryPlans(t *testing.T) {
 		{"hold a webhook's messages", sqlite.HoldQuery, []any{0, "wh"}, "messages", []string{"messages_open"}},
 		{"release a webhook's messages", sqlite.ReleaseQuery, []any{0, "wh"}, "messages", []string{"messages_open"}},
 		{"abort a deleted webhook's messages", sqlite.AbortWebhookQuery, []any{0, "wh"}, "messages", []string{"messages_open"}},
-		// Complete's release of the next message of each group: one
-		// index search per group, however many messages the webhook has.
-		{"the heads of groups", heads, headsArgs, "messages", []string{"messages_group"}},
-		{"the heads of groups, continuing on failure", headsCOF, headsCOFArgs, "messages", []string{"messages_group"}},
-		{"which groups are blocked (Publish)", blockedGroups, blockedGroupsArgs, "messages", []string{"messages_group"}},
 		{"ListAttempts", sqlite.ListAttemptsQuery, []any{"msg", "a", "", 50}, "attempts", []string{"attempts_message"}},
 	} {
 		plan, err := sqlite.QueryPlan(db, tt.query, tt.args...)

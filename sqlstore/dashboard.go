@@ -230,15 +230,25 @@ var histCols = func() []string {
 // statsCols are the columns writeStats writes, in order.
 var statsCols = append([]string{"tenant_id", "webhook_id", "bucket", "attempts", "successes"}, histCols...)
 
-// statsUpsert adds a row's counts to the stored ones.
-var statsUpsert = func() string {
+// shardedStatsCols are the columns addStats writes with a shard (see
+// Dialect.StatsShard).
+var shardedStatsCols = append(append([]string{}, statsCols[:3]...), append([]string{"shard"}, statsCols[3:]...)...)
+
+// statsUpsert adds a row's counts to the stored ones: the row of the
+// conflict target's columns.
+func statsUpsert(target string) string {
 	set := []string{"attempts = delivery_stats.attempts + excluded.attempts",
 		"successes = delivery_stats.successes + excluded.successes"}
 	for _, c := range histCols {
 		set = append(set, c+" = delivery_stats."+c+" + excluded."+c)
 	}
-	return " ON CONFLICT (tenant_id, webhook_id, bucket) DO UPDATE SET " + strings.Join(set, ", ")
-}()
+	return " ON CONFLICT (" + target + ") DO UPDATE SET " + strings.Join(set, ", ")
+}
+
+var (
+	plainUpsert   = statsUpsert("tenant_id, webhook_id, bucket")
+	shardedUpsert = statsUpsert("tenant_id, webhook_id, bucket, shard")
+)
 
 // capped counts the rows of a query's WHERE, reading at most limit+1.
 func capped(where string) string {

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hookd/hookd"
@@ -77,13 +78,15 @@ func LeaseDueTx(ctx context.Context, tx Conn, d *Dialect, c *ClaimCall, now time
 	return batch, err
 }
 
-// Claimed is a message Claim leased, with its event when read with it
-// (the SQLite store's parked messages).
+// Claimed is a message Claim leased, with its event and its webhook when
+// read with it (the SQLite store's parked messages; the PostgreSQL store's
+// Claim reads both in its statement).
 type Claimed struct {
 	M      *hookd.Message
 	Manual bool
 	Seq    int64
 	Ev     *hookd.Event
+	W      *hookd.Webhook
 }
 
 // DeliveriesOf returns the claimed messages, leased with token, as
@@ -136,7 +139,9 @@ func (s *Store) deliveries(ctx context.Context, batch []Claimed, lease int64) ([
 		if c.Ev == nil {
 			eventIDs = append(eventIDs, c.M.EventID)
 		}
-		webhookIDs = append(webhookIDs, c.M.WebhookID)
+		if c.W == nil {
+			webhookIDs = append(webhookIDs, c.M.WebhookID)
+		}
 	}
 	events := map[string]*hookd.Event{}
 	if len(eventIDs) > 0 {
@@ -150,9 +155,17 @@ func (s *Store) deliveries(ctx context.Context, batch []Claimed, lease int64) ([
 			events[c.M.EventID] = c.Ev
 		}
 	}
-	hooks, err := webhooksByID(ctx, s.Fixed, webhookIDs, s.openColumn)
-	if err != nil {
-		return nil, nil, err
+	hooks := map[string]*hookd.Webhook{}
+	if len(webhookIDs) > 0 {
+		var err error
+		if hooks, err = webhooksByID(ctx, s.Fixed, webhookIDs, s.openColumn); err != nil {
+			return nil, nil, err
+		}
+	}
+	for _, c := range batch {
+		if c.W != nil {
+			hooks[c.M.WebhookID] = c.W
+		}
 	}
 	out := make([]*hookd.Delivery, 0, len(batch))
 	var orphans []Claimed
@@ -263,6 +276,19 @@ func (s *Store) DeferMessage(ctx context.Context, messageID string, lease int64,
 // DeferMessages is DeferMessage for each of ds, in one transaction.
 func (s *Store) DeferMessages(ctx context.Context, ds []hookd.Deferral) error {
 	err := s.Lazy(ctx, func(tx Conn) error {
+		if d := s.Dialect.ForUpdate; d != "" && len(ds) > 0 {
+			// Locked first, all in seq order (the order Complete locks
+			// them in): a Complete or a Claim of another node must not
+			// move a message between its read and its write.
+			ids := make([]any, len(ds))
+			for i := range ds {
+				ids[i] = ds[i].MessageID
+			}
+			if err := queryIn(ctx, tx, "SELECT seq FROM messages WHERE id IN (IN) ORDER BY seq"+d, nil, ids,
+				func(*sql.Rows) error { return nil }); err != nil {
+				return fmt.Errorf("lock messages: %w", err)
+			}
+		}
 		now := FromMS(MS(s.now()))
 		for _, d := range ds {
 			seq, m, err := scanStatus(tx.QueryRowContext(ctx, "SELECT "+statusColumns+" FROM messages WHERE id = ?", d.MessageID))
@@ -329,7 +355,7 @@ func CompleteTx(ctx context.Context, tx Conn, d *Dialect, rows *PendingRows, out
 	}
 	// The webhooks as the outcomes left them (suspended ones hold their
 	// messages), their secrets left sealed.
-	ops, err := PublishOperational(ctx, tx, &HookCache{}, rows, ops, now)
+	ops, err := PublishOperational(ctx, tx, SealedHookCache(d), rows, ops, now)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -373,7 +399,7 @@ type completing struct {
 // writes the transitions. It returns them and the operational events they
 // cause, to publish.
 func completeRound(ctx context.Context, tx Conn, d *Dialect, outs []hookd.Outcome, now time.Time) ([]hookd.Transition, []hookd.OperationalEvent, error) {
-	cs, err := loadRound(ctx, tx, outs)
+	cs, err := loadRound(ctx, tx, d, outs)
 	if err != nil || len(cs) == 0 {
 		return nil, nil, err
 	}
@@ -390,6 +416,11 @@ func completeRound(ctx context.Context, tx Conn, d *Dialect, outs []hookd.Outcom
 			ts[i].ApplyTo(c.w)
 		}
 	}
+	if d.LockRound != nil {
+		if err := d.LockRound(ctx, tx, ts, evs); err != nil {
+			return nil, nil, err
+		}
+	}
 	if err := writeRound(ctx, tx, d, cs, ts, now); err != nil {
 		return nil, nil, err
 	}
@@ -401,56 +432,66 @@ func completeRound(ctx context.Context, tx Conn, d *Dialect, outs []hookd.Outcom
 // deleted meanwhile, and those whose attempt id is already stored (an
 // earlier call whose answer was lost applied them). It gives an attempt
 // without an id one, and keeps its start to the millisecond, as stored.
-func loadRound(ctx context.Context, tx Conn, outs []hookd.Outcome) ([]completing, error) {
-	ids := make([]any, len(outs))
-	for i := range outs {
-		ids[i] = outs[i].MessageID
-	}
+// The messages are locked (d.ForUpdate) in seq order, the one order in
+// which every Complete locks them. One statement reads it all (see
+// loadRoundQuery): on PostgreSQL each statement is a round trip, and a
+// node's Complete calls run one after the other.
+func loadRound(ctx context.Context, tx Conn, d *Dialect, outs []hookd.Outcome) ([]completing, error) {
 	type loaded struct {
-		seq int64
-		m   hookd.MessageStatus
+		seq     int64
+		m       hookd.MessageStatus
+		applied bool // the outcome's attempt is stored
 	}
 	msgs := make(map[string]*loaded, len(outs))
-	err := queryIn(ctx, tx, `SELECT seq, id, tenant_id, webhook_id, event_id, event_type, group_key, state, attempt_count,
-		lease, test FROM messages WHERE id IN (IN)`, nil, ids, func(rows *sql.Rows) error {
-		r := &loaded{}
-		err := rows.Scan(&r.seq, &r.m.ID, &r.m.TenantID, &r.m.WebhookID, &r.m.EventID, &r.m.EventType, &r.m.GroupKey,
-			&r.m.State, &r.m.AttemptCount, &r.m.Lease, &r.m.Test)
-		msgs[r.m.ID] = r
-		return err
+	hooks := map[string]*hookd.Webhook{}
+	nw := ColumnCount(webhookColumns)
+	idx := make([]any, len(outs))
+	for i := range outs {
+		idx[i] = i
+	}
+	err := InChunks(idx, func(_ string, chunk []any) error {
+		args := make([]any, 0, 2*len(chunk))
+		for _, i := range chunk {
+			o := &outs[i.(int)]
+			args = append(args, o.MessageID, o.Attempt.ID)
+		}
+		return QueryRows(ctx, tx, loadRoundQuery(len(chunk), d), args, func(rows *sql.Rows) error {
+			r := &loaded{}
+			var hookID sql.NullString
+			dest := []any{&r.seq, &r.m.ID, &r.m.TenantID, &r.m.WebhookID, &r.m.EventID, &r.m.EventType, &r.m.GroupKey,
+				&r.m.State, &r.m.AttemptCount, &r.m.Lease, &r.m.Test, &r.applied, &hookID}
+			for range nw - 1 {
+				dest = append(dest, Discard{})
+			}
+			if err := rows.Scan(dest...); err != nil {
+				return err
+			}
+			msgs[r.m.ID] = r
+			if id := hookID.String; hookID.Valid && hooks[id] == nil {
+				// Only the webhooks' state is needed: their secrets stay
+				// sealed. Scanned once per webhook, on its first row.
+				w, err := scanWebhookRow(SkipScanner{Rows: rows, Skip: len(dest) - nw}, nil)
+				if err != nil {
+					return err
+				}
+				hooks[id] = w
+			}
+			return nil
+		})
 	})
 	if err != nil {
 		return nil, fmt.Errorf("load messages: %w", err)
 	}
 
-	var given []any
-	for i := range outs {
-		if id := outs[i].Attempt.ID; id != "" {
-			given = append(given, id)
-		}
-	}
-	stored := map[string]bool{}
-	if len(given) > 0 {
-		err := queryIn(ctx, tx, "SELECT id FROM attempts WHERE id IN (IN)", nil, given, func(rows *sql.Rows) error {
-			var id string
-			err := rows.Scan(&id)
-			stored[id] = true
-			return err
-		})
-		if err != nil {
-			return nil, fmt.Errorf("look up attempts: %w", err)
-		}
-	}
-
 	cs := make([]completing, 0, len(outs))
-	var hookIDs []string
+	stored := map[string]bool{}
 	for i := range outs {
 		o := outs[i]
 		r, ok := msgs[o.MessageID]
 		if !ok {
 			continue // deleted with its tenant meanwhile: nothing to record it on
 		}
-		if o.Attempt.ID != "" && stored[o.Attempt.ID] {
+		if o.Attempt.ID != "" && (r.applied || stored[o.Attempt.ID]) {
 			continue // recorded, and applied, by an earlier Complete
 		}
 		stored[o.Attempt.ID] = o.Attempt.ID != "" // the same attempt twice in one call counts once
@@ -460,24 +501,40 @@ func loadRound(ctx context.Context, tx Conn, outs []hookd.Outcome) ([]completing
 		if !o.Attempt.StartedAt.IsZero() {
 			o.Attempt.StartedAt = FromMS(MS(o.Attempt.StartedAt))
 		}
-		cs = append(cs, completing{seq: r.seq, m: &r.m, o: o})
-		hookIDs = append(hookIDs, r.m.WebhookID)
+		c := completing{seq: r.seq, m: &r.m, o: o}
+		if w := hooks[r.m.WebhookID]; w != nil && w.TenantID == r.m.TenantID {
+			c.w = w // one value per webhook: the outcomes of a round share it
+		}
+		cs = append(cs, c)
 	}
 	if len(cs) == 0 {
 		return nil, nil
 	}
-	// Only the webhooks' state is needed: their secrets stay sealed.
-	hooks, err := webhooksByID(ctx, tx, hookIDs, nil)
-	if err != nil {
-		return nil, err
-	}
-	for i := range cs {
-		c := &cs[i]
-		if w := hooks[c.m.WebhookID]; w != nil && w.TenantID == c.m.TenantID {
-			c.w = w // one value per webhook: the outcomes of a round share it
-		}
-	}
 	return cs, nil
+}
+
+// loadRoundQueries caches loadRoundQuery's texts by dialect and number
+// of outcomes (InChunks keeps those few).
+var loadRoundQueries sync.Map // [2]any{*Dialect's ForUpdate, n} → string
+
+// loadRoundQuery is loadRound's statement for n outcomes, given as n
+// (message id, attempt id) pairs: each outcome's message (locked, in seq
+// order), whether its attempt is stored already, and its webhook's
+// columns (NULL when the webhook is gone).
+func loadRoundQuery(n int, d *Dialect) string {
+	key := [2]any{d.ForUpdate, n}
+	if q, ok := loadRoundQueries.Load(key); ok {
+		return q.(string)
+	}
+	q := `WITH o (mid, aid) AS (VALUES ` + strings.Repeat("(?, ?), ", n-1) + `(?, ?)),
+	locked AS (SELECT seq, id, tenant_id, webhook_id, event_id, event_type, group_key, state, attempt_count, lease, test
+		FROM messages WHERE id IN (SELECT mid FROM o) ORDER BY seq` + d.ForUpdate + `)
+	SELECT l.seq, l.id, l.tenant_id, l.webhook_id, l.event_id, l.event_type, l.group_key, l.state, l.attempt_count,
+		l.lease, l.test, EXISTS (SELECT 1 FROM o JOIN attempts a ON a.id = o.aid WHERE o.mid = l.id),
+		` + Qualified("w", webhookColumns) + `
+	FROM locked l LEFT JOIN webhooks w ON w.id = l.webhook_id ORDER BY l.seq`
+	loadRoundQueries.Store(key, q)
+	return q
 }
 
 // writeRound writes the round's transitions ts: the attempts and the
@@ -494,33 +551,49 @@ func writeRound(ctx context.Context, tx Conn, d *Dialect, cs []completing, ts []
 		return err
 	}
 	released := map[[2]string]bool{}
-	var release []groupRef
+	var releasing []*hookd.Webhook  // in the order first released
+	groups := map[string][]string{} // webhook id → groups to release
 	streak := map[string]*hookd.Webhook{}
+	ended := map[string]bool{} // webhooks whose streak a transition of the round ended
 	var suspend []*hookd.Webhook
 	for i := range ts {
 		c, t := &cs[i], &ts[i]
 		if t.StreakStarted || t.StreakEnded {
 			streak[c.w.ID] = c.w
 		}
+		if t.StreakEnded {
+			ended[c.w.ID] = true
+		}
 		if t.Suspended {
 			suspend = append(suspend, c.w)
 		}
-		// The release sees the webhook as the round left it: one
-		// suspended by this round keeps its groups held, and its
-		// unsuspension releases their heads.
 		k := [2]string{t.WebhookID, t.GroupKey}
-		if !t.GroupReleased || released[k] {
-			continue
+		if !t.GroupReleased || c.w == nil || released[k] {
+			continue // a deleted webhook's groups have nothing left to release
 		}
 		released[k] = true
-		release = append(release, groupRef{c.w, t.GroupKey})
+		if groups[c.w.ID] == nil {
+			releasing = append(releasing, c.w)
+		}
+		groups[c.w.ID] = append(groups[c.w.ID], t.GroupKey)
 	}
-	if err := releaseGroups(ctx, tx, d, release, now); err != nil {
-		return err
+	// releaseGroups sees the webhook as the round left it: one suspended
+	// by this round keeps its groups held, and its unsuspension releases
+	// their heads. One statement per webhook, which only writes.
+	for _, w := range releasing {
+		if err := releaseGroups(ctx, tx, w, groups[w.ID], now); err != nil {
+			return err
+		}
 	}
 	for _, w := range streak {
-		if _, err := tx.ExecContext(ctx, "UPDATE webhooks SET failing_since = ? WHERE id = ?",
-			msPtr(w.FailingSince), w.ID); err != nil {
+		// A streak the round only started keeps one that another writer
+		// started meanwhile (PostgreSQL nodes complete at once): as if
+		// this round had come second and found it running.
+		q := "UPDATE webhooks SET failing_since = ? WHERE id = ?"
+		if w.FailingSince != nil && !ended[w.ID] {
+			q = "UPDATE webhooks SET failing_since = coalesce(failing_since, ?) WHERE id = ?"
+		}
+		if _, err := tx.ExecContext(ctx, q, msPtr(w.FailingSince), w.ID); err != nil {
 			return fmt.Errorf("keep failure streak: %w", err)
 		}
 	}

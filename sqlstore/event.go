@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -91,11 +93,6 @@ func PublishTx(ctx context.Context, tx Conn, hc *HookCache, rows *PendingRows, p
 	if err != nil {
 		return nil, err
 	}
-	// Which groups an earlier message blocks, asked once for the call.
-	blocking, err := groupsBlocked(ctx, tx, rows, hooks, events)
-	if err != nil {
-		return nil, err
-	}
 	type use struct {
 		i  int // the event that used the key first in this call
 		fp string
@@ -104,6 +101,10 @@ func PublishTx(ctx context.Context, tx Conn, hc *HookCache, rows *PendingRows, p
 	// (webhook, group) pairs that got a message in this call: a later
 	// one is blocked by it without asking the database.
 	busy := map[[2]string]bool{}
+	stuck, err := blockedGroups(ctx, tx, rows, hooks, events)
+	if err != nil {
+		return nil, err
+	}
 	nowMS := MS(now)
 	out := make([]hookd.PublishResult, len(events))
 	evArgs := make([]any, 0, len(events)*len(eventCols))
@@ -168,10 +169,13 @@ func PublishTx(ctx context.Context, tx Conn, hc *HookCache, rows *PendingRows, p
 			if w.Grouped {
 				group = in.Group
 			}
+			// Whether an earlier message blocks the group: one of this
+			// call's, or one stored (asked for all of the call's groups
+			// at once, see blockedGroups).
 			isBlocked := false
 			if w.Active() && group != "" {
 				k := [2]string{w.ID, group}
-				isBlocked = busy[k] || blocking[k]
+				isBlocked = busy[k] || stuck[k]
 			}
 			state := hookd.PublishedState(w, isBlocked)
 			if group != "" {
@@ -190,7 +194,7 @@ func PublishTx(ctx context.Context, tx Conn, hc *HookCache, rows *PendingRows, p
 					}
 				}
 			}
-			seq, err := rows.nextSeq(ctx, tx)
+			seq, err := rows.nextSeq(ctx, tx, hc.d)
 			if err != nil {
 				return nil, fmt.Errorf("number message: %w", err)
 			}
@@ -203,6 +207,58 @@ func PublishTx(ctx context.Context, tx Conn, hc *HookCache, rows *PendingRows, p
 	rows.events = append(rows.events, evArgs...)
 	rows.keys = append(rows.keys, keyArgs...)
 	rows.messages = append(rows.messages, msgArgs...)
+	return out, nil
+}
+
+// blockedGroups returns the (webhook, group) pairs of the events' groups
+// whose stored messages block them (an earlier message is open, or failed
+// while the webhook stops at failures): one query per webhook for all its
+// groups, after the pending rows of the calls before are written. It asks
+// only where the answer matters: for an active, grouped webhook that
+// an event of the group matches (hooks holds only enabled webhooks).
+func blockedGroups(ctx context.Context, tx Conn, rows *PendingRows, hooks []*hookd.Webhook, events []hookd.EventInput) (map[[2]string]bool, error) {
+	var order []*hookd.Webhook
+	groups := map[string]map[string]bool{} // webhook id → its groups in the events
+	for i := range events {
+		in := &events[i]
+		if in.Group == "" {
+			continue
+		}
+		for _, w := range hooks {
+			if !w.Grouped || !w.Active() || !w.Matches(in.Type, in.Attributes) {
+				continue
+			}
+			if groups[w.ID] == nil {
+				groups[w.ID] = map[string]bool{}
+				order = append(order, w)
+			}
+			groups[w.ID][in.Group] = true
+		}
+	}
+	out := map[[2]string]bool{}
+	if len(order) == 0 {
+		return out, nil
+	}
+	if err := rows.flush(ctx, tx); err != nil {
+		return nil, err
+	}
+	for _, w := range order {
+		keys := make([]any, 0, len(groups[w.ID]))
+		for _, g := range slices.Sorted(maps.Keys(groups[w.ID])) {
+			keys = append(keys, g)
+		}
+		term, args := blockingTerm(w.ContinueOnFailure)
+		err := queryIn(ctx, tx, `SELECT DISTINCT group_key FROM messages WHERE webhook_id = ? AND `+groupIndexTerms+
+			` AND `+term+` AND group_key IN (IN)`, append([]any{w.ID}, args...), keys, func(r *sql.Rows) error {
+			var g string
+			err := r.Scan(&g)
+			out[[2]string{w.ID, g}] = true
+			return err
+		})
+		if err != nil {
+			return nil, fmt.Errorf("check group order: %w", err)
+		}
+	}
 	return out, nil
 }
 
@@ -230,16 +286,22 @@ type Placer interface {
 // HookCache holds what Publish reads of each tenant during one
 // transaction: whether it exists, and its enabled webhooks. Publish writes
 // neither, so the calls of one group commit share them. Store.NewHookCache
-// makes one (it opens the webhooks' secrets with the store's keys); the
-// zero HookCache leaves them sealed, for a PublishTx without a Placer,
-// which hands no message off and so reads no secret (operational events).
+// makes one (it opens the webhooks' secrets with the store's keys);
+// SealedHookCache makes one that leaves them sealed, for a PublishTx
+// without a Placer, which hands no message off and so reads no secret
+// (operational events).
 type HookCache struct {
 	s       *Store                      // nil: the sealed columns stay unset
+	d       *Dialect                    // the store's: how messages are numbered (SeqBlock)
 	tenants map[string][]*hookd.Webhook // nil slice: tenant not found
 }
 
 // NewHookCache returns an empty HookCache for one transaction of s.
-func (s *Store) NewHookCache() *HookCache { return &HookCache{s: s} }
+func (s *Store) NewHookCache() *HookCache { return &HookCache{s: s, d: &s.Dialect} }
+
+// SealedHookCache returns an empty HookCache for one transaction of a
+// store of dialect d that reads no secret.
+func SealedHookCache(d *Dialect) *HookCache { return &HookCache{d: d} }
 
 // Reset forgets what the cache read: a webhook changed in the
 // transaction.
@@ -305,14 +367,27 @@ type PendingRows struct {
 	// SQLite store remembers: messages get their seq from it, not from
 	// SQLite's max(seq)+1, so that seqs never go back when the newest
 	// rows are deleted (the reading of parked rows relies on it). In
-	// PostgreSQL the write lock (see postgres.DB.tx) keeps another
-	// transaction from taking the same numbers.
+	// PostgreSQL the seqs come in blocks of Dialect.SeqBlock instead.
 	Seq, SeqTop int64
+
+	blockEnd int64 // the last seq of the current block of SeqBlock
 }
 
-// nextSeq returns the seq of the transaction's next message: one past the
-// largest of the table's and of any committed before (SeqTop).
-func (p *PendingRows) nextSeq(ctx context.Context, tx Conn) (int64, error) {
+// nextSeq returns the seq of the transaction's next message: the next of
+// the current block of d.SeqBlock, or, without it, one past the largest
+// of the table's and of any committed before (SeqTop).
+func (p *PendingRows) nextSeq(ctx context.Context, tx Conn, d *Dialect) (int64, error) {
+	if d.SeqBlock != nil {
+		if p.Seq == 0 || p.Seq >= p.blockEnd {
+			first, size, err := d.SeqBlock(ctx, tx)
+			if err != nil {
+				return 0, err
+			}
+			p.Seq, p.blockEnd = first-1, first+size-1
+		}
+		p.Seq++
+		return p.Seq, nil
+	}
 	if p.Seq == 0 {
 		m, err := MaxSeq(ctx, tx)
 		if err != nil {

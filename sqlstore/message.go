@@ -263,10 +263,11 @@ const ListAttemptsQuery = `SELECT id, tenant_id, message_id, webhook_id, number,
 	WHERE message_id = ? AND tenant_id = ? AND id > ? ORDER BY id LIMIT ?`
 
 // lockMessage reads the tenant's message for a manual action, in the
-// action's write transaction; ENOTFOUND.
-func lockMessage(ctx context.Context, tx Conn, tenantID, id string) (int64, hookd.MessageStatus, error) {
-	seq, m, err := scanStatus(tx.QueryRowContext(ctx, "SELECT "+statusColumns+" FROM messages WHERE id = ? AND tenant_id = ?",
-		id, tenantID))
+// action's write transaction, locked (d.ForUpdate: a Claim of another
+// PostgreSQL node must not lease it meanwhile); ENOTFOUND.
+func lockMessage(ctx context.Context, tx Conn, d *Dialect, tenantID, id string) (int64, hookd.MessageStatus, error) {
+	seq, m, err := scanStatus(tx.QueryRowContext(ctx, "SELECT "+statusColumns+" FROM messages WHERE id = ? AND tenant_id = ?"+
+		d.ForUpdate, id, tenantID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, m, hookd.Errorf(hookd.ENOTFOUND, "message not found")
 	}
@@ -309,7 +310,7 @@ func (s *Store) RetryMessage(ctx context.Context, tenantID, id string, now time.
 	var t hookd.Transition
 	now = FromMS(MS(now))
 	err := s.Tx(ctx, func(tx Conn) error {
-		seq, m, err := lockMessage(ctx, tx, tenantID, id)
+		seq, m, err := lockMessage(ctx, tx, &s.Dialect, tenantID, id)
 		if err != nil {
 			return err
 		}
@@ -339,7 +340,7 @@ func (s *Store) endMessage(ctx context.Context, tenantID, id, what string, now t
 	var t hookd.Transition
 	now = FromMS(MS(now))
 	err := s.Tx(ctx, func(tx Conn) error {
-		seq, m, err := lockMessage(ctx, tx, tenantID, id)
+		seq, m, err := lockMessage(ctx, tx, &s.Dialect, tenantID, id)
 		if err != nil {
 			return err
 		}
@@ -407,7 +408,7 @@ func (s *Store) ApplyToMessages(ctx context.Context, tenantID string, op hookd.M
 		}
 		var rows []row
 		for _, id := range slices.Compact(slices.Sorted(slices.Values(ids))) {
-			seq, m, err := lockMessage(ctx, tx, tenantID, id)
+			seq, m, err := lockMessage(ctx, tx, &s.Dialect, tenantID, id)
 			if hookd.ErrorCode(err) == hookd.ENOTFOUND {
 				res.NotFound++
 				continue
@@ -526,12 +527,20 @@ func (s *Store) CreateTestMessage(ctx context.Context, tenantID, webhookID strin
 		}
 		id := hookd.NewID(hookd.PrefixMessage)
 		lease := NewLease()
-		// The seq is the one SQLite gives a rowid alias by default; a
-		// PostgreSQL BIGINT column has no default.
+		// The seq is the one SQLite gives a rowid alias by default, or
+		// one of the store's blocks (Dialect.SeqBlock).
+		seq, args := "(SELECT coalesce(max(seq), 0) + 1 FROM messages)", []any{}
+		if s.Dialect.SeqBlock != nil {
+			first, _, err := s.Dialect.SeqBlock(ctx, tx)
+			if err != nil {
+				return fmt.Errorf("number message: %w", err)
+			}
+			seq, args = "?", append(args, first)
+		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO messages (seq, id, tenant_id, webhook_id, event_id, event_type,
 			event_group, group_key, state, lease, test, created_at, updated_at)
-			VALUES ((SELECT coalesce(max(seq), 0) + 1 FROM messages), ?, ?, ?, ?, ?, ?, '', ?, ?, 1, ?, ?)`,
-			id, tenantID, webhookID, ev.ID, ev.Type, ev.Group, string(hookd.StateCreated), lease, MS(now), MS(now)); err != nil {
+			VALUES (`+seq+`, ?, ?, ?, ?, ?, ?, '', ?, ?, 1, ?, ?)`, append(args,
+			id, tenantID, webhookID, ev.ID, ev.Type, ev.Group, string(hookd.StateCreated), lease, MS(now), MS(now))...); err != nil {
 			return fmt.Errorf("insert message: %w", err)
 		}
 		m, err := getMessage(ctx, tx, tenantID, id)

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"io/fs"
 	"sort"
@@ -59,4 +60,30 @@ func Migrate(ctx context.Context, fsys fs.FS, upTo int,
 		}
 	}
 	return nil
+}
+
+// AppliedMigration is a migration as schema_version records it.
+type AppliedMigration struct {
+	Version   int
+	Name      string // the file's name, 0010_nodes_write_at_once.sql
+	AppliedAt time.Time
+}
+
+// AppliedMigrations returns the migrations applied to the store's
+// database, in version order.
+func (s *Store) AppliedMigrations(ctx context.Context) ([]AppliedMigration, error) {
+	var out []AppliedMigration
+	err := QueryRows(ctx, s.Read, "SELECT version, name, applied_at FROM schema_version ORDER BY version", nil,
+		func(rows *sql.Rows) error {
+			var m AppliedMigration
+			var at int64
+			err := rows.Scan(&m.Version, &m.Name, &at)
+			m.AppliedAt = FromMS(at)
+			out = append(out, m)
+			return err
+		})
+	if err != nil {
+		return nil, fmt.Errorf("read schema_version: %w", err)
+	}
+	return out, nil
 }

@@ -3,7 +3,6 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -114,12 +113,50 @@ func releaseWebhook(ctx context.Context, tx Conn, w *hookd.Webhook, now time.Tim
 	if err != nil {
 		return fmt.Errorf("list held groups: %w", err)
 	}
+	return releaseGroups(ctx, tx, w, groups, now)
+}
+
+// releaseHeadsQuery releases the heads of a webhook's groups as
+// hookd.Release does one message, in one statement: a group's head, its
+// first message (in seq order) that blocks it, when pending, resumes in
+// hookd.ReleasedState, due when it was last scheduled or, never scheduled,
+// since its creation; a lease it holds (an attempt in flight when it was
+// held) stays, so that the attempt's outcome still applies. A statement
+// that only writes, so that a store may send it with others in one round
+// trip. Arguments: updated_at, the webhook id, the blocking states
+// (blockingStates), then the groups, whose "(VALUES)" the caller fills.
+const releaseHeadsQuery = `UPDATE messages SET
+	state = CASE WHEN attempt_count > 0 THEN %s ELSE %s END,
+	due_at = coalesce(next_attempt_at, created_at), next_attempt_at = coalesce(next_attempt_at, created_at),
+	updated_at = ?
+	WHERE state = %s AND seq IN (SELECT (SELECT h.seq FROM messages h
+		WHERE h.webhook_id = ? AND h.group_key = g.column1 AND %s AND h.state IN (%s) ORDER BY h.seq LIMIT 1)
+		FROM (VALUES) AS g)`
+
+// releaseGroups releases the heads of the groups of w (see
+// releaseHeadsQuery) when w is active, as hookd.Release says; they stay
+// held otherwise.
+func releaseGroups(ctx context.Context, tx Conn, w *hookd.Webhook, groups []string, now time.Time) error {
+	if w == nil || !w.Active() {
+		return nil
+	}
+	var keys []any
 	for _, g := range groups {
-		if err := releaseGroup(ctx, tx, w, g, now); err != nil {
-			return err
+		if g != "" {
+			keys = append(keys, g)
 		}
 	}
-	return nil
+	states := blockingStates[w.ContinueOnFailure]
+	q := fmt.Sprintf(releaseHeadsQuery, Lit(hookd.ReleasedState(1)), Lit(hookd.ReleasedState(0)), Lit(hookd.StatePending),
+		groupIndexTerms, Placeholders(len(states)))
+	args := append([]any{MS(now), w.ID}, stateArgs(states)...)
+	return InChunks(keys, func(_ string, chunk []any) error {
+		values := "VALUES " + strings.Repeat("(?), ", len(chunk)-1) + "(?)"
+		if _, err := tx.ExecContext(ctx, strings.Replace(q, "VALUES", values, 1), append(args[:len(args):len(args)], chunk...)...); err != nil {
+			return fmt.Errorf("release groups: %w", err)
+		}
+		return nil
+	})
 }
 
 // blockingTerm is the condition that a message blocks its group in a
@@ -129,26 +166,9 @@ func blockingTerm(cof bool) (string, []any) {
 	return "state IN (" + Placeholders(len(states)) + ")", stateArgs(states)
 }
 
-// releaseGroup releases the group's head, its first message that blocks
-// it, when hookd.Release says so: the head is pending and w is active.
+// releaseGroup releases the group's head (see releaseGroups).
 func releaseGroup(ctx context.Context, tx Conn, w *hookd.Webhook, group string, now time.Time) error {
-	if w == nil || !w.Active() || group == "" {
-		return nil
-	}
-	term, args := blockingTerm(w.ContinueOnFailure)
-	seq, head, err := scanStatus(tx.QueryRowContext(ctx, `SELECT `+statusColumns+` FROM messages
-		WHERE webhook_id = ? AND group_key = ? AND `+groupIndexTerms+` AND `+term+`
-		ORDER BY seq LIMIT 1`, append([]any{w.ID, group}, args...)...))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil
-	} else if err != nil {
-		return fmt.Errorf("find group head: %w", err)
-	}
-	t, ok := hookd.Release(head, w, now)
-	if !ok {
-		return nil // the head is waiting, in flight or a blocking failure
-	}
-	return writeMove(ctx, tx, seq, head.Lease, &t)
+	return releaseGroups(ctx, tx, w, []string{group}, now)
 }
 
 // blocked reports whether a message of w's group at seq (math.MaxInt64 for
@@ -166,184 +186,4 @@ func blocked(ctx context.Context, tx Conn, w *hookd.Webhook, group string, seq i
 		return false, fmt.Errorf("check group order: %w", err)
 	}
 	return found, nil
-}
-
-// groupRef is a group of a webhook whose head releaseGroups is to release.
-type groupRef struct {
-	w     *hookd.Webhook
-	group string
-}
-
-// releaseGroups releases the head of each group of gs (distinct), as
-// releaseGroup does each, set-wise: the heads are read with one query per
-// chunk of groups and moved with one UPDATE … FROM (VALUES …) per chunk.
-// Complete releases a group with nearly every outcome of a grouped
-// webhook, and one SELECT and one UPDATE per group cost twice what the
-// rest of its outcome did (BenchmarkCompleteGrouped in sqlite/).
-func releaseGroups(ctx context.Context, tx Conn, d *Dialect, gs []groupRef, now time.Time) error {
-	if len(gs) == 0 {
-		return nil // most rounds: no outcome of a group
-	}
-	hooks := map[string]*hookd.Webhook{}
-	var pairs [2][]any // webhook id and group, by the webhook's continue_on_failure
-	for _, g := range gs {
-		if g.w == nil || !g.w.Active() || g.group == "" {
-			continue
-		}
-		hooks[g.w.ID] = g.w
-		cof := 0
-		if g.w.ContinueOnFailure {
-			cof = 1
-		}
-		pairs[cof] = append(pairs[cof], g.w.ID, g.group)
-	}
-	var moves []any
-	for cof, list := range pairs {
-		for len(list) > 0 {
-			size := chunkSize(len(list) / 2)
-			q, args := GroupHeadsQuery(cof == 1, list[:size*2])
-			err := QueryRows(ctx, tx, q, args, func(rows *sql.Rows) error {
-				seq, head, err := scanStatus(rows)
-				if err != nil {
-					return err
-				}
-				if t, ok := hookd.Release(head, hooks[head.WebhookID], now); ok {
-					// A release keeps the lease of an attempt in flight.
-					moves = append(moves, seq, string(t.To), msOrNull(t.NextAttemptAt), msOrNull(t.DueAt), head.Lease)
-				}
-				return nil
-			})
-			if err != nil {
-				return fmt.Errorf("find group heads: %w", err)
-			}
-			list = list[size*2:]
-		}
-	}
-	const cols = 5
-	b := d.Bigint
-	row := "(" + b + ", ?, " + b + ", " + b + ", " + b + ")"
-	for len(moves) > 0 {
-		size := chunkSize(len(moves) / cols)
-		q := `UPDATE messages SET state = v.column2, next_attempt_at = v.column3, due_at = v.column4, lease = v.column5,
-			updated_at = ? FROM (VALUES ` + strings.Repeat(row+", ", size-1) + row + `) AS v WHERE messages.seq = v.column1`
-		if _, err := tx.ExecContext(ctx, q, append([]any{MS(now)}, moves[:size*cols]...)...); err != nil {
-			return fmt.Errorf("release group heads: %w", err)
-		}
-		moves = moves[size*cols:]
-	}
-	return nil
-}
-
-// GroupHeadsQuery returns the query that reads the head of each group of
-// pairs (webhook id, group key, …), its first message that blocks it, of
-// webhooks with continue_on_failure cof, found in messages_group as
-// releaseGroup finds one, and its arguments.
-func GroupHeadsQuery(cof bool, pairs []any) (string, []any) {
-	term, args := blockingTerm(cof)
-	n := len(pairs) / 2
-	return `SELECT ` + headColumns + ` FROM (VALUES ` + strings.Repeat("(?, ?), ", n-1) + `(?, ?)) AS v
-		JOIN messages m ON m.seq = (SELECT seq FROM messages
-			WHERE webhook_id = v.column1 AND group_key = v.column2 AND ` + groupIndexTerms + ` AND ` + term + `
-			ORDER BY seq LIMIT 1)`, append(append(make([]any, 0, len(pairs)+len(args)), pairs...), args...)
-}
-
-// headColumns are statusColumns of the messages aliased m.
-var headColumns = func() string {
-	cols := strings.Split(statusColumns, ",")
-	for i, c := range cols {
-		cols[i] = "m." + strings.TrimSpace(c)
-	}
-	return strings.Join(cols, ", ")
-}()
-
-// chunkSize is the largest of chunkSizes that is at most rows (1 for
-// none): a batch is written with statements of a few sizes, see
-// chunkSizes.
-func chunkSize(rows int) int {
-	for _, c := range chunkSizes {
-		if c <= rows {
-			return c
-		}
-	}
-	return 1
-}
-
-// blockedGroups returns which of the groups of gs (distinct) have a
-// message that blocks them, keyed by webhook id and group, with one query
-// per chunk of groups: what blocked(…, math.MaxInt64) says of each.
-// Publish asks it for every group a call publishes to, once, instead of
-// once per group (in hookd-bench scenario c, batches of 1000 events in 250
-// groups, the EXISTS per group was 7 % of hookd's CPU).
-func blockedGroups(ctx context.Context, tx Conn, gs []groupRef) (map[[2]string]bool, error) {
-	var pairs [2][]any // by the webhook's continue_on_failure
-	for _, g := range gs {
-		cof := 0
-		if g.w.ContinueOnFailure {
-			cof = 1
-		}
-		pairs[cof] = append(pairs[cof], g.w.ID, g.group)
-	}
-	out := map[[2]string]bool{}
-	for cof, list := range pairs {
-		for len(list) > 0 {
-			size := chunkSize(len(list) / 2)
-			q, args := BlockedGroupsQuery(cof == 1, list[:size*2])
-			err := QueryRows(ctx, tx, q, args, func(rows *sql.Rows) error {
-				var k [2]string
-				err := rows.Scan(&k[0], &k[1])
-				out[k] = true
-				return err
-			})
-			if err != nil {
-				return nil, fmt.Errorf("check group order: %w", err)
-			}
-			list = list[size*2:]
-		}
-	}
-	return out, nil
-}
-
-// BlockedGroupsQuery returns the query that reads which groups of pairs
-// (webhook id, group key, …), of webhooks with continue_on_failure cof,
-// have a message that blocks them, and its arguments.
-func BlockedGroupsQuery(cof bool, pairs []any) (string, []any) {
-	term, args := blockingTerm(cof)
-	n := len(pairs) / 2
-	return `SELECT v.column1, v.column2 FROM (VALUES ` + strings.Repeat("(?, ?), ", n-1) + `(?, ?)) AS v
-		WHERE EXISTS (SELECT 1 FROM messages
-			WHERE webhook_id = v.column1 AND group_key = v.column2 AND ` + groupIndexTerms + ` AND ` + term + `)`,
-		append(append(make([]any, 0, len(pairs)+len(args)), pairs...), args...)
-}
-
-// groupsBlocked returns which groups of the events (keyed by webhook id
-// and group) an earlier message blocks, for the active grouped webhooks of
-// hooks that match them: the pending rows of the round's earlier calls
-// are written first, so that their messages count.
-func groupsBlocked(ctx context.Context, tx Conn, rows *PendingRows, hooks []*hookd.Webhook, events []hookd.EventInput) (map[[2]string]bool, error) {
-	var gs []groupRef
-	var seen map[[2]string]bool // made for the first group: most events have none
-	for i := range events {
-		in := &events[i]
-		if in.Group == "" {
-			continue
-		}
-		for _, w := range hooks {
-			k := [2]string{w.ID, in.Group}
-			if !w.Grouped || !w.Active() || seen[k] || !w.Matches(in.Type, in.Attributes) {
-				continue
-			}
-			if seen == nil {
-				seen = map[[2]string]bool{}
-			}
-			seen[k] = true
-			gs = append(gs, groupRef{w, in.Group})
-		}
-	}
-	if len(gs) == 0 {
-		return nil, nil
-	}
-	if err := rows.flush(ctx, tx); err != nil {
-		return nil, err
-	}
-	return blockedGroups(ctx, tx, gs)
 }

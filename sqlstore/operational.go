@@ -42,8 +42,8 @@ func (s *Store) NotifyOperational(evs []hookd.OperationalEvent) {
 
 // PublishOperational publishes the operational events evs in tx, each
 // into its tenant, in their order, through PublishTx with hc and rows (no
-// Placer: their messages are written due now, for Claim; hc may be the
-// zero HookCache, which decrypts no secret), sets their
+// Placer: their messages are written due now, for Claim; hc may be a
+// SealedHookCache, which decrypts no secret), sets their
 // EventID and returns those published. An event whose tenant is gone
 // (deleted in the same breath) is dropped. rows are flushed before and
 // after, and on an error the rows of evs are dropped, so that a caller

@@ -1,8 +1,11 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -152,7 +155,7 @@ func (s *Store) flushStats(ctx context.Context, final bool) error {
 		return nil
 	}
 	// Lazy: statistics are not worth an fsync of their own.
-	err := s.Lazy(ctx, func(tx Conn) error { return writeStats(ctx, tx, rows) })
+	err := s.Lazy(ctx, func(tx Conn) error { return writeStats(ctx, tx, &s.Dialect, rows) })
 	if err == nil {
 		return nil
 	}
@@ -176,15 +179,31 @@ func (s *Store) flushStats(ctx context.Context, final bool) error {
 }
 
 // writeStats adds rows to delivery_stats: one multi-row upsert.
-func writeStats(ctx context.Context, tx Conn, rows map[statsKey]*statsCounts) error {
-	args := make([]any, 0, len(rows)*len(statsCols))
-	for k, r := range rows {
-		args = append(args, k.tenant, k.webhook, k.bucket, r.attempts, r.successes)
+func writeStats(ctx context.Context, tx Conn, d *Dialect, rows map[statsKey]*statsCounts) error {
+	// In key order, the one order in which writes running at once (nodes
+	// that drew the same shard) lock the rows: no deadlock between them.
+	keys := make([]statsKey, 0, len(rows))
+	for k := range rows {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b statsKey) int {
+		return cmp.Or(strings.Compare(a.tenant, b.tenant), strings.Compare(a.webhook, b.webhook), cmp.Compare(a.bucket, b.bucket))
+	})
+	cols, upsert := statsCols, plainUpsert
+	var shard []any
+	if d.StatsShard != nil {
+		cols, upsert, shard = shardedStatsCols, shardedUpsert, []any{d.StatsShard()}
+	}
+	args := make([]any, 0, len(rows)*len(cols))
+	for _, k := range keys {
+		r := rows[k]
+		args = append(append(args, k.tenant, k.webhook, k.bucket), shard...)
+		args = append(args, r.attempts, r.successes)
 		for _, v := range r.hist {
 			args = append(args, v)
 		}
 	}
-	return insertRows(ctx, tx, "delivery_stats", statsCols, statsUpsert, args)
+	return insertRows(ctx, tx, "delivery_stats", cols, upsert, args)
 }
 
 // waitingStats calls fn with each waiting count of the tenant's webhooks

@@ -49,7 +49,16 @@ type Store struct {
 	// Tx runs fn in a durable write transaction and commits when fn
 	// returns nil. Lazy is Tx committed without waiting for the disk
 	// (SQLite: synchronous=NORMAL; PostgreSQL: synchronous_commit off): a
-	// crash may lose the last such commits, never corrupt.
+	// crash may lose the last such commits, never corrupt. Only the
+	// delivery engine's bookkeeping uses Lazy (DeferMessage, TouchAPIKey,
+	// aborting orphans).
+	//
+	// A Tx runs alone, as if no other write ran (SQLite's single writer;
+	// PostgreSQL's write lock). A Lazy transaction may run at the same time
+	// as other Lazy ones and as Claim, Complete and Publish (PostgreSQL
+	// nodes write at once, see the postgres package): a read that decides
+	// a Lazy write must lock what it read (Dialect.ForUpdate), and its
+	// write must hold whatever another writer may have changed meanwhile.
 	Tx, Lazy func(ctx context.Context, fn func(tx Conn) error) error
 
 	// Clock returns the time, in UTC, for timestamps the Store interface
@@ -131,6 +140,37 @@ type Dialect struct {
 	// "the database is unreachable"), or "" when err means something else.
 	// See Store.Unavailable.
 	Unavailable func(err error) string
+
+	// ForUpdate follows a read whose rows the transaction then writes as
+	// the read decided: " FOR UPDATE" on PostgreSQL, whose writers run at
+	// once, so that no other one changes the rows in between; "" on
+	// SQLite, whose single writer has nobody to lock out.
+	ForUpdate string
+
+	// SeqBlock, when set, gives out message seqs (the order of a group's
+	// messages) in blocks from the database: first is the block's first
+	// number, size how many follow it, numbers no other transaction gets.
+	// PostgreSQL sets it (a sequence: transactions of several nodes insert
+	// messages at once); without it a transaction numbers its messages
+	// from max(seq) + 1, which only a single writer may.
+	SeqBlock func(ctx context.Context, tx Conn) (first, size int64, err error)
+
+	// LockRound, when set, is called by Complete in its transaction with
+	// the transitions of a round of outcomes, decided and not yet written,
+	// and the operational events they cause, to be published in the same
+	// transaction, to take the locks their writes need that the rows read
+	// did not give (PostgreSQL: the groups a transition releases and the
+	// groups the events go to, which a concurrent Publish may be adding
+	// to). An error rolls the transaction back; a store may so ask to
+	// apply the outcomes again another way.
+	LockRound func(ctx context.Context, tx Conn, ts []hookd.Transition, evs []hookd.OperationalEvent) error
+
+	// StatsShard, when set, is the shard of the delivery_stats rows that
+	// Complete adds to (the table then has a shard column, which readers
+	// sum over): on PostgreSQL each store (node) has its own, so that the
+	// Complete calls of several nodes do not queue for one row per webhook
+	// and 5 minutes, which each would hold until its commit.
+	StatsShard func() int64
 }
 
 func (s *Store) now() time.Time { return s.Clock() }

@@ -409,7 +409,7 @@ func (s *Store) SetSuspended(ctx context.Context, tenantID, id string, suspended
 			}
 			// Published after the change: the webhook reads as changed
 			// (it never receives its own events anyway).
-			ops, err = PublishOperational(ctx, tx, &HookCache{}, &PendingRows{}, hookd.SuspensionEvents(old, &w, now), now)
+			ops, err = PublishOperational(ctx, tx, SealedHookCache(&s.Dialect), &PendingRows{}, hookd.SuspensionEvents(old, &w, now), now)
 			if err != nil {
 				return err
 			}

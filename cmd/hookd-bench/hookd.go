@@ -73,9 +73,10 @@ func childEnv() []string {
 	return env
 }
 
-// startHookd runs `hookd serve` on a fresh data directory under dir and
-// waits until /readyz answers 200 and the root token is written.
-func startHookd(ctx context.Context, cfg *config, bin, dir, name string) (*hookdProc, error) {
+// startHookd runs `hookd serve` on store db ("" for the embedded store in
+// its data directory) on a fresh data directory under dir, with root token
+// token, and waits until /readyz answers 200.
+func startHookd(ctx context.Context, cfg *config, bin, dir, name, db, token string) (*hookdProc, error) {
 	addr, err := freeAddr()
 	if err != nil {
 		return nil, err
@@ -85,17 +86,18 @@ func startHookd(ctx context.Context, cfg *config, bin, dir, name string) (*hookd
 		dataDir: filepath.Join(dir, "data-"+name),
 		logPath: filepath.Join(dir, "hookd-"+name+".log"),
 		done:    make(chan struct{}),
+		token:   token,
 	}
 	if err := os.MkdirAll(p.dataDir, 0o700); err != nil {
 		return nil, err
 	}
 	args := []string{"serve", "--addr", addr, "--data-dir", p.dataDir, "--dev",
 		"--retry-schedule", cfg.retrySchedule, "--workers", strconv.Itoa(cfg.workers),
-		"--log-level", cfg.hookdLogLevel}
-	if cfg.db != "" {
-		args = append(args, "--db", cfg.db)
+		"--log-level", cfg.hookdLogLevel, "--root-token", token}
+	if db != "" {
+		args = append(args, "--db", db)
 	}
-	if strings.HasPrefix(cfg.db, "postgres") {
+	if isPostgres(db) {
 		// hookd needs a key file on PostgreSQL; one per run, shared by
 		// its hookd processes.
 		key := filepath.Join(dir, "encryption-key")
@@ -151,18 +153,83 @@ func startHookd(ctx context.Context, cfg *config, bin, dir, name string) (*hookd
 			continue
 		}
 		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join(p.dataDir, "root-token"))
-		if err != nil {
-			continue
-		}
-		p.token = strings.TrimSpace(string(b))
-		if p.token != "" {
+		if resp.StatusCode == http.StatusOK {
 			return p, nil
 		}
 	}
+}
+
+// isPostgres reports whether db is a PostgreSQL URL.
+func isPostgres(db string) bool {
+	return strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://")
+}
+
+// cluster is the hookd processes of one scenario: one, or several sharing
+// one PostgreSQL database. It is used as node 0 (its API address, token
+// and pprof listener) except for what concerns every node: whether all
+// run, their CPU time, their memory, stopping them.
+type cluster struct {
+	*hookdProc // node 0
+	nodes      []*hookdProc
+}
+
+// stop stops every node.
+func (c *cluster) stop() {
+	for _, p := range c.nodes {
+		p.stop()
+	}
+}
+
+// alive reports whether every node still runs.
+func (c *cluster) alive() bool {
+	for _, p := range c.nodes {
+		if !p.alive() {
+			return false
+		}
+	}
+	return true
+}
+
+// cpuSeconds returns the CPU time of all nodes together.
+func (c *cluster) cpuSeconds() float64 {
+	var s float64
+	for _, p := range c.nodes {
+		s += p.cpuSeconds()
+	}
+	return s
+}
+
+// memory returns the largest peak and current RSS of any node.
+func (c *cluster) memory() (peak, now int64) {
+	for _, p := range c.nodes {
+		pk, n := p.memory()
+		peak, now = max(peak, pk), max(now, n)
+	}
+	return peak, now
+}
+
+// exitReason says how the first node that ended did.
+func (c *cluster) exitReason() string {
+	for i, p := range c.nodes {
+		if !p.alive() {
+			if len(c.nodes) > 1 {
+				return fmt.Sprintf("node %d: %s", i, p.exitReason())
+			}
+			return p.exitReason()
+		}
+	}
+	return "running"
+}
+
+// logTail returns the last n lines of the log of the first node that
+// ended (node 0 while all run).
+func (c *cluster) logTail(n int) string {
+	for _, p := range c.nodes {
+		if !p.alive() {
+			return p.logTail(n)
+		}
+	}
+	return c.hookdProc.logTail(n)
 }
 
 // stop ends hookd: SIGTERM, then SIGKILL after 10 s. Safe to call twice.
@@ -358,13 +425,19 @@ func (c *apiClient) call(ctx context.Context, path string, body, out any) error 
 	return nil
 }
 
-// env is one hookd process with a tenant to benchmark in.
+// env is the hookd processes of a scenario with a tenant to benchmark in.
 type env struct {
-	h      *hookdProc
-	api    *apiClient // the tenant's admin key (or root, see keyNote)
+	h      *cluster
+	api    *apiClient   // the tenant's admin key (or root, see keyNote) on node 0
+	apis   []*apiClient // the same key on every node
 	tenant string
 	note   string
+	db     *dbProbe // the PostgreSQL server's CPU and lock waits (nil on SQLite)
 }
+
+// apiFor returns the API of the node publishing client c talks to: the
+// clients are spread over the nodes.
+func (e *env) apiFor(c int) *apiClient { return e.apis[c%len(e.apis)] }
 
 func randHex(n int) string {
 	b := make([]byte, n)
@@ -372,31 +445,65 @@ func randHex(n int) string {
 	return hex.EncodeToString(b)
 }
 
-// startEnv starts hookd for a scenario, creates a tenant and an admin API
-// key for it; events are published with that key, as a platform would.
-func (b *bench) startEnv(ctx context.Context, name string) (*env, error) {
-	h, err := startHookd(ctx, b.cfg, b.bin, b.tmp, name)
-	if err != nil {
+// startEnv starts the hookd nodes of setup st for a scenario (on
+// PostgreSQL in a schema of their own, see freshSchema), creates a tenant
+// and an admin API key for it; events are published with that key, as a
+// platform would, spread over the nodes.
+func (b *bench) startEnv(ctx context.Context, name string, st setup) (*env, error) {
+	db := st.db
+	var probe *dbProbe
+	if isPostgres(db) {
+		var err error
+		if db, err = b.freshSchema(ctx, st.db, name); err != nil {
+			return nil, err
+		}
+		if probe, err = openProbe(ctx, db); err != nil {
+			return nil, err
+		}
+	}
+	token := "hookd-bench-root-" + randHex(16)
+	c := &cluster{}
+	for i := range st.nodes {
+		h, err := startHookd(ctx, b.cfg, b.bin, b.tmp, fmt.Sprintf("%s-%s-%d", name, st.label, i), db, token)
+		if err != nil {
+			c.stop()
+			probe.close()
+			return nil, err
+		}
+		b.track(h)
+		c.nodes = append(c.nodes, h)
+	}
+	c.hookdProc = c.nodes[0]
+	e := &env{h: c, tenant: "bench-" + name + "-" + randHex(3), db: probe}
+	fail := func(err error) (*env, error) {
+		c.stop()
+		probe.close()
 		return nil, err
 	}
-	e := &env{h: h, tenant: "bench-" + name + "-" + randHex(3)}
-	b.track(h)
-	root := &apiClient{base: h.base, token: h.token, hc: newHTTPClient(b.cfg.singleClients * 2)}
+	hc := newHTTPClient(b.cfg.singleClients * 2)
+	root := &apiClient{base: c.base, token: token, hc: hc}
 	if err := root.call(ctx, "/v1/tenants", map[string]any{"id": e.tenant, "name": "hookd-bench " + name}, nil); err != nil {
-		h.stop()
-		return nil, fmt.Errorf("create tenant: %w", err)
+		return fail(fmt.Errorf("create tenant: %w", err))
 	}
 	var key struct {
 		Token string `json:"token"`
 	}
-	err = root.call(ctx, "/v1/tenants/"+e.tenant+"/keys", map[string]any{"name": "bench", "scopes": []string{"admin"}}, &key)
+	err := root.call(ctx, "/v1/tenants/"+e.tenant+"/keys", map[string]any{"name": "bench", "scopes": []string{"admin"}}, &key)
 	if err != nil || key.Token == "" {
 		e.note = fmt.Sprintf("could not create an API key (%v); published with the root token", err)
-		e.api = root
-		return e, nil
+		key.Token = token
 	}
-	e.api = &apiClient{base: h.base, token: key.Token, hc: root.hc}
+	for _, h := range c.nodes {
+		e.apis = append(e.apis, &apiClient{base: h.base, token: key.Token, hc: hc})
+	}
+	e.api = e.apis[0]
 	return e, nil
+}
+
+// stop stops the env's nodes and closes its probe.
+func (e *env) stop() {
+	e.h.stop()
+	e.db.close()
 }
 
 // createWebhook registers a webhook in the env's tenant and returns its id.

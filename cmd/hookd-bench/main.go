@@ -30,6 +30,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -72,6 +73,8 @@ type config struct {
 	fRate           int
 	fDur            time.Duration
 	fBacklog        int
+	nodes           []int
+	compareSQLite   bool
 
 	// derived sizes
 	aEvents, singleEvents, bEvents, cEvents, dEvents, eLive int
@@ -130,6 +133,8 @@ func parseConfig(args []string, stderr io.Writer) (*config, error) {
 	fs.IntVar(&c.fRate, "f-rate", 50, "scenario f: the healthy webhook's events a second")
 	fs.DurationVar(&c.fDur, "f-duration", 20*time.Second, "scenario f: how long the healthy webhook is published to, alone and beside the hostile backlog (5s with --quick)")
 	fs.IntVar(&c.fBacklog, "f-backlog", 500, "scenario f: the backlog of each of the 10 hostile webhooks (50 with --quick)")
+	nodes := fs.String("nodes", "1", "hookd processes sharing the PostgreSQL store of --db, as a comma-separated list of counts: each scenario runs once per count (1,3: on one node, then on three), publishing spread over the nodes")
+	fs.BoolVar(&c.compareSQLite, "compare-sqlite", false, "with a postgres:// --db, run each scenario on the embedded SQLite store first, in the same run, to compare the stores")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -182,6 +187,13 @@ func parseConfig(args []string, stderr io.Writer) (*config, error) {
 			c.scenarios = append(c.scenarios, s)
 		}
 	}
+	for _, f := range strings.Split(*nodes, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 || n > 16 {
+			return nil, fmt.Errorf("--nodes %q: want counts of 1 to 16, comma-separated", *nodes)
+		}
+		c.nodes = append(c.nodes, n)
+	}
 	switch {
 	case c.scale <= 0:
 		return nil, errors.New("--scale must be positive")
@@ -197,6 +209,10 @@ func parseConfig(args []string, stderr io.Writer) (*config, error) {
 		return nil, errors.New("--f-rate and --f-backlog must be positive and --f-duration at least 1s")
 	case c.db != "" && !strings.HasPrefix(c.db, "postgres://") && !strings.HasPrefix(c.db, "postgresql://") && !strings.HasPrefix(c.db, "sqlite://"):
 		return nil, fmt.Errorf("--db %q: want a postgres:// or sqlite:// URL", c.db)
+	case !isPostgres(c.db) && (len(c.nodes) > 1 || c.nodes[0] > 1):
+		return nil, errors.New("--nodes: several nodes share only a PostgreSQL store (--db postgres://…)")
+	case c.compareSQLite && !isPostgres(c.db):
+		return nil, errors.New("--compare-sqlite needs a postgres:// --db to compare with")
 	}
 	c.aEvents = scaled(100_000, c.scale, 100)
 	c.singleEvents = scaled(20_000, c.scale, 100)
@@ -205,6 +221,28 @@ func parseConfig(args []string, stderr io.Writer) (*config, error) {
 	c.dEvents = scaled(20_000, c.scale, 100)
 	c.eLive = scaled(50_000, c.scale, 1000)
 	return c, nil
+}
+
+// setup is one store and node count the scenarios run on.
+type setup struct {
+	label string // "sqlite", "pg×1", "pg×3"
+	db    string // hookd --db; "" for the embedded store
+	nodes int
+}
+
+// setups returns what the run's scenarios run on, in order.
+func (c *config) setups() []setup {
+	if !isPostgres(c.db) {
+		return []setup{{label: "sqlite", db: c.db, nodes: 1}}
+	}
+	var out []setup
+	if c.compareSQLite {
+		out = append(out, setup{label: "sqlite", nodes: 1})
+	}
+	for _, n := range c.nodes {
+		out = append(out, setup{label: fmt.Sprintf("pg×%d", n), db: c.db, nodes: n})
+	}
+	return out
 }
 
 // bench is the state of one run.
@@ -219,8 +257,9 @@ type bench struct {
 	log   io.Writer
 	start time.Time
 
-	mu    sync.Mutex
-	procs []*hookdProc
+	mu      sync.Mutex
+	procs   []*hookdProc
+	schemas []string // PostgreSQL schemas made for scenarios, see freshSchema
 }
 
 func (b *bench) logf(format string, args ...any) {
@@ -320,6 +359,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	defer func() {
 		b.stopAll()
+		if !cfg.keep && isPostgres(cfg.db) {
+			b.dropSchemas(cfg.db)
+		}
 		if cfg.keep {
 			fmt.Fprintf(stderr, "hookd-bench: kept %s\n", b.tmp)
 		} else {
@@ -357,15 +399,18 @@ func run(args []string, stdout, stderr io.Writer) int {
 	res.Limit = b.limit
 	b.logf("limit: %.0f requests/s (%d requests, %.0f-byte bodies)", b.limit.Rate, b.limit.Requests, b.limit.BodyBytes)
 
-	for _, s := range scenarios {
-		if !slices.Contains(cfg.scenarios, s.name) {
-			continue
+	for _, st := range cfg.setups() {
+		for _, s := range scenarios {
+			if !slices.Contains(cfg.scenarios, s.name) {
+				continue
+			}
+			if ctx.Err() != nil {
+				res.Scenarios = append(res.Scenarios, scenarioResult{Name: s.name, Title: s.title, Setup: st.label,
+					Error: "not run: " + context.Cause(ctx).Error()})
+				continue
+			}
+			res.Scenarios = append(res.Scenarios, b.runScenario(ctx, s, st))
 		}
-		if ctx.Err() != nil {
-			res.Scenarios = append(res.Scenarios, scenarioResult{Name: s.name, Title: s.title, Error: "not run: " + context.Cause(ctx).Error()})
-			continue
-		}
-		res.Scenarios = append(res.Scenarios, b.runScenario(ctx, s))
 	}
 	if ctx.Err() != nil && res.Fatal == "" {
 		res.Fatal = "run ended early: " + ctx.Err().Error()

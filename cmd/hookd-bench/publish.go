@@ -58,6 +58,7 @@ type pubResult struct {
 	Throttled int             // 429 answers retried
 	Lag       []time.Duration // paced publishing: actual send − scheduled send
 	hookdCPU0 float64         // hookd's CPU seconds when publishing began
+	db0       dbSnap          // the database's counters then
 }
 
 func (r *pubResult) duration() time.Duration { return r.End.Sub(r.Start) }
@@ -101,9 +102,9 @@ const maxThrottleRetries = 100
 
 // send posts one request, retrying on 429 after Retry-After (at most 2 s),
 // and returns the answer of the first non-429 response.
-func (p *publisher) send(ctx context.Context, path string, body []byte) (int, []byte, error) {
+func (p *publisher) send(ctx context.Context, client int, path string, body []byte) (int, []byte, error) {
 	for try := 0; ; try++ {
-		status, resp, ra, err := p.e.api.post(ctx, path, body)
+		status, resp, ra, err := p.e.apiFor(client).post(ctx, path, body)
 		if err != nil || status != http.StatusTooManyRequests || try >= maxThrottleRetries {
 			return status, resp, err
 		}
@@ -125,7 +126,7 @@ func (p *publisher) send(ctx context.Context, path string, body []byte) (int, []
 // one client publishes keep their order.
 func publishBatches(ctx context.Context, e *env, pad string, keep bool, clients int, next func(client int) []evt) pubResult {
 	p := &publisher{e: e, pad: pad, keep: keep}
-	p.res.hookdCPU0 = e.h.cpuSeconds()
+	p.res.hookdCPU0, p.res.db0 = e.h.cpuSeconds(), e.db.snap(ctx)
 	p.res.Start = time.Now()
 	path := "/v1/tenants/" + e.tenant + "/events/batch"
 	var wg sync.WaitGroup
@@ -149,7 +150,7 @@ func publishBatches(ctx context.Context, e *env, pad string, keep bool, clients 
 					seqs = append(seqs, ev.Seq)
 				}
 				buf = append(buf, "]}"...)
-				status, resp, err := p.send(ctx, path, buf)
+				status, resp, err := p.send(ctx, c, path, buf)
 				if err != nil {
 					p.fail(ctx, err)
 					continue
@@ -182,11 +183,11 @@ func publishBatches(ctx context.Context, e *env, pad string, keep bool, clients 
 // publishing) and the lag behind the token's time is recorded.
 func publishSingles(ctx context.Context, e *env, pad string, clients int, next func() (evt, bool), schedule <-chan time.Time) pubResult {
 	p := &publisher{e: e, pad: pad, keep: true}
-	p.res.hookdCPU0 = e.h.cpuSeconds()
+	p.res.hookdCPU0, p.res.db0 = e.h.cpuSeconds(), e.db.snap(ctx)
 	p.res.Start = time.Now()
 	path := "/v1/tenants/" + e.tenant + "/events"
 	var wg sync.WaitGroup
-	for range clients {
+	for c := range clients {
 		wg.Go(func() {
 			var buf []byte
 			for ctx.Err() == nil {
@@ -208,7 +209,7 @@ func publishSingles(ctx context.Context, e *env, pad string, clients int, next f
 				}
 				sent := time.Now()
 				buf = appendEvent(buf[:0], ev, sent.UnixNano(), pad)
-				status, resp, err := p.send(ctx, path, buf)
+				status, resp, err := p.send(ctx, c, path, buf)
 				if err != nil {
 					p.fail(ctx, err)
 					continue

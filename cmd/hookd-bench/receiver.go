@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"net"
@@ -332,13 +333,17 @@ func (rc *receiver) close() {
 	_ = rc.srv.Close()
 }
 
-// addSink creates the sink at /r/<name>.
+// addSink creates the sink at /r/<name>, or /r/<name>-2, -3, … when a
+// scenario run before (on another setup) took the name.
 func (rc *receiver) addSink(name string, mode sinkMode) *sink {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	for i, base := 2, name; rc.sinks[name] != nil; i++ {
+		name = fmt.Sprintf("%s-%d", base, i)
+	}
 	s := &sink{name: name, url: rc.base + "/r/" + name, mode: mode, done: rc.done,
 		ids: map[string]struct{}{}, seqs: map[int64]struct{}{}, tried: map[string]int64{}}
-	rc.mu.Lock()
 	rc.sinks[name] = s
-	rc.mu.Unlock()
 	return s
 }
 

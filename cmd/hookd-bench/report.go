@@ -78,7 +78,7 @@ func newResults(cfg *config, args []string) *results {
 			"db": dbKind(cfg.db), "backlog": cfg.backlog, "batch_size": cfg.batchSize, "batch_clients": cfg.batchClients,
 			"single_clients": cfg.singleClients, "latency_rate": cfg.latencyRate, "latency_duration": cfg.latencyDur.String(),
 			"steady_duration": cfg.steadyDur.String(), "limit_duration": cfg.limitDur.String(),
-			"retry_schedule": cfg.retrySchedule, "pad_bytes": cfg.padBytes,
+			"retry_schedule": cfg.retrySchedule, "pad_bytes": cfg.padBytes, "nodes": cfg.nodes, "compare_sqlite": cfg.compareSQLite,
 			"events": map[string]int{"a": cfg.aEvents, "a_single": cfg.singleEvents, "b": cfg.bEvents, "c": cfg.cEvents, "d": cfg.dEvents, "e_live": cfg.eLive},
 			"f_rate": cfg.fRate, "f_duration": cfg.fDur.String(), "f_backlog": cfg.fBacklog,
 		},
@@ -106,6 +106,30 @@ func (r *results) phase(name string) *phaseResult {
 		}
 	}
 	return nil
+}
+
+// phaseIn returns the phase of that name run on setup label ("" for a run
+// of one setup).
+func (r *results) phaseIn(name, label string) *phaseResult {
+	for i := range r.Scenarios {
+		for j := range r.Scenarios[i].Phases {
+			if p := &r.Scenarios[i].Phases[j]; p.Name == name && p.Setup == label {
+				return p
+			}
+		}
+	}
+	return nil
+}
+
+// setupLabels returns the setups of the run's scenarios in order.
+func (r *results) setupLabels() []string {
+	var out []string
+	for _, s := range r.Scenarios {
+		if s.Setup != "" && !slices.Contains(out, s.Setup) {
+			out = append(out, s.Setup)
+		}
+	}
+	return out
 }
 
 func (r *results) scenario(name string) *scenarioResult {
@@ -177,6 +201,7 @@ func (r *results) evaluate() {
 		}
 	}
 	r.Targets = append(r.Targets, t)
+	r.compareSetups(add)
 
 	alone, beside := r.phase("f healthy alone"), r.phase("f healthy beside hostile")
 	t = targetResult{Name: "healthy p99 beside a hostile backlog (f)", Want: "≤ 2 × alone + 100 ms", Got: "not measured"}
@@ -205,18 +230,22 @@ func (r *results) evaluate() {
 	}
 	for _, s := range r.Scenarios {
 		if s.Error != "" {
-			r.Checks = append(r.Checks, checkResult{Name: "scenario " + s.Name + " finished", OK: false, Detail: s.Error})
+			name := "scenario " + s.Name + " finished"
+			if s.Setup != "" {
+				name += " [" + s.Setup + "]"
+			}
+			r.Checks = append(r.Checks, checkResult{Name: name, OK: false, Detail: s.Error})
 		}
 		for _, p := range s.Phases {
 			if strings.HasPrefix(p.Name, "e backlog") {
-				r.Checks = append(r.Checks, checkResult{Name: p.Name + ": every backlog message attempted", OK: !p.TimedOut,
+				r.Checks = append(r.Checks, checkResult{Name: p.label() + ": every backlog message attempted", OK: !p.TimedOut,
 					Detail: fmt.Sprintf("%d of %d", p.Delivered, p.Events)})
 			} else {
 				d := fmt.Sprintf("%d of %d delivered", p.Delivered, p.Deliveries)
-				name := p.Name + ": nothing lost"
+				name := p.label() + ": nothing lost"
 				switch {
 				case p.HookdStopped != "":
-					name = p.Name + ": hookd kept running"
+					name = p.label() + ": hookd kept running"
 					d += fmt.Sprintf("; hookd stopped before the rest was delivered (%s); not judged as loss", p.HookdStopped)
 				case p.Lost > 0:
 					d += fmt.Sprintf("; %d lost, e.g. seq %v", p.Lost, p.LostSample)
@@ -224,11 +253,11 @@ func (r *results) evaluate() {
 				r.Checks = append(r.Checks, checkResult{Name: name, OK: p.Lost == 0 && !p.TimedOut && p.Events > 0, Detail: d})
 			}
 			if strings.HasPrefix(p.Name, "c ") || p.OrderViolations > 0 {
-				r.Checks = append(r.Checks, checkResult{Name: p.Name + ": group order kept", OK: p.OrderViolations == 0,
+				r.Checks = append(r.Checks, checkResult{Name: p.label() + ": group order kept", OK: p.OrderViolations == 0,
 					Detail: fmt.Sprintf("%d violations %s", p.OrderViolations, strings.Join(p.OrderSamples, "; "))})
 			}
 			if p.PublishErrors > 0 {
-				r.Checks = append(r.Checks, checkResult{Name: p.Name + ": every publish accepted", OK: false,
+				r.Checks = append(r.Checks, checkResult{Name: p.label() + ": every publish accepted", OK: false,
 					Detail: fmt.Sprintf("%d failed requests, first: %s", p.PublishErrors, p.PublishFirstErr)})
 			}
 		}
@@ -236,6 +265,37 @@ func (r *results) evaluate() {
 	r.Pass = true
 	for _, c := range r.Checks {
 		r.Pass = r.Pass && c.OK
+	}
+}
+
+// compareSetups adds the targets of issue 15 that compare the stores and
+// node counts of one run, on the backlog phase of scenario a: PostgreSQL
+// on one node at least half the SQLite rate, more nodes no slower than
+// one.
+func (r *results) compareSetups(add func(name, want string, p *phaseResult, got func(*phaseResult) (string, bool))) {
+	labels := r.setupLabels()
+	one := r.phaseIn("a backlog", "pg×1")
+	if sq := r.phaseIn("a backlog", "sqlite"); sq != nil && one != nil {
+		add("PostgreSQL, 1 node, vs SQLite (a backlog)", "≥ 0.5 × SQLite", one, func(p *phaseResult) (string, bool) {
+			if !complete(sq) || sq.DeliveryRate == 0 {
+				return "SQLite phase incomplete", false
+			}
+			ratio := p.DeliveryRate / sq.DeliveryRate
+			return fmt.Sprintf("%s/s vs %s/s = %.2f", f0(p.DeliveryRate), f0(sq.DeliveryRate), ratio), ratio >= 0.5
+		})
+	}
+	for _, l := range labels {
+		n, ok := strings.CutPrefix(l, "pg×")
+		if !ok || n == "1" || one == nil {
+			continue
+		}
+		add("PostgreSQL, "+n+" nodes, vs 1 node (a backlog)", "≥ 1.0 × 1 node", r.phaseIn("a backlog", l), func(p *phaseResult) (string, bool) {
+			if !complete(one) || one.DeliveryRate == 0 {
+				return "1-node phase incomplete", false
+			}
+			ratio := p.DeliveryRate / one.DeliveryRate
+			return fmt.Sprintf("%s/s vs %s/s = %.2f", f0(p.DeliveryRate), f0(one.DeliveryRate), ratio), ratio >= 1
+		})
 	}
 }
 
@@ -288,7 +348,7 @@ func (r *results) print(w io.Writer) {
 			if p.CPUPerDeliveryUS > 0 {
 				cpu = f0(p.CPUPerDeliveryUS)
 			}
-			fmt.Fprintf(tw, "%s%s\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%s\t\n", p.Name, to, p.Events, p.Deliveries,
+			fmt.Fprintf(tw, "%s%s\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%s\t\n", p.label(), to, p.Events, p.Deliveries,
 				f0(p.PublishRate), f0(p.DeliveryRate), ratio, f0(p.DrainRate), p50, p99, mx, p.Lost, p.DupRedeliveries+p.DupMessages, p.OrderViolations, cpu)
 		}
 	}
@@ -301,9 +361,14 @@ func (r *results) print(w io.Writer) {
 		if s.WallSeconds > 0 {
 			cores = s.HookdCPUSeconds / s.WallSeconds
 		}
-		fmt.Fprintf(tw, "%s\t%.1f\t%.1f\t%.2f\t%.1f\t%.0f\t\n", s.Name, s.WallSeconds, s.HookdCPUSeconds, cores, s.BenchCPUSeconds, s.PeakRSSMiB)
+		name := s.Name
+		if s.Setup != "" {
+			name += " [" + s.Setup + "]"
+		}
+		fmt.Fprintf(tw, "%s\t%.1f\t%.1f\t%.2f\t%.1f\t%.0f\t\n", name, s.WallSeconds, s.HookdCPUSeconds, cores, s.BenchCPUSeconds, s.PeakRSSMiB)
 	}
 	tw.Flush()
+	r.printDB(w)
 
 	var notes []string
 	for _, s := range r.Scenarios {
@@ -357,6 +422,39 @@ func (r *results) print(w io.Writer) {
 }
 
 func sortedKeys(m map[string]float64) []string { return slices.Sorted(maps.Keys(m)) }
+
+// printDB writes what the PostgreSQL server spent per phase, when any
+// phase ran on it: its CPU per delivery, deliveries per second of its CPU,
+// the commits per delivery, and the time its backends waited for locks.
+func (r *results) printDB(w io.Writer) {
+	var some bool
+	for _, s := range r.Scenarios {
+		for _, p := range s.Phases {
+			some = some || p.DB != nil
+		}
+	}
+	if !some {
+		return
+	}
+	fmt.Fprintln(w, "\nPostgreSQL server, per phase (CPU from /proc of the postmaster and its children; lock waits sampled every 25 ms from pg_stat_activity):")
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "phase\tnodes\tdb CPU s\tdb µs/delivery\tdeliveries/db CPU s\thookd µs/delivery\tcommits/delivery\tlock wait µs/delivery\tlock waits by kind (s)\t")
+	for _, s := range r.Scenarios {
+		for _, p := range s.Phases {
+			if p.DB == nil {
+				continue
+			}
+			var kinds []string
+			for _, k := range sortedKeys(p.DB.LockWaits) {
+				kinds = append(kinds, fmt.Sprintf("%s %.2f", k, p.DB.LockWaits[k]))
+			}
+			fmt.Fprintf(tw, "%s\t%d\t%.1f\t%s\t%s\t%s\t%.2f\t%.1f\t%s\t\n", p.label(), p.Nodes, p.DB.CPUSeconds,
+				f0(p.DBCPUPerDeliveryUS), f0(p.DeliveriesPerDBCPUS), f0(p.CPUPerDeliveryUS), p.CommitsPerDelivery,
+				p.LockWaitPerDelivery, strings.Join(kinds, ", "))
+		}
+	}
+	tw.Flush()
+}
 
 // report evaluates, prints, writes JSON and returns the exit code.
 func (b *bench) report(r *results, stdout, stderr io.Writer) int {

@@ -45,14 +45,36 @@ type phaseResult struct {
 	// until its last delivery; CPUPerDeliveryUS divides it by the
 	// deliveries: hookd's cost per message, publishing included, which
 	// depends far less on the machine's other load than the rates do.
-	HookdCPUSeconds  float64  `json:"hookd_cpu_seconds,omitempty"`
-	CPUPerDeliveryUS float64  `json:"hookd_cpu_us_per_delivery,omitempty"`
-	Notes            []string `json:"notes,omitempty"`
+	HookdCPUSeconds  float64 `json:"hookd_cpu_seconds,omitempty"`
+	CPUPerDeliveryUS float64 `json:"hookd_cpu_us_per_delivery,omitempty"`
+	// Setup names the store and node count (see setup); Nodes is the
+	// count.
+	Setup string `json:"setup,omitempty"`
+	Nodes int    `json:"nodes,omitempty"`
+	// DB is what the PostgreSQL server spent over the same time as
+	// HookdCPUSeconds; the per-delivery figures divide it by the
+	// deliveries.
+	DB                  *dbUse   `json:"db,omitempty"`
+	DBCPUPerDeliveryUS  float64  `json:"db_cpu_us_per_delivery,omitempty"`
+	DeliveriesPerDBCPUS float64  `json:"deliveries_per_db_cpu_second,omitempty"`
+	LockWaitPerDelivery float64  `json:"lock_wait_us_per_delivery,omitempty"`
+	CommitsPerDelivery  float64  `json:"commits_per_delivery,omitempty"`
+	Notes               []string `json:"notes,omitempty"`
+}
+
+// label is the phase's name and, when the run has several setups, its
+// setup's.
+func (p *phaseResult) label() string {
+	if p.Setup == "" {
+		return p.Name
+	}
+	return p.Name + " [" + p.Setup + "]"
 }
 
 // scenarioResult is one scenario on its own hookd process.
 type scenarioResult struct {
 	Name            string             `json:"name"`
+	Setup           string             `json:"setup,omitempty"`
 	Title           string             `json:"title"`
 	Phases          []phaseResult      `json:"phases"`
 	PeakRSSMiB      float64            `json:"peak_rss_mib"`
@@ -93,20 +115,29 @@ var scenarios = []scenario{
 	{"u", "the dashboard's pages on a store of --backlog messages", (*bench).scenarioU},
 }
 
-// runScenario runs s on a fresh hookd within its deadline and always stops
-// hookd afterwards.
-func (b *bench) runScenario(parent context.Context, s scenario) scenarioResult {
+// runScenario runs s on fresh hookd nodes of setup st within its deadline
+// and always stops them afterwards.
+func (b *bench) runScenario(parent context.Context, s scenario, st setup) scenarioResult {
 	r := scenarioResult{Name: s.name, Title: s.title}
+	many := len(b.cfg.setups()) > 1
+	if many {
+		r.Setup = st.label
+	}
 	ctx, cancel := context.WithTimeout(parent, b.cfg.deadline(s.name))
 	defer cancel()
-	b.logf("scenario %s: %s (deadline %s)", s.name, s.title, b.cfg.deadline(s.name))
+	b.logf("scenario %s on %s: %s (deadline %s)", s.name, st.label, s.title, b.cfg.deadline(s.name))
 	start, cpu0 := time.Now(), selfCPUSeconds()
-	e, err := b.startEnv(ctx, s.name)
+	e, err := b.startEnv(ctx, s.name, st)
 	if err != nil {
 		r.Error = err.Error()
 		return r
 	}
-	defer e.h.stop()
+	defer e.stop()
+	defer func() {
+		for i := range r.Phases {
+			r.Phases[i].Setup, r.Phases[i].Nodes = r.Setup, st.nodes
+		}
+	}()
 	if e.note != "" {
 		r.Notes = append(r.Notes, e.note)
 	}
@@ -238,6 +269,16 @@ func (b *bench) finish(ctx context.Context, e *env, name, how string, pub pubRes
 	if p.Delivered > 0 && e.h.alive() {
 		p.HookdCPUSeconds = e.h.cpuSeconds() - pub.hookdCPU0
 		p.CPUPerDeliveryUS = p.HookdCPUSeconds * 1e6 / float64(p.Delivered)
+	}
+	if e.db != nil && p.Delivered > 0 {
+		p.DB = pub.db0.to(e.db.snap(ctx))
+		d := float64(p.Delivered)
+		p.DBCPUPerDeliveryUS = p.DB.CPUSeconds * 1e6 / d
+		if p.DB.CPUSeconds > 0 {
+			p.DeliveriesPerDBCPUS = d / p.DB.CPUSeconds
+		}
+		p.LockWaitPerDelivery = p.DB.LockWaitSeconds * 1e6 / d
+		p.CommitsPerDelivery = float64(p.DB.Commits) / d
 	}
 	if fanout > 1 {
 		p.Notes = append(p.Notes, fmt.Sprintf("%d events × %d webhooks; publish created %.0f messages/s; delivery rates count deliveries",

@@ -55,11 +55,12 @@ const usage = `hookd delivers your platform's events to your customers' webhooks
 Usage:
   hookd serve [flags]   run the API and the delivery engine (hookd serve --help)
   hookd rekey [flags]   encrypt every webhook secret under the current key (hookd rekey --help)
+  hookd migrate [flags] apply the store's migrations and exit, serving nothing (hookd migrate --help)
   hookd keygen <file>   write a new encryption key to <file>
   hookd version         print the version
   hookd help [command]  print this help, or a command's
 
-Every flag of serve and rekey can also be set with an environment variable HOOKD_<NAME>
+Every flag of serve, rekey and migrate can also be set with an environment variable HOOKD_<NAME>
 (--allow-http: HOOKD_ALLOW_HTTP).
 
 Against a running hookd (--server or HOOKD_SERVER, --token or HOOKD_TOKEN):
@@ -89,6 +90,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return serve(ctx, args[1:], stdout, stderr)
 	case "rekey":
 		return rekey(ctx, args[1:], os.Getenv, stdout, stderr)
+	case "migrate":
+		return migrate(ctx, args[1:], os.Getenv, stdout, stderr)
 	case "keygen":
 		return keygen(args[1:], stdout, stderr)
 	case "version", "--version", "-v":

@@ -305,7 +305,14 @@ func TestEveryVerb(t *testing.T) {
 	cat.ok(a("event-types", "delete", "--expunge", "Unit.Deleted"), "Expunged Unit.Deleted.")
 
 	// The rest: portal links, status, deletes.
-	sh.ok(a("portal-links", "create", "--read-only", "--expires-in", "1h"), srv.URL+"/ui/portal/", "read only")
+	sh.ok(a("portal-links", "create", "--read-only", "--expires-in", "1h", "--label", "support desk"), srv.URL+"/ui/portal/", "read only")
+	linkID := strings.TrimSpace(sh.ok(a("portal-links", "list", "--field", "id")))
+	if !strings.HasPrefix(linkID, "pl_") || strings.Contains(linkID, "\n") {
+		t.Fatalf("portal-links list --field id = %q, want one pl_ id", linkID)
+	}
+	sh.ok(a("portal-links", "list"), "LABEL", "support desk", "unused")
+	sh.ok(a("portal-links", "revoke", linkID), "Revoked portal link "+linkID+".")
+	sh.ok(a("portal-links", "list"), "revoked")
 	sh.ok(a("status"), "is ready")
 	sh.ok(a("webhooks", "delete", id), "Deleted webhook "+id)
 	if r := sh.run("webhooks", "delete", id, "--json"); r.code != 1 || r.out != "" {

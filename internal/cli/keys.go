@@ -18,7 +18,9 @@ func init() {
 	nouns["portal-links"] = &noun{
 		summary: "One-use links to the dashboard for a tenant's own people (scope admin).",
 		verbs: []verb{
+			{"list", "", "list the tenant's newest 200 links (their URLs are never shown again)", portalList},
 			{"create", "", "make a portal link", portalCreate},
+			{"revoke", "<link-id>", "make a link unusable; a used one also ends its session", portalRevoke},
 		},
 	}
 }
@@ -93,6 +95,7 @@ func portalCreate(x *inv) error {
 	var in client.PortalLinkInput
 	fs := x.flags()
 	fs.BoolVar(&in.ReadOnly, "read-only", false, "the session may only read")
+	fs.StringVar(&in.Label, "label", "", "who or what the link is for, shown in lists")
 	expires := fs.Duration("expires-in", 0, "how long the link may be used, 1m..168h (default: the server's, 15m)")
 	if err := x.parse(needTenant|needClient, 0); err != nil {
 		return err
@@ -110,4 +113,42 @@ func portalCreate(x *inv) error {
 		mode = "read only"
 	}
 	return x.done("%s\n(%s; use it once before %s)", l.URL, mode, l.ExpiresAt.Local().Format(time.DateTime))
+}
+
+var portalColumns = []column[client.PortalLink]{
+	{"ID", func(l *client.PortalLink) string { return l.ID }},
+	{"LABEL", func(l *client.PortalLink) string { return l.Label }},
+	{"STATUS", func(l *client.PortalLink) string { return l.Status }},
+	{"READ ONLY", func(l *client.PortalLink) string {
+		if l.ReadOnly {
+			return "yes"
+		}
+		return "no"
+	}},
+	{"CREATED BY", func(l *client.PortalLink) string { return l.CreatedBy }},
+	{"CREATED", func(l *client.PortalLink) string { return ts(l.CreatedAt) }},
+	{"EXPIRES", func(l *client.PortalLink) string { return ts(l.ExpiresAt) }},
+}
+
+func portalList(x *inv) error {
+	if err := x.parse(needTenant|needClient, 0); err != nil {
+		return err
+	}
+	p, err := x.c.PortalLinks.List(x.ctx, x.tenant)
+	if err != nil {
+		return err
+	}
+	// One page: --all would change nothing, so it is not offered.
+	return list(x, &listFlags{}, portalColumns,
+		func() (*client.Page[client.PortalLink], error) { return p, nil }, nil)
+}
+
+func portalRevoke(x *inv) error {
+	if err := x.parse(needTenant|needClient, 1); err != nil {
+		return err
+	}
+	if err := x.c.PortalLinks.Revoke(x.ctx, x.tenant, x.pos[0]); err != nil {
+		return err
+	}
+	return x.done("Revoked portal link %s.", x.pos[0])
 }

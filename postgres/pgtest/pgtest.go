@@ -59,3 +59,35 @@ func FreshURL(tb testing.TB) string {
 	u.RawQuery = q.Encode()
 	return u.String()
 }
+
+var databases atomic.Int64
+
+// FreshDatabaseURL creates an empty database of its own, dropped when tb
+// ends, and returns the server's URL naming it. Advisory locks are a
+// database's: a test that holds the store's write lock, or waits to see
+// who waits for it, needs a database no other test writes to, where
+// schemas (FreshURL) share one.
+func FreshDatabaseURL(tb testing.TB) string {
+	tb.Helper()
+	base := ServerURL(tb)
+	admin, err := sql.Open("pgx", base)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { admin.Close() })
+	name := fmt.Sprintf("hookd_test_db_%d_%d", os.Getpid(), databases.Add(1))
+	if _, err := admin.Exec("CREATE DATABASE " + name); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() {
+		if _, err := admin.Exec("DROP DATABASE " + name + " WITH (FORCE)"); err != nil {
+			tb.Errorf("drop database: %v", err)
+		}
+	})
+	u, err := url.Parse(base)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	u.Path = "/" + name
+	return u.String()
+}
