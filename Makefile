@@ -27,27 +27,27 @@ lint: ## go vet, gofmt and staticcheck
 
 FUZZTIME ?= 30s
 fuzz: ## run every fuzz target for FUZZTIME each
-	$(GO) test ./httpapi -run '^$$' -fuzz '^FuzzCreateWebhook$$' -fuzztime $(FUZZTIME)
-	$(GO) test ./httpapi -run '^$$' -fuzz '^FuzzPatchWebhook$$' -fuzztime $(FUZZTIME)
-	$(GO) test ./httpapi -run '^$$' -fuzz '^FuzzPublishEvent$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./internal/httpapi -run '^$$' -fuzz '^FuzzCreateWebhook$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./internal/httpapi -run '^$$' -fuzz '^FuzzPatchWebhook$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./internal/httpapi -run '^$$' -fuzz '^FuzzPublishEvent$$' -fuzztime $(FUZZTIME)
 	$(GO) test . -run '^$$' -fuzz '^FuzzWebhookValidate$$' -fuzztime $(FUZZTIME)
-	$(GO) test ./httpapi -run '^$$' -fuzz '^FuzzJSONScan$$' -fuzztime $(FUZZTIME)
-	$(GO) test ./delivery -run '^$$' -fuzz '^FuzzBody$$' -fuzztime $(FUZZTIME)
-	$(GO) test ./delivery -run '^$$' -fuzz '^FuzzRequestHead$$' -fuzztime $(FUZZTIME)
-	$(GO) test ./delivery -run '^$$' -fuzz '^FuzzAnswer$$' -fuzztime $(FUZZTIME)
-	$(GO) test ./httpapi -run '^$$' -fuzz '^FuzzListQuery$$' -fuzztime $(FUZZTIME)
-	$(GO) test ./dialect/property -run '^$$' -fuzz '^FuzzRequest$$' -fuzztime $(FUZZTIME)
-	$(GO) test ./dialect/facility -run '^$$' -fuzz '^FuzzRequest$$' -fuzztime $(FUZZTIME)
-	$(GO) test ./dialect/device -run '^$$' -fuzz '^FuzzRequest$$' -fuzztime $(FUZZTIME)
-	$(GO) test ./dialect/enterprise -run '^$$' -fuzz '^FuzzRequest$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./internal/httpapi -run '^$$' -fuzz '^FuzzJSONScan$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./internal/delivery -run '^$$' -fuzz '^FuzzBody$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./internal/delivery -run '^$$' -fuzz '^FuzzRequestHead$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./internal/delivery -run '^$$' -fuzz '^FuzzAnswer$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./internal/httpapi -run '^$$' -fuzz '^FuzzListQuery$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./internal/dialect/property -run '^$$' -fuzz '^FuzzRequest$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./internal/dialect/facility -run '^$$' -fuzz '^FuzzRequest$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./internal/dialect/device -run '^$$' -fuzz '^FuzzRequest$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./internal/dialect/enterprise -run '^$$' -fuzz '^FuzzRequest$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./verify -run '^$$' -fuzz '^FuzzVerify$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/schema -run '^$$' -fuzz '^FuzzCompileValidate$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/cli -run '^$$' -fuzz '^FuzzWebhookCommand$$' -fuzztime $(FUZZTIME)
-	$(GO) test ./catalog -run '^$$' -fuzz '^FuzzNegotiate$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./internal/catalog -run '^$$' -fuzz '^FuzzNegotiate$$' -fuzztime $(FUZZTIME)
 
 bench: ## run the delivery benchmark against the raw HTTP limit
 	$(GO) run ./cmd/hookd-bench
 
 screenshots: ## drive chromium through the dashboard and write docs/screenshots/*.png
 	mkdir -p docs/screenshots
-	HOOKD_SCREENSHOTS=$(CURDIR)/docs/screenshots $(GO) test -count=1 -run '^(TestScreenshots|TestBrowser)$$' ./ui
+	HOOKD_SCREENSHOTS=$(CURDIR)/docs/screenshots $(GO) test -count=1 -run '^(TestScreenshots|TestBrowser)$$' ./internal/ui

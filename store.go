@@ -287,7 +287,7 @@ type Deferral struct {
 // commit fails it calls Release instead. A message it could not reserve is
 // written claimable as usual; a store may also write it so that its Claim
 // can take it without a write (the SQLite store parks it, see
-// sqlite/fresh.go), as long as Claim's rules hold.
+// internal/sqlite/fresh.go), as long as Claim's rules hold.
 type Handoff interface {
 	// Reserve returns how many of n more deliveries the engine takes (0 to
 	// n), and the lease to give them.

@@ -308,7 +308,7 @@ func checkURL(ctx context.Context, raw string, targets TargetChecker) Msg {
 	for i := 0; i < len(u.Host); i++ {
 		if u.Host[i] >= utf8.RuneSelf {
 			// The sender writes the Host header and dials the name as
-			// given (delivery/client.go).
+			// given (internal/delivery/client.go).
 			return NewMsg("must have an ASCII host: write an internationalized domain name in punycode (xn--...)")
 		}
 	}

@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/hookd/hookd/client"
-	"github.com/hookd/hookd/httpapi"
 	"github.com/hookd/hookd/internal/hookdtest"
+	"github.com/hookd/hookd/internal/httpapi"
 )
 
 // TestEveryOperation walks every /v1 operation through the client against

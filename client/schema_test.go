@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/hookd/hookd/client"
-	"github.com/hookd/hookd/httpapi"
+	"github.com/hookd/hookd/internal/httpapi"
 )
 
 // TestTypesMatchOpenAPI: every property of the OpenAPI document's schemas

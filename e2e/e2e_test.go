@@ -21,8 +21,8 @@ import (
 	"time"
 
 	"github.com/hookd/hookd/client"
+	"github.com/hookd/hookd/internal/postgres/pgtest"
 	"github.com/hookd/hookd/internal/seal"
-	"github.com/hookd/hookd/postgres/pgtest"
 )
 
 var hookdBin string

@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hookd/hookd/internal/postgres/pgtest"
 	"github.com/hookd/hookd/internal/tmpfs"
-	"github.com/hookd/hookd/postgres/pgtest"
 )
 
 // answer is an API answer with its headers and, for a problem, its type

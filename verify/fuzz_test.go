@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/hookd/hookd"
-	"github.com/hookd/hookd/delivery"
+	"github.com/hookd/hookd/internal/delivery"
 	"github.com/hookd/hookd/verify"
 )
 

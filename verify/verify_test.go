@@ -12,7 +12,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/hookd/hookd"
-	"github.com/hookd/hookd/delivery"
+	"github.com/hookd/hookd/internal/delivery"
 	"github.com/hookd/hookd/verify"
 )
 

@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/hookd/hookd"
-	"github.com/hookd/hookd/delivery"
-	"github.com/hookd/hookd/dialect"
+	"github.com/hookd/hookd/internal/delivery"
+	"github.com/hookd/hookd/internal/dialect"
 )
 
 // serveConfig is everything `hookd serve` is told by flags and environment.

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hookd/hookd/delivery"
+	"github.com/hookd/hookd/internal/delivery"
 )
 
 func TestParseServeConfig(t *testing.T) {

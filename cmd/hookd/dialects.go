@@ -3,11 +3,11 @@ package main
 import (
 	"net/http"
 
-	"github.com/hookd/hookd/dialect"
-	"github.com/hookd/hookd/dialect/device"
-	"github.com/hookd/hookd/dialect/enterprise"
-	"github.com/hookd/hookd/dialect/facility"
-	"github.com/hookd/hookd/dialect/property"
+	"github.com/hookd/hookd/internal/dialect"
+	"github.com/hookd/hookd/internal/dialect/device"
+	"github.com/hookd/hookd/internal/dialect/enterprise"
+	"github.com/hookd/hookd/internal/dialect/facility"
+	"github.com/hookd/hookd/internal/dialect/property"
 )
 
 // dialects makes each dialect of --dialects (dialect.Names).

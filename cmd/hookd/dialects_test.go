@@ -11,9 +11,9 @@ import (
 	"testing"
 
 	"github.com/hookd/hookd"
-	"github.com/hookd/hookd/dialect"
-	"github.com/hookd/hookd/httpapi"
-	"github.com/hookd/hookd/sqlite"
+	"github.com/hookd/hookd/internal/dialect"
+	"github.com/hookd/hookd/internal/httpapi"
+	"github.com/hookd/hookd/internal/sqlite"
 )
 
 // A dialect that is on answers at its paths in its own shape; one that

@@ -13,8 +13,8 @@ import (
 
 	"github.com/hookd/hookd"
 	"github.com/hookd/hookd/internal/seal"
-	"github.com/hookd/hookd/sqlite"
-	"github.com/hookd/hookd/sqlstore"
+	"github.com/hookd/hookd/internal/sqlite"
+	"github.com/hookd/hookd/internal/sqlstore"
 )
 
 func mustKeyFile(t *testing.T, path string) *seal.Key {

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hookd/hookd/sqlstore"
+	"github.com/hookd/hookd/internal/sqlstore"
 )
 
 // migrateConfig is what `hookd migrate` is told by flags and environment.

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/hookd/hookd/postgres/pgtest"
+	"github.com/hookd/hookd/internal/postgres/pgtest"
 )
 
 // hookd migrate applies the migrations of a new store and says which, and

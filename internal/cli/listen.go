@@ -15,7 +15,7 @@ import (
 
 	"github.com/hookd/hookd"
 	"github.com/hookd/hookd/client"
-	"github.com/hookd/hookd/delivery"
+	"github.com/hookd/hookd/internal/delivery"
 )
 
 func init() {

@@ -22,13 +22,13 @@ import (
 	"time"
 
 	"github.com/hookd/hookd"
-	"github.com/hookd/hookd/delivery"
-	"github.com/hookd/hookd/httpapi"
+	"github.com/hookd/hookd/internal/delivery"
+	"github.com/hookd/hookd/internal/httpapi"
+	"github.com/hookd/hookd/internal/metrics"
+	"github.com/hookd/hookd/internal/netguard"
 	"github.com/hookd/hookd/internal/seal"
-	"github.com/hookd/hookd/metrics"
-	"github.com/hookd/hookd/netguard"
-	"github.com/hookd/hookd/sqlite"
-	"github.com/hookd/hookd/sqlstore"
+	"github.com/hookd/hookd/internal/sqlite"
+	"github.com/hookd/hookd/internal/sqlstore"
 )
 
 // RootToken is the root token of every Server.
