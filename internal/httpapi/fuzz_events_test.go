@@ -3,10 +3,10 @@ package httpapi_test
 import (
 	"context"
 	"net/http"
-	"reflect"
 	"testing"
 
 	"github.com/hookd/hookd"
+	"github.com/hookd/hookd/internal/hookdtest"
 )
 
 var eventFuzzSeeds = []string{
@@ -60,7 +60,7 @@ func FuzzPublishEvent(f *testing.F) {
 				t.Fatal(err)
 			}
 			for _, e := range evs[before:] { // the new ones: ids sort by creation
-				if p := unstorable(reflect.ValueOf(e), "event"); p != "" {
+				if p := hookdtest.Unstorable(e, "event"); p != "" {
 					t.Fatalf("stored %s, which PostgreSQL cannot keep, from %q", p, body)
 				}
 			}

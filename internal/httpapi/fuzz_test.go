@@ -4,14 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
 	"testing"
-	"unicode/utf8"
 
 	"github.com/hookd/hookd"
+	"github.com/hookd/hookd/internal/hookdtest"
 )
 
 // fuzzServer is an API over a fresh store with tenant "acme", served
@@ -61,53 +60,6 @@ var fuzzSeeds = []string{
 	`{"description":"\u0000","remove_event_types":["\u0000"],"remove_headers":["\u0000"]}`,
 }
 
-// unstorable returns the path of the first string or byte slice (a
-// payload) in v that a store could not keep: not UTF-8, or holding NUL
-// (PostgreSQL's TEXT holds neither); "" if there is none.
-func unstorable(v reflect.Value, path string) string {
-	bad := func(b []byte) bool { return !utf8.Valid(b) || bytes.IndexByte(b, 0) >= 0 }
-	switch v.Kind() {
-	case reflect.String:
-		if bad([]byte(v.String())) {
-			return path
-		}
-	case reflect.Pointer, reflect.Interface:
-		if !v.IsNil() {
-			return unstorable(v.Elem(), path)
-		}
-	case reflect.Struct:
-		for i := range v.NumField() {
-			if f := v.Type().Field(i); f.IsExported() {
-				if p := unstorable(v.Field(i), path+"."+f.Name); p != "" {
-					return p
-				}
-			}
-		}
-	case reflect.Slice:
-		if v.Type().Elem().Kind() == reflect.Uint8 {
-			if bad(v.Bytes()) {
-				return path
-			}
-			return ""
-		}
-		for i := range v.Len() {
-			if p := unstorable(v.Index(i), fmt.Sprintf("%s[%d]", path, i)); p != "" {
-				return p
-			}
-		}
-	case reflect.Map:
-		for it := v.MapRange(); it.Next(); {
-			if p := unstorable(it.Key(), path+" key"); p != "" {
-				return p
-			}
-			if p := unstorable(it.Value(), fmt.Sprintf("%s[%q]", path, it.Key())); p != "" {
-				return p
-			}
-		}
-	}
-	return ""
-}
-
 func FuzzCreateWebhook(f *testing.F) {
 	h, _, db := fuzzServer(f)
 	for _, s := range fuzzSeeds {
@@ -140,7 +92,7 @@ func FuzzCreateWebhook(f *testing.F) {
 			if err := got.Validate(ctx, nil); err != nil {
 				t.Fatalf("stored an invalid webhook from %q: %v", body, err)
 			}
-			if p := unstorable(reflect.ValueOf(got), "webhook"); p != "" {
+			if p := hookdtest.Unstorable(got, "webhook"); p != "" {
 				t.Fatalf("stored %s, which PostgreSQL cannot keep, from %q", p, body)
 			}
 			if err := db.DeleteWebhook(ctx, "acme", w.ID); err != nil {
@@ -183,7 +135,7 @@ func FuzzPatchWebhook(f *testing.F) {
 			if err := got.Validate(ctx, nil); err != nil {
 				t.Fatalf("stored an invalid webhook from %q: %v", body, err)
 			}
-			if p := unstorable(reflect.ValueOf(got), "webhook"); p != "" {
+			if p := hookdtest.Unstorable(got, "webhook"); p != "" {
 				t.Fatalf("stored %s, which PostgreSQL cannot keep, from %q", p, body)
 			}
 			if err := db.UpdateWebhook(ctx, base); err != nil { // back to the start

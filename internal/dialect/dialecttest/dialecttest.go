@@ -23,13 +23,13 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-	"unicode/utf8"
 
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
 	"github.com/hookd/hookd"
 	"github.com/hookd/hookd/internal/delivery"
 	"github.com/hookd/hookd/internal/dialect"
+	"github.com/hookd/hookd/internal/hookdtest"
 	"github.com/hookd/hookd/internal/httpapi"
 	"github.com/hookd/hookd/internal/netguard"
 	"github.com/hookd/hookd/internal/openapitest"
@@ -564,7 +564,7 @@ func (s *Server) CheckFuzzed(t *testing.T, tenant string, before []*hookd.Webhoo
 			if err := w.Validate(ctx, s.API.Targets); err != nil {
 				t.Fatalf("%s: %d stored an invalid webhook: %v", what, code, err)
 			}
-			if p := Unstorable(w); p != "" {
+			if p := hookdtest.Unstorable(w, ""); p != "" {
 				t.Fatalf("%s: %d stored %s, which PostgreSQL cannot keep", what, code, p)
 			}
 			if old, ok := was[w.ID]; ok {
@@ -579,55 +579,6 @@ func (s *Server) CheckFuzzed(t *testing.T, tenant string, before []*hookd.Webhoo
 	default:
 		t.Fatalf("%s: unexpected status %d: %s", what, code, rec.Body)
 	}
-}
-
-// Unstorable returns the path of the first string or byte slice in v
-// that a store could not keep (not UTF-8, or holding NUL, which
-// PostgreSQL's TEXT refuses); "" when there is none.
-func Unstorable(v any) string { return unstorable(reflect.ValueOf(v), "") }
-
-func unstorable(v reflect.Value, path string) string {
-	bad := func(b []byte) bool { return !utf8.Valid(b) || bytes.IndexByte(b, 0) >= 0 }
-	switch v.Kind() {
-	case reflect.String:
-		if bad([]byte(v.String())) {
-			return path
-		}
-	case reflect.Pointer, reflect.Interface:
-		if !v.IsNil() {
-			return unstorable(v.Elem(), path)
-		}
-	case reflect.Struct:
-		for i := range v.NumField() {
-			if f := v.Type().Field(i); f.IsExported() {
-				if p := unstorable(v.Field(i), path+"."+f.Name); p != "" {
-					return p
-				}
-			}
-		}
-	case reflect.Slice:
-		if v.Type().Elem().Kind() == reflect.Uint8 {
-			if bad(v.Bytes()) {
-				return path
-			}
-			return ""
-		}
-		for i := range v.Len() {
-			if p := unstorable(v.Index(i), fmt.Sprintf("%s[%d]", path, i)); p != "" {
-				return p
-			}
-		}
-	case reflect.Map:
-		for it := v.MapRange(); it.Next(); {
-			if p := unstorable(it.Key(), path+" key"); p != "" {
-				return p
-			}
-			if p := unstorable(it.Value(), fmt.Sprintf("%s[%q]", path, it.Key())); p != "" {
-				return p
-			}
-		}
-	}
-	return ""
 }
 
 // WireSafe reports whether s can travel in an HTTP/1.1 request line or
