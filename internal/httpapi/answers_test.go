@@ -1,7 +1,6 @@
 package httpapi_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -59,20 +58,7 @@ func (a *answers) has(op, status string) bool {
 // An event stream's body is not read: the request ends once it is open.
 func (w *walker) do(base, method, path, token string, body any, headers ...string) (int, []byte) {
 	w.t.Helper()
-	var rd io.Reader
-	switch b := body.(type) {
-	case nil:
-	case string:
-		rd = strings.NewReader(b)
-	case []byte:
-		rd = bytes.NewReader(b)
-	default:
-		j, err := json.Marshal(b)
-		if err != nil {
-			w.t.Fatal(err)
-		}
-		rd = bytes.NewReader(j)
-	}
+	rd := hookdtest.Body(w.t, body)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, method, base+path, rd)

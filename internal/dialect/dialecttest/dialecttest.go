@@ -189,20 +189,7 @@ type Resp struct {
 // (sent as JSON); headers are name, value pairs.
 func (s *Server) Do(method, path, token string, body any, headers ...string) *Resp {
 	s.t.Helper()
-	var rd io.Reader
-	switch b := body.(type) {
-	case nil:
-	case string:
-		rd = strings.NewReader(b)
-	case []byte:
-		rd = bytes.NewReader(b)
-	default:
-		j, err := json.Marshal(b)
-		if err != nil {
-			s.t.Fatal(err)
-		}
-		rd = bytes.NewReader(j)
-	}
+	rd := hookdtest.Body(s.t, body)
 	req, err := http.NewRequest(method, s.URL+path, rd)
 	if err != nil {
 		s.t.Fatal(err)
